@@ -1,0 +1,93 @@
+"""The application factory: settings in, a ready aiohttp app out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from aiohttp import web
+from sqlalchemy import select, text
+from wechatpy.crypto import WeChatCrypto
+
+from bot.config import Settings
+from bot.content import Content, load_content
+from bot.db import make_engine, make_sessionmaker
+from bot.keys import SERVICES
+from bot.models import OutboxMessage
+from bot.outbound import Clock, Outbound, SandboxOutbox
+from bot.routing import Router
+from bot.services import Services
+from bot.webhook import receive, verify
+
+MAX_BODY = 1024 * 1024
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, content: Content | None = None,
+    router: Router | None = None, outbound: Outbound | None = None,
+) -> web.Application:
+    """Build the app; the database, content and scheduler come up in its cleanup context."""
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_get("/wechat", verify)
+    app.router.add_post("/wechat", receive)
+    app.router.add_get("/healthz", healthz)
+    if settings.sandbox:
+        app.router.add_get("/sandbox/outbox", sandbox_outbox)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        from handlers import build_router
+        from scheduler.setup import start_scheduler
+
+        engine = make_engine(settings.database_url)
+        sessionmaker = make_sessionmaker(engine)
+        now = clock or (lambda: datetime.now(settings.timezone))
+        services = Services(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            content=content or load_content(settings.content_dir),
+            outbound=outbound or SandboxOutbox(sessionmaker, now),
+            router=router or build_router(),
+            clock=now,
+            crypto=_crypto(settings),
+        )
+        app[SERVICES] = services
+        scheduler = start_scheduler(services)
+        yield
+        scheduler.shutdown(wait=False)
+        await asyncio.gather(*services.background, return_exceptions=True)
+        await engine.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app
+
+
+def _crypto(settings: Settings) -> WeChatCrypto | None:
+    if not settings.safe_mode:
+        return None
+    return WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers; 503 otherwise, so a load balancer stops sending traffic."""
+    try:
+        async with request.app[SERVICES].sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        raise web.HTTPServiceUnavailable(text="database unreachable") from None
+    return web.json_response({"status": "ok"})
+
+
+async def sandbox_outbox(request: web.Request) -> web.Response:
+    """Sandbox only: the messages the bot 'sent' to one member, after a given id."""
+    openid = request.query.get("openid", "")
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise web.HTTPBadRequest(text="after must be a number") from None
+    async with request.app[SERVICES].sessionmaker() as session:
+        rows = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.openid == openid, OutboxMessage.id > after)
+            .order_by(OutboxMessage.id)
+        )
+        return web.json_response([{"id": m.id, "content": m.content} for m in rows])

@@ -1,0 +1,83 @@
+"""`palmbot chat`: a terminal conversation with a running server, as one roster member's phone."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import aiohttp
+
+from bot.config import Settings
+from bot.db import make_engine, make_sessionmaker
+from bot.repo.members import by_phone
+from bot.simulator import Simulator, event_xml, openid_for, text_xml
+
+POLL_SECONDS = 1.0
+
+
+async def run_chat(settings: Settings, phone: str, url: str) -> int:
+    """Follow the account, then send each typed line and print replies and pushed messages."""
+    sim = Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+    openid = openid_for(phone)
+    print(await _hint(settings, phone))
+    async with aiohttp.ClientSession(base_url=url) as http:
+        last_seen = await _outbox(http, openid, after=None)
+        await _send(http, sim, event_xml(openid, "subscribe"))
+        poller = asyncio.create_task(_poll(http, openid, last_seen))
+        try:
+            while (line := await asyncio.to_thread(_read_line)) is not None:
+                if line:
+                    await _send(http, sim, text_xml(openid, line))
+        finally:
+            poller.cancel()
+    return 0
+
+
+async def _hint(settings: Settings, phone: str) -> str:
+    """Who this phone is in the roster, and how they bind."""
+    engine = make_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            member = await by_phone(session, phone=phone)
+    finally:
+        await engine.dispose()
+    if member is None:
+        return f"（{phone} 不在名册中：你是一位尚未登记的关注者）输入消息后回车发送，Ctrl-D 退出。"
+    return (f"（你是 {member.name}，{member.role}。发送「绑定 {member.name} {phone[-4:]}」完成绑定）"
+            "输入消息后回车发送，Ctrl-D 退出。")
+
+
+def _read_line() -> str | None:
+    """One typed line, stripped; None at end of input."""
+    print("我> ", end="", flush=True)
+    line = sys.stdin.readline()
+    return line.strip() if line else None
+
+
+async def _send(http: aiohttp.ClientSession, sim: Simulator, xml: str) -> None:
+    query, body = sim.request(xml)
+    async with http.post("/wechat", params=query, data=body.encode()) as resp:
+        text = await resp.text()
+        if resp.status != 200:
+            print(f"[服务器返回 {resp.status}: {text}]")
+            return
+    reply = sim.reply_text(text)
+    print(f"公众号> {reply}" if reply else "[公众号正在处理，稍后会推送回复]")
+
+
+async def _poll(http: aiohttp.ClientSession, openid: str, after: int) -> None:
+    """Print messages the bot sends to this member outside the passive reply, as they arrive."""
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        after = await _outbox(http, openid, after)
+
+
+async def _outbox(http: aiohttp.ClientSession, openid: str, after: int | None) -> int:
+    """Print outbox messages after `after` (none on the first call) and return the newest id."""
+    async with http.get("/sandbox/outbox", params={"openid": openid, "after": str(after or 0)}) as resp:
+        if resp.status != 200:
+            return after or 0
+        messages = await resp.json()
+    for message in messages if after is not None else []:
+        print(f"\n[推送] {message['content']}\n我> ", end="", flush=True)
+    return max([after or 0, *(int(m["id"]) for m in messages)])

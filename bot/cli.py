@@ -1,0 +1,147 @@
+"""The `palmbot` command: serve, db, members, content, chat."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import ConfigError, Settings
+from bot.db import SessionMaker, make_engine, make_sessionmaker
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, load settings once, and run the chosen command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.load(os.environ, args.config)
+    except ConfigError as exc:
+        print(f"palmbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return int(args.run(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="palmbot", description="掌心党建 WeChat bot")
+    parser.add_argument("--config", help="path of palmbot.toml (default: PALMBOT_CONFIG or ./palmbot.toml)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the webhook server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="migrate the schema to the newest version").set_defaults(run=_db_upgrade)
+
+    members = commands.add_parser("members", help="the roster").add_subparsers(required=True, metavar="ACTION")
+    imp = members.add_parser("import", help="import a CSV or XLSX roster (姓名,手机号,支部,角色,入党日期)")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(run=_members_import)
+    members.add_parser("list", help="print the roster").set_defaults(run=_members_list)
+
+    content = commands.add_parser("content", help="administrator content").add_subparsers(
+        required=True, metavar="ACTION")
+    check = content.add_parser("check", help="load and check the content folder")
+    check.add_argument("dir", nargs="?", type=Path)
+    check.set_defaults(run=_content_check)
+
+    chat = commands.add_parser("chat", help="talk to a running server as a roster member")
+    chat.add_argument("--phone", required=True, help="the member's phone number (the simulated follower)")
+    chat.add_argument("--url", default="http://127.0.0.1:8080", help="where the server listens")
+    chat.set_defaults(run=_chat)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import create_app
+    from bot.content import ContentError, load_content
+
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as exc:
+        print(f"palmbot: content error: {exc}", file=sys.stderr)
+        return 2
+    mode = "sandbox (outbox, nothing sent to WeChat)" if settings.sandbox else "live"
+    logging.getLogger("palmbot").info("serving %s on http://%s:%d/wechat", mode, args.host, args.port)
+    web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None)
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at {settings.database_url} is up to date")
+    return 0
+
+
+def _members_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.roster import RosterError, apply_rows, read_rows
+
+    try:
+        rows = read_rows(args.file)
+    except (RosterError, OSError) as exc:
+        print(f"palmbot: {exc}; nothing was imported", file=sys.stderr)
+        return 1
+
+    async def apply() -> str:
+        engine, sessionmaker = _database(settings)
+        try:
+            async with sessionmaker.begin() as session:
+                result = await apply_rows(session, rows, datetime.now(settings.timezone))
+        finally:
+            await engine.dispose()
+        return f"imported {args.file}: {result.created} created, {result.updated} updated"
+
+    print(asyncio.run(apply()))
+    return 0
+
+
+def _members_list(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.repo.members import roster
+
+    async def fetch() -> list[str]:
+        engine, sessionmaker = _database(settings)
+        try:
+            async with sessionmaker() as session:
+                rows = await roster(session)
+        finally:
+            await engine.dispose()
+        return [f"{org}\t{m.name}\t{m.phone}\t{m.role}\t{m.joined_on or ''}\t{'已绑定' if m.openid else '未绑定'}"
+                for m, org in rows]
+
+    print("\n".join(["支部\t姓名\t手机号\t角色\t入党日期\t微信", *asyncio.run(fetch())]))
+    return 0
+
+
+def _content_check(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.content import ContentError, load_content
+
+    folder = args.dir or settings.content_dir
+    try:
+        content = load_content(folder)
+    except ContentError as exc:
+        print(exc)
+        return 1
+    print(f"{folder}: OK ({len(content.lessons)} lessons, {len(content.rules.stars)} stars)")
+    return 0
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+
+    return asyncio.run(run_chat(settings, args.phone, args.url))
+
+
+def _database(settings: Settings) -> tuple[AsyncEngine, SessionMaker]:
+    engine = make_engine(settings.database_url)
+    return engine, make_sessionmaker(engine)

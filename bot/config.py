@@ -1,0 +1,147 @@
+"""Settings: read once from a TOML file and the environment, then passed in explicitly."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/palmbot.db"
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+
+
+class ConfigError(Exception):
+    """A configuration value that stops start-up; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the app needs to know about its environment."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    content_dir: Path = Path("content")
+    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    wechat_appid: str = ""
+    wechat_secret: str = ""
+    wechat_token: str = ""
+    wechat_aes_key: str = ""
+    wechat_api_base: str = DEFAULT_API_BASE
+    reply_deadline: float = 4.0
+
+    @property
+    def sandbox(self) -> bool:
+        """Without an AppSecret nothing can be sent to WeChat: outbound messages go to the outbox."""
+        return not self.wechat_secret
+
+    @property
+    def safe_mode(self) -> bool:
+        """With an EncodingAESKey the account talks to us encrypted."""
+        return bool(self.wechat_aes_key)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str], config_path: str | os.PathLike[str] | None = None) -> Settings:
+        """Merge the TOML file (if any) with PALMBOT_* environment variables, which win."""
+        raw: dict[str, Any] = {}
+        path = config_path or environ.get("PALMBOT_CONFIG")
+        if path is None and Path("palmbot.toml").is_file():
+            path = "palmbot.toml"
+        if path is not None:
+            raw.update(_read_toml(Path(path)))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: unknown setting in {path}")
+        for name in known:
+            env = environ.get(f"PALMBOT_{name.upper()}")
+            if env is not None:
+                raw[name] = env
+        return cls(**{name: _PARSERS[name](name, value) for name, value in raw.items()})
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Read the config file, turning a syntax error into one clear line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"PALMBOT_CONFIG: no such file {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"PALMBOT_CONFIG: {path}: {exc}") from None
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected text, got {value!r}")
+    return value
+
+
+def _database_url(name: str, value: Any) -> str:
+    url = _text(name, value)
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            f"PALMBOT_{name.upper()}: {url!r} must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    return url
+
+
+def _timezone(name: str, value: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(_text(name, value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"PALMBOT_{name.upper()}: unknown time zone {value!r}") from None
+
+
+def _token(name: str, value: Any) -> str:
+    token = _text(name, value)
+    if token and not (3 <= len(token) <= 32 and token.isalnum()):
+        raise ConfigError(f"PALMBOT_{name.upper()}: the Token must be 3 to 32 letters or digits")
+    return token
+
+
+def _aes_key(name: str, value: Any) -> str:
+    key = _text(name, value)
+    if not key:
+        return key
+    try:
+        ok = len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
+    except binascii.Error:
+        ok = False
+    if not ok:
+        raise ConfigError(f"PALMBOT_{name.upper()}: the EncodingAESKey must be 43 base64 characters")
+    return key
+
+
+def _positive_seconds(name: str, value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds < 5:
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected seconds between 0 and 5, got {value!r}")
+    return seconds
+
+
+def _api_base(name: str, value: Any) -> str:
+    url = _text(name, value).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected an http(s) URL, got {value!r}")
+    return url
+
+
+_PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "database_url": _database_url,
+    "content_dir": lambda name, value: Path(_text(name, value)),
+    "timezone": _timezone,
+    "wechat_appid": _text,
+    "wechat_secret": _text,
+    "wechat_token": _token,
+    "wechat_aes_key": _aes_key,
+    "wechat_api_base": _api_base,
+    "reply_deadline": _positive_seconds,
+}

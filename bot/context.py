@@ -1,0 +1,42 @@
+"""The one typed object a handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.content import Content
+from bot.models import Member
+from bot.outbound import Outbound
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """A message, its sender's roster entry (if bound), and the services to answer it."""
+
+    msg: Any
+    member: Member | None
+    args: tuple[str, ...]
+    session: AsyncSession
+    settings: Settings
+    content: Content
+    outbound: Outbound
+    now: datetime
+
+    @property
+    def openid(self) -> str:
+        return str(self.msg.source)
+
+    @property
+    def bound(self) -> Member:
+        """The sender's roster entry; routes that need a member guarantee it is there."""
+        if self.member is None:
+            raise RuntimeError("route needs a bound member")
+        return self.member
+
+    def render(self, name: str, /, **values: Any) -> str:
+        return self.content.render(name, **values)

@@ -1,0 +1,92 @@
+"""One inbound message handled once: durable dedup, the reply deadline, and errors turned into apologies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.dispatch import dispatch
+from bot.repo import inbound
+from bot.replies import split_text
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A reply and whether this delivery produced it (a retry only repeats the first one's)."""
+
+    reply: str | None
+    fresh: bool
+
+
+def message_key(msg: Any) -> str:
+    """WeChat's dedup key: MsgId for messages, sender and CreateTime for events."""
+    if msg.type != "event" and msg.id:
+        return f"msg:{msg.id}"
+    return f"evt:{msg.source}:{int(msg.create_time.timestamp())}:{getattr(msg, 'event', '')}"
+
+
+async def answer(services: Services, msg: Any) -> str | None:
+    """The text to reply passively now, or None to answer `success` and deliver later."""
+    task: asyncio.Task[Outcome] = services.spawn(process(services, msg))
+    try:
+        outcome = await asyncio.wait_for(asyncio.shield(task), services.settings.reply_deadline)
+    except TimeoutError:
+        task.add_done_callback(lambda done: _deliver_late(services, msg.source, done))
+        return None
+    if outcome.fresh and outcome.reply:
+        _send_rest(services, msg.source, split_text(outcome.reply)[1:])
+    return outcome.reply
+
+
+async def process(services: Services, msg: Any) -> Outcome:
+    """Claim the message's key and run its handler in the same transaction, or return the stored reply."""
+    key = message_key(msg)
+    try:
+        async with services.sessionmaker.begin() as session:
+            if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):
+                return Outcome(await inbound.reply_of(session, key=key), fresh=False)
+            reply = await dispatch(services, session, msg)
+            await inbound.set_reply(session, key=key, reply=reply)
+        return Outcome(reply, fresh=True)
+    except Exception:
+        log.exception("handler failed for %s", key)
+        return await _apologise(services, msg, key)
+
+
+async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
+    """Record the failed message with an apology, so WeChat's retries do not run it again."""
+    apology = services.content.render("error")
+    async with services.sessionmaker.begin() as session:
+        fresh = await inbound.claim(session, key=key, openid=msg.source, now=services.clock())
+        if fresh:
+            await inbound.set_reply(session, key=key, reply=apology)
+    return Outcome(apology, fresh=fresh)
+
+
+def _deliver_late(services: Services, openid: str, done: asyncio.Task[Outcome]) -> None:
+    """After the deadline passed: send the whole reply through the outbound channel."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    outcome = done.result()
+    if outcome.fresh and outcome.reply:
+        _send_rest(services, openid, split_text(outcome.reply))
+
+
+def _send_rest(services: Services, openid: str, pieces: list[str]) -> None:
+    """Send pieces in order, in the background, after the passive reply has gone."""
+    if pieces:
+        services.spawn(_send_in_order(services, openid, pieces))
+
+
+async def _send_in_order(services: Services, openid: str, pieces: list[str]) -> None:
+    for piece in pieces:
+        try:
+            await services.outbound.send_text(openid, piece)
+        except Exception:
+            log.exception("could not deliver a message to %s", openid)
+            return

@@ -1,0 +1,169 @@
+"""Tables. Points are an append-only ledger; every effect of a message has a unique key."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.db import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Role(StrEnum):
+    """A member's role in the bot; secretaries and administrators may do more."""
+
+    MEMBER = "党员"
+    SECRETARY = "书记"
+    ADMIN = "管理员"
+
+
+class OrgKind(StrEnum):
+    """Levels of the organisation tree."""
+
+    COMMITTEE = "党委"
+    GENERAL_BRANCH = "党总支"
+    BRANCH = "党支部"
+    GROUP = "党小组"
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10), default=Role.MEMBER)
+    joined_on: Mapped[date | None]
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    language: Mapped[str] = mapped_column(String(10), default="zh")
+    created_at: Mapped[datetime]
+
+
+class InboundMessage(Base):
+    """Durable dedup: one row per WeChat message or event, with the reply it got."""
+
+    __tablename__ = "inbound_messages"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    reply: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BindFailure(Base):
+    """A wrong binding attempt, kept to slow down guessing."""
+
+    __tablename__ = "bind_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_bind_failures_openid_at", "openid", "at"),)
+
+
+class PointEntry(Base):
+    """One line of the points ledger; never updated, never deleted."""
+
+    __tablename__ = "point_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    delta: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    event_key: Mapped[str] = mapped_column(String(120), unique=True)
+    occurred_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_point_entries_member_at", "member_id", "occurred_at"),)
+
+
+class Activity(Base):
+    """A check-in window a secretary opened for a branch."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(8))
+    opened_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_activities_org_closes", "org_id", "closes_at"),)
+
+
+class CheckIn(Base):
+    __tablename__ = "check_ins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("activity_id", "member_id"),)
+
+
+class LessonView(Base):
+    """Which lesson a member last received, so `答 B` knows which quiz it answers."""
+
+    __tablename__ = "lesson_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    lesson_id: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_lesson_views_member_at", "member_id", "at"),)
+
+
+class QuizAnswer(Base):
+    """A member's first (and only counted) answer to a lesson's quiz."""
+
+    __tablename__ = "quiz_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    lesson_id: Mapped[str] = mapped_column(String(60))
+    choice: Mapped[str] = mapped_column(String(4))
+    correct: Mapped[bool]
+    at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("member_id", "lesson_id"),)
+
+
+class OutboxMessage(Base):
+    """A message for a member sent outside the passive reply (sandbox outbox until the API client lands)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -1,0 +1,56 @@
+"""Check-in activities and check-ins."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Activity, CheckIn
+from bot.repo import insert_once
+
+
+async def open_codes(session: AsyncSession, *, org_id: int, now: datetime) -> set[str]:
+    """Codes of the organisation's activities still open, so a new one gets a different code."""
+    rows = await session.scalars(select(Activity.code).where(Activity.org_id == org_id, Activity.closes_at > now))
+    return set(rows)
+
+
+async def open_activity(
+    session: AsyncSession, *, org_id: int, title: str, code: str, opened_by: int, opens_at: datetime,
+    closes_at: datetime,
+) -> Activity:
+    activity = Activity(
+        org_id=org_id, title=title, code=code, opened_by=opened_by, opens_at=opens_at, closes_at=closes_at
+    )
+    session.add(activity)
+    await session.flush()
+    return activity
+
+
+async def open_with_code(
+    session: AsyncSession, *, org_ids: Sequence[int], code: str, now: datetime
+) -> Activity | None:
+    """The open activity with `code` among the given organisations, nearest-created first."""
+    return await session.scalar(
+        select(Activity)
+        .where(Activity.org_id.in_(org_ids), Activity.code == code, Activity.opens_at <= now, Activity.closes_at > now)
+        .order_by(Activity.opens_at.desc())
+        .limit(1)
+    )
+
+
+async def check_in(session: AsyncSession, *, activity_id: int, member_id: int, now: datetime) -> bool:
+    """Record the check-in once; False when the member had already checked in."""
+    return await insert_once(session, CheckIn, activity_id=activity_id, member_id=member_id, at=now)
+
+
+async def count_between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(CheckIn)
+            .where(CheckIn.member_id == member_id, CheckIn.at >= start, CheckIn.at < end)
+        ) or 0
+    )

@@ -1,0 +1,30 @@
+"""Durable dedup of inbound messages: claim a key once, remember the reply it got."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import InboundMessage
+from bot.repo import insert_once
+
+
+async def claim(session: AsyncSession, *, key: str, openid: str, now: datetime) -> bool:
+    """True for the first delivery of `key`; a concurrent copy waits here until the first commits."""
+    return await insert_once(session, InboundMessage, key=key, openid=openid, received_at=now)
+
+
+async def reply_of(session: AsyncSession, *, key: str) -> str | None:
+    return await session.scalar(select(InboundMessage.reply).where(InboundMessage.key == key))
+
+
+async def set_reply(session: AsyncSession, *, key: str, reply: str | None) -> None:
+    await session.execute(update(InboundMessage).where(InboundMessage.key == key).values(reply=reply))
+
+
+async def purge_before(session: AsyncSession, *, cutoff: datetime) -> int:
+    """Forget keys older than WeChat could ever retry; returns how many went."""
+    result = await session.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,48 @@
+"""Which lessons a member received and how they answered the quizzes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import LessonView, QuizAnswer
+from bot.repo import insert_once
+
+
+async def record_view(session: AsyncSession, *, member_id: int, lesson_id: str, now: datetime) -> None:
+    session.add(LessonView(member_id=member_id, lesson_id=lesson_id, at=now))
+
+
+async def last_viewed(session: AsyncSession, *, member_id: int) -> str | None:
+    return await session.scalar(
+        select(LessonView.lesson_id).where(LessonView.member_id == member_id)
+        .order_by(LessonView.at.desc(), LessonView.id.desc()).limit(1)
+    )
+
+
+async def record_answer(
+    session: AsyncSession, *, member_id: int, lesson_id: str, choice: str, correct: bool, now: datetime
+) -> bool:
+    """Keep the first answer to a lesson's quiz; False when the member had already answered."""
+    return await insert_once(
+        session, QuizAnswer, member_id=member_id, lesson_id=lesson_id, choice=choice, correct=correct, at=now
+    )
+
+
+async def answer_of(session: AsyncSession, *, member_id: int, lesson_id: str) -> QuizAnswer | None:
+    return await session.scalar(
+        select(QuizAnswer).where(QuizAnswer.member_id == member_id, QuizAnswer.lesson_id == lesson_id)
+    )
+
+
+async def correct_between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(QuizAnswer).where(
+                QuizAnswer.member_id == member_id, QuizAnswer.correct.is_(True),
+                QuizAnswer.at >= start, QuizAnswer.at < end,
+            )
+        ) or 0
+    )

@@ -1,0 +1,58 @@
+"""The roster and WeChat bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import BindFailure, Member, Organisation
+
+
+async def by_openid(session: AsyncSession, *, openid: str) -> Member | None:
+    return await session.scalar(select(Member).where(Member.openid == openid))
+
+
+async def by_phone(session: AsyncSession, *, phone: str) -> Member | None:
+    return await session.scalar(select(Member).where(Member.phone == phone))
+
+
+async def matching(session: AsyncSession, *, name: str, phone_tail: str) -> Sequence[Member]:
+    """Roster entries with this name whose phone number ends in `phone_tail`."""
+    rows = await session.scalars(
+        select(Member).where(Member.name == name, Member.phone.endswith(phone_tail, autoescape=True))
+    )
+    return rows.all()
+
+
+async def bind(session: AsyncSession, *, member_id: int, openid: str) -> bool:
+    """Link the openid unless the entry is already linked to another account; True when linked."""
+    result = await session.execute(
+        update(Member).where(Member.id == member_id, Member.openid.is_(None)).values(openid=openid)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+async def unbind(session: AsyncSession, *, openid: str) -> None:
+    await session.execute(update(Member).where(Member.openid == openid).values(openid=None))
+
+
+async def record_bind_failure(session: AsyncSession, *, openid: str, now: datetime) -> None:
+    session.add(BindFailure(openid=openid, at=now))
+
+
+async def bind_failures_since(session: AsyncSession, *, openid: str, since: datetime) -> list[datetime]:
+    rows = await session.scalars(
+        select(BindFailure.at).where(BindFailure.openid == openid, BindFailure.at >= since)
+    )
+    return list(rows)
+
+
+async def roster(session: AsyncSession) -> Sequence[tuple[Member, str]]:
+    """Every member with their organisation's name, by organisation then name."""
+    rows = await session.execute(
+        select(Member, Organisation.name).join(Organisation).order_by(Organisation.name, Member.name)
+    )
+    return [(member, org) for member, org in rows.tuples()]

@@ -1,0 +1,133 @@
+"""Importing the branch roster from CSV or XLSX: every row checked first, then applied in one transaction."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Member, Role
+from bot.repo import members, orgs
+
+HEADERS = {
+    "姓名": "name", "name": "name",
+    "手机号": "phone", "phone": "phone",
+    "支部": "branch", "branch": "branch",
+    "角色": "role", "role": "role",
+    "入党日期": "joined_on", "joined_on": "joined_on",
+}
+ROLES = {"党员": Role.MEMBER, "member": Role.MEMBER, "书记": Role.SECRETARY, "secretary": Role.SECRETARY,
+         "管理员": Role.ADMIN, "admin": Role.ADMIN}
+PHONE = re.compile(r"1\d{10}")
+
+
+class RosterError(Exception):
+    """A row that cannot be imported; nothing from the file is applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRow:
+    name: str
+    phone: str
+    branch: str
+    role: Role
+    joined_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+def read_rows(path: Path) -> list[RosterRow]:
+    """Read and check every row of a CSV or XLSX roster; the first bad row raises RosterError."""
+    cells = _xlsx_cells(path) if path.suffix.lower() in {".xlsx", ".xlsm"} else _csv_cells(path)
+    header = next(cells, None)
+    if header is None:
+        raise RosterError(f"{path}: the file is empty")
+    columns = [HEADERS.get(str(h or "").strip().lower(), HEADERS.get(str(h or "").strip(), "")) for h in header]
+    missing = {"name", "phone", "branch"} - set(columns)
+    if missing:
+        raise RosterError(f"{path}: row 1: missing columns {sorted(missing)}; expected 姓名,手机号,支部,角色,入党日期")
+    rows, phones = [], set()
+    for number, values in enumerate(cells, start=2):
+        record = {col: _cell(v) for col, v in zip(columns, values, strict=False) if col}
+        if not any(record.values()):
+            continue
+        row = _row(record, f"{path}: row {number}")
+        if row.phone in phones:
+            raise RosterError(f"{path}: row {number}: phone {row.phone} appears twice in the file")
+        phones.add(row.phone)
+        rows.append(row)
+    return rows
+
+
+def _row(record: dict[str, str], where: str) -> RosterRow:
+    name, phone, branch = record.get("name", ""), record.get("phone", ""), record.get("branch", "")
+    if not name:
+        raise RosterError(f"{where}: 姓名 is empty")
+    if not PHONE.fullmatch(phone):
+        raise RosterError(f"{where}: 手机号 {phone!r} is not an 11-digit mobile number")
+    if not branch:
+        raise RosterError(f"{where}: 支部 is empty")
+    role = ROLES.get(record.get("role", "") or "党员")
+    if role is None:
+        raise RosterError(f"{where}: 角色 {record['role']!r} must be 党员, 书记 or 管理员")
+    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", ""), where))
+
+
+def _date(text: str, where: str) -> date | None:
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise RosterError(f"{where}: 入党日期 {text!r} is not a date like 2001-07-01")
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() if value is not None else ""
+
+
+def _csv_cells(path: Path) -> Iterator[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        yield from csv.reader(fh)
+
+
+def _xlsx_cells(path: Path) -> Iterator[Iterable[object]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        yield from workbook.active.iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime) -> ImportResult:
+    """Create or update members by phone, creating missing organisations; the caller's transaction commits."""
+    created = updated = 0
+    for row in rows:
+        org = await orgs.ensure_path(session, path=row.branch)
+        member = await members.by_phone(session, phone=row.phone)
+        if member is None:
+            session.add(Member(name=row.name, phone=row.phone, org_id=org.id, role=row.role,
+                               joined_on=row.joined_on, created_at=now))
+            created += 1
+        else:
+            member.name, member.org_id, member.role, member.joined_on = row.name, org.id, row.role, row.joined_on
+            updated += 1
+    await session.flush()
+    return ImportResult(created, updated)

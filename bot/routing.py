@@ -1,0 +1,91 @@
+"""Which handler answers a message: command words, menu clicks and events, with the role each needs."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+Handler = Callable[["Context"], Awaitable[str | None]]
+
+
+class Need(IntEnum):
+    """Who may use a route: anyone who follows, a bound member, or a secretary (or administrator)."""
+
+    ANYONE = 0
+    MEMBER = 1
+    SECRETARY = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    handler: Handler
+    need: Need
+    word: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    route: Route
+    args: tuple[str, ...]
+
+
+@dataclass
+class Router:
+    """Routes registered by decorators; `include` merges the routers of the handler modules."""
+
+    commands: dict[str, Route] = field(default_factory=dict)
+    clicks: dict[str, Route] = field(default_factory=dict)
+    events: dict[str, Route] = field(default_factory=dict)
+
+    def command(self, *words: str, click: str = "", need: Need = Need.ANYONE) -> Callable[[Handler], Handler]:
+        """Route text starting with any of `words` (and the menu key `click`) to the handler."""
+
+        def register(handler: Handler) -> Handler:
+            for word in words:
+                self.commands[word] = Route(handler, need, words[0])
+            if click:
+                self.clicks[click] = Route(handler, need, words[0])
+            return handler
+
+        return register
+
+    def event(self, *names: str) -> Callable[[Handler], Handler]:
+        """Route WeChat events (subscribe, unsubscribe…) to the handler."""
+
+        def register(handler: Handler) -> Handler:
+            for name in names:
+                self.events[name] = Route(handler, Need.ANYONE)
+            return handler
+
+        return register
+
+    def include(self, *others: Router) -> None:
+        for other in others:
+            for mine, theirs in ((self.commands, other.commands), (self.clicks, other.clicks),
+                                 (self.events, other.events)):
+                clash = mine.keys() & theirs.keys()
+                if clash:
+                    raise ValueError(f"route registered twice: {sorted(clash)}")
+                mine.update(theirs)
+
+    def match_text(self, text: str) -> Match | None:
+        """The longest command word the text starts with, and the words after it."""
+        text = unicodedata.normalize("NFKC", text).strip()
+        for word in sorted(self.commands, key=len, reverse=True):
+            if text.startswith(word):
+                return Match(self.commands[word], tuple(text[len(word):].split()))
+        return None
+
+    def match_click(self, key: str) -> Match | None:
+        route = self.clicks.get(key)
+        return Match(route, ()) if route else None
+
+    def match_event(self, name: str) -> Match | None:
+        route = self.events.get(name)
+        return Match(route, ()) if route else None

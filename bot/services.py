@@ -1,0 +1,32 @@
+"""What the app holds for the lifetime of the process, shared by requests and jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import Settings
+from bot.content import Content
+from bot.db import SessionMaker
+from bot.outbound import Clock, Outbound
+from bot.routing import Router
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessionmaker: SessionMaker
+    content: Content
+    outbound: Outbound
+    router: Router
+    clock: Clock
+    crypto: Any = None
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run `coro` in the background, keeping a reference so it is neither lost nor collected."""
+        task: asyncio.Task[Any] = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task

@@ -1,0 +1,45 @@
+"""Linking a WeChat follower to their roster entry: 绑定, subscribe, unsubscribe."""
+
+from __future__ import annotations
+
+import math
+
+from bot.context import Context
+from bot.repo import members, orgs
+from bot.routing import Router
+from bot.rules.binding import WINDOW, retry_after
+
+router = Router()
+
+
+@router.command("绑定")
+async def bind(ctx: Context) -> str:
+    """绑定 姓名 手机号后四位: link this WeChat account to the roster entry."""
+    if ctx.member is not None:
+        return ctx.render("bind_already", name=ctx.member.name)
+    if len(ctx.args) != 2 or not (len(ctx.args[1]) == 4 and ctx.args[1].isdigit()):
+        return ctx.render("bind_usage")
+    failures = await members.bind_failures_since(ctx.session, openid=ctx.openid, since=ctx.now - WINDOW)
+    wait = retry_after(failures, ctx.now)
+    if wait is not None:
+        return ctx.render("bind_wait", minutes=math.ceil(wait.total_seconds() / 60))
+    found = await members.matching(ctx.session, name=ctx.args[0], phone_tail=ctx.args[1])
+    if len(found) != 1:
+        await members.record_bind_failure(ctx.session, openid=ctx.openid, now=ctx.now)
+        return ctx.render("bind_not_found" if not found else "bind_ambiguous")
+    member = found[0]
+    if not await members.bind(ctx.session, member_id=member.id, openid=ctx.openid):
+        return ctx.render("bind_taken")
+    return ctx.render("bind_done", name=member.name, org=await orgs.name_of(ctx.session, org_id=member.org_id))
+
+
+@router.event("subscribe", "subscribe_scan")
+async def welcome(ctx: Context) -> str:
+    """A new (or returning) follower: explain binding, or greet a member already bound."""
+    return ctx.render("welcome", name=ctx.member.name if ctx.member else "")
+
+
+@router.event("unsubscribe")
+async def farewell(ctx: Context) -> None:
+    """Unlink the openid; the roster entry stays, it is the branch's record."""
+    await members.unbind(ctx.session, openid=ctx.openid)

@@ -1,0 +1,49 @@
+"""发起签到 and 签到: a secretary opens a check-in window, members check in with its code."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from bot.awards import award
+from bot.context import Context
+from bot.repo import activities, orgs
+from bot.routing import Need, Router
+from bot.rules.checkin import new_code, window_minutes
+
+router = Router()
+
+
+@router.command("发起签到", need=Need.SECRETARY)
+async def open_check_in(ctx: Context) -> str:
+    """发起签到 主题党日 120: open a check-in for the secretary's branch and reply with its code."""
+    minutes = window_minutes(ctx.args[1] if len(ctx.args) > 1 else None)
+    if not ctx.args or minutes is None or len(ctx.args) > 2:
+        return ctx.render("checkin_open_usage")
+    org_id = ctx.bound.org_id
+    code = new_code(await activities.open_codes(ctx.session, org_id=org_id, now=ctx.now), secrets.randbelow)
+    activity = await activities.open_activity(
+        ctx.session, org_id=org_id, title=ctx.args[0], code=code, opened_by=ctx.bound.id,
+        opens_at=ctx.now, closes_at=ctx.now + timedelta(minutes=minutes),
+    )
+    return ctx.render(
+        "checkin_opened", title=activity.title, code=code, minutes=minutes,
+        closes_at=activity.closes_at.astimezone(ctx.settings.timezone),
+        org=await orgs.name_of(ctx.session, org_id=org_id),
+    )
+
+
+@router.command("签到", "打卡", need=Need.MEMBER)
+async def check_in(ctx: Context) -> str:
+    """签到 1234: check in to the open activity of the member's branch; points once."""
+    if len(ctx.args) != 1:
+        return ctx.render("checkin_usage")
+    org_ids = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
+    activity = await activities.open_with_code(ctx.session, org_ids=org_ids, code=ctx.args[0], now=ctx.now)
+    if activity is None:
+        return ctx.render("checkin_unknown", code=ctx.args[0])
+    if not await activities.check_in(ctx.session, activity_id=activity.id, member_id=ctx.bound.id, now=ctx.now):
+        return ctx.render("checkin_already", title=activity.title)
+    earned = await award(ctx, action="checkin", event_key=f"checkin:{activity.id}:{ctx.bound.id}",
+                         detail=f"：{activity.title}")
+    return ctx.render("checkin_done", title=activity.title, points=earned, name=ctx.bound.name)

@@ -1,0 +1,20 @@
+"""Scheduled jobs: module-level coroutines taking the app's services, each safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.repo import inbound
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+DEDUP_KEEP = timedelta(days=2)
+
+
+async def purge_inbound(services: Services) -> None:
+    """Drop dedup keys long past WeChat's retry window, so the table stays small."""
+    async with services.sessionmaker.begin() as session:
+        gone = await inbound.purge_before(session, cutoff=services.clock() - DEDUP_KEEP)
+    log.info("purged %d old inbound message keys", gone)
