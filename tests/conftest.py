@@ -1,0 +1,125 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL when PALMBOT_TEST_DATABASE_URL is set), a clock,
+the app behind a test client, and phones that talk to it exactly as WeChat would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.db import SessionMaker, make_engine, make_sessionmaker
+from bot.migrate import upgrade
+from bot.models import Base
+from bot.roster import apply_rows, read_rows
+from bot.routing import Router
+from bot.simulator import Simulator
+from tests.phone import Phone
+
+ROOT = Path(__file__).resolve().parent.parent
+TZ = ZoneInfo("Asia/Shanghai")
+TOKEN = "palmbottest"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+APPID = "wx5823bf96d3bd56c7"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate a fresh database once per run; PostgreSQL's schema is dropped first."""
+    url = os.environ.get("PALMBOT_TEST_DATABASE_URL") or (
+        f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/palmbot-test.db"
+    )
+    if url.startswith("postgresql"):
+        asyncio.run(_reset_postgres(url))
+    upgrade(url)
+    return url
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[SessionMaker]:
+    """A session factory on an emptied database, for arranging and asserting."""
+    engine = make_engine(database_url)
+    async with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(table.delete())
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url, content_dir=ROOT / "content", timezone=TZ,
+        wechat_token=TOKEN, wechat_aes_key=AES_KEY, wechat_appid=APPID,
+    )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 16, 9, 0, tzinfo=TZ))
+
+
+@pytest.fixture
+async def roster(db: SessionMaker, clock: Clock) -> None:
+    """The demo roster: two branches of ten, 张建国 and 孙卫东 their secretaries."""
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(ROOT / "deploy/demo/roster.csv"), clock())
+
+
+AppMaker = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
+
+
+@pytest.fixture
+def make_client(aiohttp_client, settings: Settings, clock: Clock, db: SessionMaker) -> AppMaker:  # type: ignore[no-untyped-def]
+    """Start the app with optional overrides (settings fields, a router) and return its test client."""
+
+    async def make(router: Router | None = None, **overrides: object) -> TestClient:  # type: ignore[type-arg]
+        return await aiohttp_client(create_app(replace(settings, **overrides), clock=clock, router=router))
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: AppMaker) -> TestClient:  # type: ignore[type-arg]
+    return await make_client()
+
+
+@pytest.fixture
+def sim(settings: Settings) -> Simulator:
+    return Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+
+
+@pytest.fixture
+def phone(client: TestClient, sim: Simulator, clock: Clock) -> Callable[[str], Phone]:  # type: ignore[type-arg]
+    """phone("13800000002") is that roster member's WeChat, not yet bound."""
+    return lambda number: Phone(client, sim, clock, number)

@@ -1,0 +1,58 @@
+"""A member's phone in tests: sends signed, encrypted messages to /wechat and reads the replies."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from bot.db import SessionMaker
+from bot.models import OutboxMessage
+from bot.simulator import Simulator, click_xml, event_xml, openid_for, text_xml
+
+_msg_ids = itertools.count(7_000_000_000_000_000_000)
+
+
+class Phone:
+    def __init__(self, client: TestClient, sim: Simulator, clock: Callable[[], datetime], number: str) -> None:  # type: ignore[type-arg]
+        self.client, self.sim, self.clock, self.number = client, sim, clock, number
+        self.openid = openid_for(number)
+
+    def text_xml(self, content: str, msg_id: int | None = None) -> str:
+        return text_xml(self.openid, content, msg_id=msg_id or next(_msg_ids), at=int(self.clock().timestamp()))
+
+    async def post(self, xml: str) -> tuple[int, str]:
+        """POST a message exactly as WeChat does; the HTTP status and the raw body."""
+        query, body = self.sim.request(xml)
+        resp = await self.client.post("/wechat", params=query, data=body.encode())
+        return resp.status, await resp.text()
+
+    async def deliver(self, xml: str) -> str | None:
+        status, body = await self.post(xml)
+        assert status == 200, body
+        return self.sim.reply_text(body)
+
+    async def send(self, content: str) -> str | None:
+        """Send a text message; the reply text (None when the bot answered `success`)."""
+        return await self.deliver(self.text_xml(content))
+
+    async def click(self, key: str) -> str | None:
+        return await self.deliver(click_xml(self.openid, key, at=int(self.clock().timestamp())))
+
+    async def event(self, name: str) -> str | None:
+        return await self.deliver(event_xml(self.openid, name, at=int(self.clock().timestamp())))
+
+    async def bind(self, name: str) -> None:
+        reply = await self.send(f"绑定 {name} {self.number[-4:]}")
+        assert reply and reply.startswith("绑定成功"), reply
+
+    async def outbox(self, db: SessionMaker) -> list[str]:
+        """What the bot sent this member outside the passive reply."""
+        async with db() as session:
+            rows = await session.scalars(
+                select(OutboxMessage.content).where(OutboxMessage.openid == self.openid).order_by(OutboxMessage.id)
+            )
+            return list(rows)

@@ -1,0 +1,219 @@
+"""The /wechat endpoint as WeChat sees it: signatures, encryption, dedup, deadlines, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import xmltodict
+from sqlalchemy import func, select
+from wechatpy.crypto import WeChatCrypto
+
+from bot.models import CheckIn, InboundMessage, PointEntry
+from bot.routing import Router
+from bot.simulator import Simulator, text_xml
+from tests.conftest import APPID, AES_KEY
+
+SAMPLE_ENCRYPT = (
+    "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/"
+    "sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJ"
+    "YuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUc"
+    "allcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5"
+    "Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
+)
+
+
+async def test_get_with_a_good_signature_echoes_echostr(client, sim) -> None:
+    resp = await client.get("/wechat", params={**sim.signed_query(), "echostr": "6317385923"})
+    assert resp.status == 200
+    assert await resp.text() == "6317385923"
+
+
+async def test_get_with_a_bad_signature_is_forbidden(client, sim) -> None:
+    query = {**sim.signed_query(), "echostr": "6317385923"}
+    query["signature"] = "0" * 40
+    resp = await client.get("/wechat", params=query)
+    assert resp.status == 403
+    assert "6317385923" not in await resp.text()
+
+
+async def test_post_with_a_bad_signature_is_forbidden_and_not_handled(client, sim, phone, db) -> None:
+    query, body = sim.request(phone("13800000002").text_xml("帮助"))
+    query["signature"] = "f" * 40
+    resp = await client.post("/wechat", params=query, data=body.encode())
+    assert resp.status == 403
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+async def test_post_with_a_tampered_msg_signature_is_forbidden(client, sim, phone) -> None:
+    query, body = sim.request(phone("13800000002").text_xml("帮助"))
+    query["msg_signature"] = "a" * 40
+    resp = await client.post("/wechat", params=query, data=body.encode())
+    assert resp.status == 403
+
+
+async def test_wechat_published_sample_message_decrypts_and_gets_an_encrypted_reply(make_client) -> None:
+    client = await make_client(wechat_token="QDG6eK")
+    sim = Simulator("QDG6eK", AES_KEY, APPID)
+    query = sim.signed_query(timestamp="1409659813", nonce="1372623149")
+    query.update(encrypt_type="aes", msg_signature="477715d11cdb4164915debcba66cb864d751f3e6")
+    body = f"<xml><ToUserName><![CDATA[{APPID}]]></ToUserName><Encrypt><![CDATA[{SAMPLE_ENCRYPT}]]></Encrypt></xml>"
+    resp = await client.post("/wechat", params=query, data=body.encode())
+    assert resp.status == 200
+    raw = await resp.text()
+    outer = xmltodict.parse(raw)["xml"]
+    assert set(outer) == {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
+    crypto = WeChatCrypto("QDG6eK", AES_KEY, APPID)
+    inner = xmltodict.parse(crypto.decrypt_message(raw, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"]))
+    assert inner["xml"]["ToUserName"] == "mycreate"
+    assert "帮助" in inner["xml"]["Content"]
+
+
+async def test_plaintext_mode_round_trip(make_client, phone) -> None:
+    client = await make_client(wechat_aes_key="")
+    sim = Simulator("palmbottest")
+    query, body = sim.request(text_xml("oPlainUser", "帮助"))
+    assert "encrypt_type" not in query
+    resp = await client.post("/wechat", params=query, data=body.encode())
+    assert resp.status == 200
+    reply = xmltodict.parse(await resp.text())["xml"]
+    assert reply["ToUserName"] == "oPlainUser"
+    assert "绑定 姓名 手机号后四位" in reply["Content"]
+
+
+async def test_compatible_mode_body_with_plain_fields_and_encrypt_is_answered_encrypted(client, sim) -> None:
+    xml = text_xml("oCompatUser", "帮助")
+    query, encrypted_body = sim.request(xml)
+    encrypt = xmltodict.parse(encrypted_body)["xml"]["Encrypt"]
+    compatible = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    resp = await client.post("/wechat", params=query, data=compatible.encode())
+    assert resp.status == 200
+    assert "绑定 姓名 手机号后四位" in sim.reply_text(await resp.text())
+
+
+async def test_malformed_xml_gets_400(client, sim) -> None:
+    resp = await client.post("/wechat", params=sim.signed_query(), data=b"<xml><ToUserName>oops")
+    assert resp.status == 400
+
+
+async def test_xml_without_a_sender_gets_400(client, sim) -> None:
+    resp = await client.post("/wechat", params=sim.signed_query(), data=b"<xml><MsgType>text</MsgType></xml>")
+    assert resp.status == 400
+
+
+async def test_hostile_xml_with_entities_is_refused(client, sim) -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+            b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
+            b"<MsgType>text</MsgType><Content>&b;</Content><MsgId>1</MsgId></xml>")
+    resp = await client.post("/wechat", params=sim.signed_query(), data=bomb)
+    assert resp.status == 400
+
+
+async def test_body_over_one_mebibyte_gets_413(client, sim) -> None:
+    body = io.BytesIO(b"<xml>" + b"a" * (1024 * 1024 + 1))
+    resp = await client.post("/wechat", params=sim.signed_query(), data=body)
+    assert resp.status == 413
+
+
+async def test_retry_storm_of_one_check_in_gives_one_check_in_and_one_set_of_points(roster, phone, db) -> None:
+    secretary, member = phone("13800000001"), phone("13800000002")
+    await secretary.bind("张建国")
+    await member.bind("李秀英")
+    code = (await secretary.send("发起签到 主题党日 120")).split("签到码：")[1][:4]
+    xml = member.text_xml(f"签到 {code}")
+    replies = await asyncio.gather(*(member.deliver(xml) for _ in range(3)))
+    assert all(r is None or r.startswith("签到成功") for r in replies)
+    assert any(r is not None for r in replies)
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckIn)) == 1
+        points = (await session.scalars(select(PointEntry.delta).where(PointEntry.action == "checkin"))).all()
+    assert points == [2]
+
+
+async def test_a_retry_after_the_first_delivery_gets_the_same_reply_without_running_again(roster, phone, db) -> None:
+    member = phone("13800000002")
+    await member.bind("李秀英")
+    await member.send("微课")
+    xml = member.text_xml("答 B")
+    first = await member.deliver(xml)
+    again = await member.deliver(xml)
+    assert first == again
+    assert first.startswith("回答正确")
+
+
+def _slow_router(seconds: float) -> Router:
+    router = Router()
+
+    @router.command("慢")
+    async def slow(ctx):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(seconds)
+        return "慢慢来的回复"
+
+    return router
+
+
+async def test_a_handler_past_the_deadline_answers_success_and_delivers_later(make_client, sim, clock, db) -> None:
+    from tests.phone import Phone
+
+    client = await make_client(router=_slow_router(0.3), reply_deadline=0.05)
+    member = Phone(client, sim, clock, "13900000000")
+    status, body = await member.post(member.text_xml("慢"))
+    assert (status, body) == (200, "success")
+    for _ in range(100):
+        if await member.outbox(db):
+            break
+        await asyncio.sleep(0.02)
+    assert await member.outbox(db) == ["慢慢来的回复"]
+
+
+async def test_a_failing_handler_apologises_logs_and_is_not_rerun_on_retry(make_client, sim, clock, caplog) -> None:
+    from tests.phone import Phone
+
+    calls = []
+    router = Router()
+
+    @router.command("坏")
+    async def broken(ctx):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    client = await make_client(router=router)
+    member = Phone(client, sim, clock, "13900000001")
+    xml = member.text_xml("坏")
+    with caplog.at_level(logging.ERROR):
+        first = await member.deliver(xml)
+    again = await member.deliver(xml)
+    assert first.startswith("抱歉") and again == first
+    assert calls == [1]
+    assert "RuntimeError: boom" in caplog.text
+
+
+async def test_a_member_text_with_cdata_terminator_cannot_break_the_reply(roster, phone) -> None:
+    member = phone("13800000002")
+    await member.bind("李秀英")
+    reply = await member.send("签到 ]]><MsgType>image</MsgType>")
+    assert reply is not None and "签到" in reply
+
+
+async def test_a_reply_over_2048_bytes_is_split_and_the_rest_goes_to_the_outbox(make_client, sim, clock, db) -> None:
+    from tests.phone import Phone
+
+    router = Router()
+
+    @router.command("长")
+    async def long(ctx):  # type: ignore[no-untyped-def]
+        return "\n".join(f"第{i}行：学习党章党规，做合格党员。" for i in range(120))
+
+    client = await make_client(router=router)
+    member = Phone(client, sim, clock, "13900000002")
+    first = await member.send("长")
+    assert len(first.encode()) <= 2048
+    for _ in range(100):
+        rest = await member.outbox(db)
+        if rest:
+            break
+        await asyncio.sleep(0.02)
+    assert all(len(piece.encode()) <= 2048 for piece in rest)
+    assert "\n".join([first, *rest]).count("做合格党员") == 120
