@@ -18,7 +18,6 @@ from bot.replies import encrypted, split_text, text_reply
 from bot.services import Services
 
 log = logging.getLogger(__name__)
-SUCCESS = web.Response(text="success")
 
 
 def signature_ok(token: str, query: Any) -> bool:
@@ -46,7 +45,7 @@ async def receive(request: web.Request) -> web.Response:
     msg = parse(_decrypt(services, request.query, body) if aes else body.decode("utf-8", "replace"))
     reply = await inbox.answer(services, msg)
     if not reply:
-        return SUCCESS
+        return web.Response(text="success")
     xml = text_reply(msg, split_text(reply)[0])
     return web.Response(text=encrypted(services.crypto, xml) if aes else xml, content_type="application/xml")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from datetime import datetime
@@ -56,3 +57,12 @@ class Phone:
                 select(OutboxMessage.content).where(OutboxMessage.openid == self.openid).order_by(OutboxMessage.id)
             )
             return list(rows)
+
+    async def wait_outbox(self, db: SessionMaker, count: int, seconds: float = 5.0) -> list[str]:
+        """The outbox once it holds `count` messages (or whatever it holds after `seconds`)."""
+        for _ in range(int(seconds / 0.02)):
+            messages = await self.outbox(db)
+            if len(messages) >= count:
+                return messages
+            await asyncio.sleep(0.02)
+        return await self.outbox(db)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from wechatpy.crypto import WeChatCrypto
 
 from bot.models import CheckIn, InboundMessage, PointEntry
+from bot.replies import split_text
 from bot.routing import Router
 from bot.simulator import Simulator, text_xml
 from tests.conftest import APPID, AES_KEY
@@ -161,11 +162,7 @@ async def test_a_handler_past_the_deadline_answers_success_and_delivers_later(ma
     member = Phone(client, sim, clock, "13900000000")
     status, body = await member.post(member.text_xml("慢"))
     assert (status, body) == (200, "success")
-    for _ in range(100):
-        if await member.outbox(db):
-            break
-        await asyncio.sleep(0.02)
-    assert await member.outbox(db) == ["慢慢来的回复"]
+    assert await member.wait_outbox(db, 1) == ["慢慢来的回复"]
 
 
 async def test_a_failing_handler_apologises_logs_and_is_not_rerun_on_retry(make_client, sim, clock, caplog) -> None:
@@ -202,18 +199,17 @@ async def test_a_reply_over_2048_bytes_is_split_and_the_rest_goes_to_the_outbox(
 
     router = Router()
 
+    full = "\n".join(f"第{i}行：学习党章党规，做合格党员。" for i in range(120))
+
     @router.command("长")
     async def long(ctx):  # type: ignore[no-untyped-def]
-        return "\n".join(f"第{i}行：学习党章党规，做合格党员。" for i in range(120))
+        return full
 
     client = await make_client(router=router)
     member = Phone(client, sim, clock, "13900000002")
     first = await member.send("长")
     assert len(first.encode()) <= 2048
-    for _ in range(100):
-        rest = await member.outbox(db)
-        if rest:
-            break
-        await asyncio.sleep(0.02)
+    rest = await member.wait_outbox(db, len(split_text(full)) - 1)
+    assert len(rest) >= 1
     assert all(len(piece.encode()) <= 2048 for piece in rest)
     assert "\n".join([first, *rest]).count("做合格党员") == 120
