@@ -8,6 +8,7 @@ from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.crypto import WeChatCrypto
 
 from bot.config import Settings
@@ -73,7 +74,7 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         async with request.app[SERVICES].sessionmaker() as session:
             await session.execute(text("SELECT 1"))
-    except Exception:
+    except (SQLAlchemyError, OSError):
         raise web.HTTPServiceUnavailable(text="database unreachable") from None
     return web.json_response({"status": "ok"})
 

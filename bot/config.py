@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/palmbot.db"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
 class ConfigError(Exception):
@@ -26,7 +27,7 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     content_dir: Path = Path("content")
-    timezone: ZoneInfo = ZoneInfo("Asia/Shanghai")
+    timezone: ZoneInfo = DEFAULT_TIMEZONE
     wechat_appid: str = ""
     wechat_secret: str = ""
     wechat_token: str = ""

@@ -15,7 +15,7 @@ from bot.rules.points import PointsPolicy
 from bot.rules.stars import Requirement, Star
 
 _TOML_LINE = re.compile(r"at line (\d+)")
-_HEADER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", re.S)
+_HEADER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", re.DOTALL)
 
 
 class ContentError(Exception):
@@ -208,7 +208,7 @@ def _quiz(spec: dict[str, Any], path: Path) -> Quiz:
 
 def plain_text(markdown: str) -> str:
     """Markdown to the plain text WeChat shows: no heading marks, emphasis or link syntax."""
-    text = re.sub(r"^#+\s*", "", markdown, flags=re.M)
+    text = re.sub(r"^#+\s*", "", markdown, flags=re.MULTILINE)
     text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
     text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r"\1 \2", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.dispatch import dispatch
-from bot.repo import inbound
 from bot.replies import split_text
+from bot.repo import inbound
 from bot.services import Services
 
 log = logging.getLogger(__name__)

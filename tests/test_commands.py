@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.models import BindFailure, CheckIn, Member, PointEntry, QuizAnswer
 from bot.content import load_content
+from bot.models import BindFailure, CheckIn, Member, PointEntry, QuizAnswer
 from tests.conftest import ROOT, TZ
 
 

@@ -14,7 +14,7 @@ from bot.models import CheckIn, InboundMessage, PointEntry
 from bot.replies import split_text
 from bot.routing import Router
 from bot.simulator import Simulator, text_xml
-from tests.conftest import APPID, AES_KEY
+from tests.conftest import AES_KEY, APPID
 
 SAMPLE_ENCRYPT = (
     "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/"

@@ -55,4 +55,4 @@ async def roster(session: AsyncSession) -> Sequence[tuple[Member, str]]:
     rows = await session.execute(
         select(Member, Organisation.name).join(Organisation).order_by(Organisation.name, Member.name)
     )
-    return [(member, org) for member, org in rows.tuples()]
+    return [(member, org) for member, org in rows]

@@ -1,0 +1,64 @@
+"""Settings: defaults, the TOML file, environment overrides, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+
+
+def test_defaults_are_sqlite_under_data_and_shanghai_time(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.load({})
+    assert settings.database_url == "sqlite+aiosqlite:///data/palmbot.db"
+    assert str(settings.timezone) == "Asia/Shanghai"
+    assert settings.sandbox and not settings.safe_mode
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "palmbot.toml"
+    config.write_text('wechat_token = "fromfile"\ntimezone = "Asia/Urumqi"\n', encoding="utf-8")
+    settings = Settings.load({"PALMBOT_WECHAT_TOKEN": "fromenv", "PALMBOT_WECHAT_SECRET": "s"}, config)
+    assert settings.wechat_token == "fromenv"
+    assert str(settings.timezone) == "Asia/Urumqi"
+    assert not settings.sandbox
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('content_dir = "/srv/content"\n', encoding="utf-8")
+    assert Settings.load({"PALMBOT_CONFIG": str(config)}).content_dir == Path("/srv/content")
+
+
+@pytest.mark.parametrize(("env", "key"), [
+    ({"PALMBOT_TIMEZONE": "Mars/Olympus"}, "PALMBOT_TIMEZONE"),
+    ({"PALMBOT_DATABASE_URL": "mysql://x"}, "PALMBOT_DATABASE_URL"),
+    ({"PALMBOT_WECHAT_AES_KEY": "tooshort"}, "PALMBOT_WECHAT_AES_KEY"),
+    ({"PALMBOT_WECHAT_TOKEN": "x"}, "PALMBOT_WECHAT_TOKEN"),
+    ({"PALMBOT_WECHAT_API_BASE": "ftp://weixin"}, "PALMBOT_WECHAT_API_BASE"),
+    ({"PALMBOT_REPLY_DEADLINE": "9"}, "PALMBOT_REPLY_DEADLINE"),
+    ({"PALMBOT_CONFIG": "/nonexistent/palmbot.toml"}, "PALMBOT_CONFIG"),
+])
+def test_a_bad_value_names_its_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.load(env)
+    assert str(info.value).startswith(key)
+    assert "\n" not in str(info.value)
+
+
+def test_an_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "palmbot.toml"
+    config.write_text('wechat_tokn = "typo"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="wechat_tokn"):
+        Settings.load({}, config)
+
+
+def test_palmbot_serve_stops_with_one_line_on_a_bad_setting(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+
+    monkeypatch.setenv("PALMBOT_TIMEZONE", "Nowhere/Land")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "PALMBOT_TIMEZONE" in err
