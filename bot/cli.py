@@ -20,7 +20,7 @@ from bot.db import SessionMaker, make_engine, make_sessionmaker
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings once, and run the chosen command."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.load(os.environ, args.config)
     except ConfigError as exc:
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="palmbot", description="掌心党建 WeChat bot")
     parser.add_argument("--config", help="path of palmbot.toml (default: PALMBOT_CONFIG or ./palmbot.toml)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the webhook server")

@@ -11,15 +11,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from bot import sqlite_inline
+
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL and one connection, so writers queue in-process, never spin."""
+    """Create the engine; SQLite gets WAL and one inline connection, so writers queue in-process, never spin."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, pool_size=1, max_overflow=0, connect_args={"timeout": 30})
+    path = _ensure_sqlite_dir(url)
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, async_creator=sqlite_inline.creator(path))
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -29,11 +31,17 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    """Create the folder of a file database so a fresh checkout just works."""
-    path = url.split("///", 1)[-1].split("?", 1)[0]
+def sqlite_path(url: str) -> str | None:
+    """The file behind an SQLite URL, or None for other databases."""
+    return url.split("///", 1)[-1].split("?", 1)[0] if url.startswith("sqlite") else None
+
+
+def _ensure_sqlite_dir(url: str) -> str:
+    """The database file's path, its folder created so a fresh checkout just works."""
+    path = sqlite_path(url) or ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -21,7 +21,7 @@ async def my_points(ctx: Context) -> str:
     entries = await points.between(ctx.session, member_id=ctx.bound.id, start=start, end=end)
     policy = ctx.content.rules.policy
     status = standing([(e.occurred_at.astimezone(tz).date(), e.delta) for e in entries], today, policy)
-    latest = await points.latest(ctx.session, member_id=ctx.bound.id, limit=LATEST)
+    latest = entries[-LATEST:][::-1] or await points.latest(ctx.session, member_id=ctx.bound.id, limit=LATEST)
     return ctx.render(
         "points",
         name=ctx.bound.name,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
+from bot import sqlite_inline
+from bot.db import sqlite_path
 from bot.repo import inbound
 from bot.services import Services
 
@@ -18,3 +21,10 @@ async def purge_inbound(services: Services) -> None:
     async with services.sessionmaker.begin() as session:
         gone = await inbound.purge_before(session, cutoff=services.clock() - DEDUP_KEEP)
     log.info("purged %d old inbound message keys", gone)
+
+
+async def checkpoint_sqlite(services: Services) -> None:
+    """Fold SQLite's write-ahead log into the database from a worker thread, off the event loop."""
+    path = sqlite_path(services.settings.database_url)
+    if path:
+        await asyncio.to_thread(sqlite_inline.checkpoint, path)

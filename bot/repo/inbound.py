@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import InboundMessage
 from bot.repo import insert_once
+
+_table = cast(Table, InboundMessage.__table__)
+_SET_REPLY = update(_table).where(_table.c.key == bindparam("message_key")).values(reply=bindparam("new_reply"))
+_REPLY_OF = select(InboundMessage.reply).where(InboundMessage.key == bindparam("message_key"))
 
 
 async def claim(session: AsyncSession, *, key: str, openid: str, now: datetime) -> bool:
@@ -17,11 +22,11 @@ async def claim(session: AsyncSession, *, key: str, openid: str, now: datetime) 
 
 
 async def reply_of(session: AsyncSession, *, key: str) -> str | None:
-    return await session.scalar(select(InboundMessage.reply).where(InboundMessage.key == key))
+    return await session.scalar(_REPLY_OF, {"message_key": key})
 
 
 async def set_reply(session: AsyncSession, *, key: str, reply: str | None) -> None:
-    await session.execute(update(InboundMessage).where(InboundMessage.key == key).values(reply=reply))
+    await session.execute(_SET_REPLY, {"message_key": key, "new_reply": reply})
 
 
 async def purge_before(session: AsyncSession, *, cutoff: datetime) -> int:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import BindFailure, Member, Organisation
 
+_BY_OPENID = select(Member).where(Member.openid == bindparam("sender"))
+
 
 async def by_openid(session: AsyncSession, *, openid: str) -> Member | None:
-    return await session.scalar(select(Member).where(Member.openid == openid))
+    return await session.scalar(_BY_OPENID, {"sender": openid})
 
 
 async def by_phone(session: AsyncSession, *, phone: str) -> Member | None:

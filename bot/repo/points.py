@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import PointEntry
@@ -22,13 +22,17 @@ async def add(
     )
 
 
+_BETWEEN = (
+    select(PointEntry)
+    .where(PointEntry.member_id == bindparam("member"), PointEntry.occurred_at >= bindparam("start"),
+           PointEntry.occurred_at < bindparam("end"))
+    .order_by(PointEntry.occurred_at, PointEntry.id)
+)
+
+
 async def between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> Sequence[PointEntry]:
     """A member's entries in [start, end), oldest first."""
-    rows = await session.scalars(
-        select(PointEntry)
-        .where(PointEntry.member_id == member_id, PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
-        .order_by(PointEntry.occurred_at, PointEntry.id)
-    )
+    rows = await session.scalars(_BETWEEN, {"member": member_id, "start": start, "end": end})
     return rows.all()
 
 
