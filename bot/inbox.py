@@ -59,12 +59,19 @@ async def process(services: Services, msg: Any) -> Outcome:
 
 
 async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
-    """Record the failed message with an apology, so WeChat's retries do not run it again."""
+    """Record the failed message with an apology, so WeChat's retries do not run it again.
+
+    When even that fails (the database is down) the member still gets the apology, never a 500.
+    """
     apology = services.content.render("error")
-    async with services.sessionmaker.begin() as session:
-        fresh = await inbound.claim(session, key=key, openid=msg.source, now=services.clock())
-        if fresh:
-            await inbound.set_reply(session, key=key, reply=apology)
+    try:
+        async with services.sessionmaker.begin() as session:
+            fresh = await inbound.claim(session, key=key, openid=msg.source, now=services.clock())
+            if fresh:
+                await inbound.set_reply(session, key=key, reply=apology)
+    except Exception:
+        log.exception("could not record the failure of %s", key)
+        return Outcome(apology, fresh=False)
     return Outcome(apology, fresh=fresh)
 
 

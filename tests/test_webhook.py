@@ -213,3 +213,17 @@ async def test_a_reply_over_2048_bytes_is_split_and_the_rest_goes_to_the_outbox(
     assert len(rest) >= 1
     assert all(len(piece.encode()) <= 2048 for piece in rest)
     assert "\n".join([first, *rest]).count("做合格党员") == 120
+
+
+async def test_a_database_failure_still_answers_with_an_apology_not_a_500(client, sim, phone, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.repo import inbound
+
+    async def unreachable(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(inbound, "claim", unreachable)
+    status, body = await phone("13800000002").post(phone("13800000002").text_xml("积分"))
+    assert status == 200
+    assert sim.reply_text(body).startswith("抱歉")
