@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings once, and run the chosen command."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per 10-s checkpoint
     try:
         settings = Settings.load(os.environ, args.config)
     except ConfigError as exc:
