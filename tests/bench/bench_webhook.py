@@ -122,7 +122,10 @@ async def throughput(url: str, reqs: list[tuple[dict[str, str], bytes]]) -> tupl
 
 
 async def steady(url: str, reqs: list[tuple[dict[str, str], bytes]], rate: int) -> tuple[float, list[float]]:
-    """Open-loop load: request i is sent at i/rate seconds whatever the earlier ones are doing."""
+    """Open-loop load: request i is sent at i/rate seconds whatever the earlier ones are doing.
+
+    The first second is a warm-up at the same rate (opening the client's connections) and is not counted.
+    """
     connector = aiohttp.TCPConnector(limit=256)
     async with aiohttp.ClientSession(connector=connector) as http:
         start = time.perf_counter()
@@ -133,7 +136,7 @@ async def steady(url: str, reqs: list[tuple[dict[str, str], bytes]], rate: int) 
 
         latencies = await asyncio.gather(*(at(i, r) for i, r in enumerate(reqs)))
         elapsed = time.perf_counter() - start
-    return len(reqs) / elapsed, list(latencies)
+    return len(reqs) / elapsed, list(latencies[rate:])
 
 
 def pct(values: list[float], p: float) -> float:
@@ -156,8 +159,8 @@ async def main() -> int:
             rate, lat, sample = await throughput(f"{base}/wechat", requests(sim, openids, THROUGHPUT_MESSAGES))
             reply = sim.reply_text(sample) or ""
             assert "积分" in reply and "今年累计" in reply, reply
-            achieved, steady_lat = await steady(f"{base}/wechat", requests(sim, openids, STEADY_RATE * STEADY_SECONDS),
-                                                STEADY_RATE)
+            steady_reqs = requests(sim, openids, STEADY_RATE * (STEADY_SECONDS + 1))
+            achieved, steady_lat = await steady(f"{base}/wechat", steady_reqs, STEADY_RATE)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -165,7 +168,7 @@ async def main() -> int:
           f"({MEMBERS} bound members, server on one core, load generator on the other)")
     print(f"  throughput: {rate:,.0f} messages/s over {THROUGHPUT_MESSAGES} messages, concurrency {CONCURRENCY}; "
           f"p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms   (target ≥ 1,000/s)")
-    print(f"  steady {STEADY_RATE}/s for {STEADY_SECONDS}s (achieved {achieved:,.0f}/s): "
+    print(f"  steady {STEADY_RATE}/s for {STEADY_SECONDS}s after a 1-s warm-up (achieved {achieved:,.0f}/s): "
           f"p50 {pct(steady_lat, 50):.1f} ms, p99 {pct(steady_lat, 99):.1f} ms   (target p99 < 50 ms)")
     return 0
 
