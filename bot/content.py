@@ -15,6 +15,8 @@ from bot.rules.points import PointsPolicy
 from bot.rules.stars import Requirement, Star
 
 _TOML_LINE = re.compile(r"at line (\d+)")
+_KIND_WORDS = {str: "text in quotes", int: "whole number", date: "date like 2026-12-01", dict: "table",
+               list: "list"}
 _HEADER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", re.DOTALL)
 
 
@@ -131,7 +133,7 @@ def _get(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> Any:
             raise ContentError(path, _line_of(path, keys[0]), f"missing `{'.'.join(keys)}`")
         value = value[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ContentError(path, _line_of(path, keys[-1]), f"`{'.'.join(keys)}` must be a {kind.__name__}")
+        raise ContentError(path, _line_of(path, keys[-1]), f"`{'.'.join(keys)}` must be a {_KIND_WORDS[kind]}")
     return value
 
 
@@ -169,12 +171,14 @@ def _star(spec: dict[str, Any], path: Path, metrics: dict[str, Metric]) -> Star:
 
 
 def _lessons(folder: Path) -> tuple[Lesson, ...]:
-    lessons = [_lesson(path) for path in sorted(folder.glob("*.md"))]
+    lessons: list[Lesson] = []
     seen: dict[str, Path] = {}
-    for lesson, path in zip(lessons, sorted(folder.glob("*.md")), strict=True):
+    for path in sorted(folder.glob("*.md")):
+        lesson = _lesson(path)
         if lesson.id in seen:
             raise ContentError(path, _line_of(path, "id"), f"duplicate lesson id `{lesson.id}` (also {seen[lesson.id]})")
         seen[lesson.id] = path
+        lessons.append(lesson)
     return tuple(lessons)
 
 
@@ -188,13 +192,13 @@ def _lesson(path: Path) -> Lesson:
         line = _TOML_LINE.search(str(exc))
         raise ContentError(path, int(line.group(1)) + 1 if line else 1, f"TOML syntax: {exc}") from None
     quiz = _quiz(header["quiz"], path) if "quiz" in header else None
+    day = _get(header, path, "date", kind=date) if "date" in header else None
+    sequence = _get(header, path, "sequence", kind=int) if "sequence" in header else None
+    if day is None and sequence is None:
+        raise ContentError(path, 1, "a lesson needs a `date = 2026-12-01` or a `sequence = 6` in its header")
     return Lesson(
-        id=_get(header, path, "id"),
-        title=_get(header, path, "title"),
-        body=plain_text(match.group(2)),
-        day=header.get("date"),
-        sequence=header.get("sequence"),
-        quiz=quiz,
+        id=_get(header, path, "id"), title=_get(header, path, "title"), body=plain_text(match.group(2)),
+        day=day, sequence=sequence, quiz=quiz,
     )
 
 

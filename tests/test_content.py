@@ -32,11 +32,14 @@ def _break(path: Path, old: str, new: str) -> None:
 
 @pytest.mark.parametrize(("file", "old", "new", "line", "message"), [
     ("rules.toml", "monthly_cap = 10", "monthly_cap = ", 4, "TOML syntax"),
-    ("rules.toml", "monthly_cap = 10", 'monthly_cap = "ten"', 4, "must be a int"),
+    ("rules.toml", "monthly_cap = 10", 'monthly_cap = "ten"', 4, "must be a whole number"),
     ("rules.toml", 'metric = "quiz_correct", at_least = 6', 'metric = "quiz_right", at_least = 6', 0,
      "unknown metric `quiz_right`"),
     ("lessons/001-sanhui-yike.md", 'answer = "A"', 'answer = "D"', 9, "quiz answer `D` is not one of"),
     ("lessons/002-theme-day.md", 'id = "theme-day"', 'id = "sanhui-yike"', 2, "duplicate lesson id"),
+    ("lessons/003-points.md", "sequence = 3", 'date = "2026-12-01"', 4, "`date` must be a date like 2026-12-01"),
+    ("lessons/003-points.md", "sequence = 3", 'sequence = "3"', 4, "`sequence` must be a whole number"),
+    ("lessons/004-five-stars.md", "sequence = 4", "", 1, "needs a `date = 2026-12-01` or a `sequence = 6`"),
     ("replies/points.j2", "{% if standing.capped %}", "{% if standing.capped", 2, "template syntax"),
 ])
 def test_a_broken_file_is_refused_with_path_and_line(  # type: ignore[no-untyped-def]
