@@ -16,10 +16,12 @@ SECRETARY_ROLES = {Role.SECRETARY, Role.ADMIN}
 
 
 def match(services: Services, msg: Any) -> Match | None:
-    """The route for a message: text by command word, menu clicks by key, other events by name."""
+    """The route for a message: text (or recognised speech) by command word, clicks by key, events by name."""
     router = services.router
     if msg.type == "text":
         return router.match_text(msg.content)
+    if msg.type == "voice" and msg.recognition:
+        return router.match_text(msg.recognition)
     if msg.type == "event" and msg.event == "click":
         return router.match_click(msg.key)
     if msg.type == "event":

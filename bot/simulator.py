@@ -30,6 +30,12 @@ def text_xml(openid: str, content: str, *, msg_id: int | None = None, at: int | 
     return _xml(openid, at, MsgType="text", Content=content, MsgId=str(msg_id or next(_ids)))
 
 
+def voice_xml(openid: str, recognition: str, *, at: int | None = None) -> str:
+    """A voice message with WeChat's speech recognition result (when the account has it enabled)."""
+    return _xml(openid, at, MsgType="voice", MediaId="media0", Format="amr", Recognition=recognition,
+                MsgId=str(next(_ids)))
+
+
 def click_xml(openid: str, key: str, *, at: int | None = None) -> str:
     """A menu CLICK event."""
     return _xml(openid, at, MsgType="event", Event="CLICK", EventKey=key)

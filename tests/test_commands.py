@@ -218,3 +218,14 @@ async def test_anything_else_points_to_help(roster, phone) -> None:
     await member.bind("李秀英")
     assert "回复「帮助」" in await member.send("今天天气怎么样")
     assert "帮助" in await member.click("HELP")
+
+
+async def test_a_voice_message_with_recognised_speech_works_like_typing(roster, phone, clock) -> None:
+    from bot.simulator import voice_xml
+
+    member = phone("13800000002")
+    await member.bind("李秀英")
+    spoken = await member.deliver(voice_xml(member.openid, "积分。", at=int(clock().timestamp())))
+    assert spoken is not None and spoken.startswith("李秀英同志的积分")
+    unheard = await member.deliver(voice_xml(member.openid, "", at=int(clock().timestamp()) + 1))
+    assert unheard is not None and "回复「帮助」" in unheard
