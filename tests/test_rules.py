@@ -9,7 +9,7 @@ import pytest
 from bot.replies import cdata_safe, split_text
 from bot.rules.binding import retry_after
 from bot.rules.checkin import new_code, window_minutes
-from bot.rules.periods import month_of, quarter_label, quarter_of, year_of
+from bot.rules.periods import quarter_label, quarter_of, year_of
 from bot.rules.points import PointsPolicy, monthly_score, standing, yearly_score
 from bot.rules.stars import Requirement, Shortfall, Star, evaluate
 
@@ -80,11 +80,10 @@ def test_quarter_boundaries(day: date, start: date, end: date, label: str) -> No
     assert (quarter.start, quarter.end, quarter_label(day)) == (start, end, label)
 
 
-def test_month_and_year_periods_and_their_local_bounds() -> None:
+def test_year_period_and_its_local_bounds() -> None:
     from zoneinfo import ZoneInfo
 
-    assert month_of(date(2026, 12, 5)).end == date(2027, 1, 1)
-    assert month_of(date(2028, 2, 10)).last_day == date(2028, 2, 29)
+    assert quarter_of(date(2028, 2, 10)).last_day == date(2028, 3, 31)
     start, end = year_of(date(2026, 6, 1)).bounds(ZoneInfo("Asia/Shanghai"))
     assert start.isoformat() == "2026-01-01T00:00:00+08:00" and end.year == 2027
 

@@ -23,13 +23,6 @@ class Period:
         return self.end - timedelta(days=1)
 
 
-def month_of(day: date) -> Period:
-    """The calendar month containing `day`."""
-    start = day.replace(day=1)
-    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return Period(start, end)
-
-
 def quarter_of(day: date) -> Period:
     """The calendar quarter containing `day` (Q1 = January to March)."""
     first_month = (day.month - 1) // 3 * 3 + 1
