@@ -8,7 +8,7 @@ import sys
 import aiohttp
 
 from bot.config import Settings
-from bot.db import make_engine, make_sessionmaker
+from bot.db import open_database
 from bot.repo.members import by_phone
 from bot.simulator import Simulator, event_xml, openid_for, text_xml
 
@@ -35,12 +35,8 @@ async def run_chat(settings: Settings, phone: str, url: str) -> int:
 
 async def _hint(settings: Settings, phone: str) -> str:
     """Who this phone is in the roster, and how they bind."""
-    engine = make_engine(settings.database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            member = await by_phone(session, phone=phone)
-    finally:
-        await engine.dispose()
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        member = await by_phone(session, phone=phone)
     if member is None:
         return f"（{phone} 不在名册中：你是一位尚未登记的关注者）输入消息后回车发送，Ctrl-D 退出。"
     return (f"（你是 {member.name}，{member.role}。发送「绑定 {member.name} {phone[-4:]}」完成绑定）"

@@ -11,10 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, Settings
-from bot.db import SessionMaker, make_engine, make_sessionmaker
+from bot.db import open_database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,12 +95,8 @@ def _members_import(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
     async def apply() -> str:
-        engine, sessionmaker = _database(settings)
-        try:
-            async with sessionmaker.begin() as session:
-                result = await apply_rows(session, rows, datetime.now(settings.timezone))
-        finally:
-            await engine.dispose()
+        async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
+            result = await apply_rows(session, rows, datetime.now(settings.timezone))
         return f"imported {args.file}: {result.created} created, {result.updated} updated"
 
     print(asyncio.run(apply()))
@@ -112,12 +107,8 @@ def _members_list(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.repo.members import roster
 
     async def fetch() -> list[str]:
-        engine, sessionmaker = _database(settings)
-        try:
-            async with sessionmaker() as session:
-                rows = await roster(session)
-        finally:
-            await engine.dispose()
+        async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+            rows = await roster(session)
         return [f"{org}\t{m.name}\t{m.phone}\t{m.role}\t{m.joined_on or ''}\t{'已绑定' if m.openid else '未绑定'}"
                 for m, org in rows]
 
@@ -143,7 +134,3 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     return asyncio.run(run_chat(settings, args.phone, args.url))
 
-
-def _database(settings: Settings) -> tuple[AsyncEngine, SessionMaker]:
-    engine = make_engine(settings.database_url)
-    return engine, make_sessionmaker(engine)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,16 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 def sqlite_path(url: str) -> str | None:
     """The file behind an SQLite URL, or None for other databases."""
     return url.split("///", 1)[-1].split("?", 1)[0] if url.startswith("sqlite") else None
+
+
+@asynccontextmanager
+async def open_database(url: str) -> AsyncIterator[SessionMaker]:
+    """A session factory for a short-lived command, its engine disposed on the way out."""
+    engine = make_engine(url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.db import make_engine, make_sessionmaker
+from bot.db import open_database
 from bot.migrate import upgrade_async
 from bot.models import Member, Organisation, PointEntry
 from bot.simulator import Simulator, openid_for, text_xml
@@ -35,20 +35,18 @@ STEADY_RATE, STEADY_SECONDS = 300, 10
 
 async def seed(url: str) -> list[str]:
     """Members bound to WeChat, each with a few ledger entries, so `积分` does real work."""
-    engine = make_engine(url)
     now = datetime.now().astimezone()
-    async with make_sessionmaker(engine).begin() as session:
+    async with open_database(url) as sessionmaker, sessionmaker.begin() as session:
         org = Organisation(name="基准党支部", kind="党支部")
         session.add(org)
         await session.flush()
         phones = [f"139{i:08d}" for i in range(MEMBERS)]
-        session.add_all(Member(name=f"党员{i}", phone=p, org_id=org.id, role="党员", openid=openid_for(p),
-                               created_at=now) for i, p in enumerate(phones))
+        roster = [Member(name=f"党员{i}", phone=p, org_id=org.id, role="党员", openid=openid_for(p),
+                         created_at=now) for i, p in enumerate(phones)]
+        session.add_all(roster)
         await session.flush()
-        ids = [m for m in range(1, MEMBERS + 1)]
-        session.add_all(PointEntry(member_id=mid, action="checkin", delta=2, reason="参加组织活动签到",
-                                   event_key=f"seed:{mid}:{k}", occurred_at=now) for mid in ids for k in range(5))
-    await engine.dispose()
+        session.add_all(PointEntry(member_id=m.id, action="checkin", delta=2, reason="参加组织活动签到",
+                                   event_key=f"seed:{m.id}:{k}", occurred_at=now) for m in roster for k in range(5))
     return [openid_for(p) for p in phones]
 
 
