@@ -34,6 +34,10 @@ class Settings:
     wechat_aes_key: str = ""
     wechat_api_base: str = DEFAULT_API_BASE
     reply_deadline: float = 4.0
+    wechat_template_notice: str = ""  # template id for notices when a member's 48-hour window is closed
+    send_rate: float = 50.0  # customer-service and template messages per second, per process
+    fake_wechat: bool = False  # serve the fake WeChat API at /fake-wechat (the sandbox of `make run`)
+    missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
 
     @property
     def sandbox(self) -> bool:
@@ -135,6 +139,25 @@ def _api_base(name: str, value: Any) -> str:
     return url
 
 
+def _positive(name: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number <= 0:
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected a positive number, got {value!r}")
+    return number
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected true or false, got {value!r}")
+    return text in ("true", "1", "yes")
+
+
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "database_url": _database_url,
     "content_dir": lambda name, value: Path(_text(name, value)),
@@ -145,4 +168,8 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "wechat_aes_key": _aes_key,
     "wechat_api_base": _api_base,
     "reply_deadline": _positive_seconds,
+    "wechat_template_notice": _text,
+    "send_rate": _positive,
+    "fake_wechat": _flag,
+    "missed_grace_hours": _positive,
 }

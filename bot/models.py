@@ -75,6 +75,9 @@ class InboundMessage(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(index=True)
 
+    # The 48-hour customer-service window: a member's last message (`msg:` keys) within two days.
+    __table_args__ = (Index("ix_inbound_messages_openid_at", "openid", "received_at"),)
+
 
 class BindFailure(Base):
     """A wrong binding attempt, kept to slow down guessing."""
@@ -112,6 +115,7 @@ class Activity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     title: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str | None] = mapped_column(String(120), unique=True)  # set when a job opened it
     code: Mapped[str] = mapped_column(String(8))
     opened_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
     opens_at: Mapped[datetime]
@@ -168,3 +172,97 @@ class OutboxMessage(Base):
     openid: Mapped[str] = mapped_column(String(64), index=True)
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class DeliveryStatus(StrEnum):
+    """Where one member's copy of a campaign stands."""
+
+    NEW = "new"  # waiting for a worker
+    CLAIMED = "claimed"  # taken by a worker, not yet attempted: safe to hand back after a crash
+    SENDING = "sending"  # handed to WeChat; a crash here leaves it unknown, never silently resent
+    SENT = "sent"
+    WAITING = "waiting"  # the member's 48-hour window is closed: read with `通知` or on their next message
+    READ = "read"  # delivered in a reply after waiting
+    FAILED = "failed"
+    MISSED = "missed"  # the member is not bound to WeChat
+
+
+class Campaign(Base):
+    """One push (a lesson, a theme-day notice, a secretary's notice) to an audience, at a time."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # what makes a rerun the same campaign
+    kind: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str | None] = mapped_column(String(60))  # the lesson a lesson push carries
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    needs_ack: Mapped[bool] = mapped_column(default=False)
+    scheduled_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    paused_until: Mapped[datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(String(200))
+    reported_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One member's copy of a campaign; unique per (campaign, member), so nothing is sent twice."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.NEW)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+    acked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id"),
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_deliveries_member_status", "member_id", "status"),
+    )
+
+
+class AccessToken(Base):
+    """The WeChat access token, shared by every process through the database."""
+
+    __tablename__ = "access_tokens"
+
+    appid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token: Mapped[str] = mapped_column(String(600))
+    expires_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    """A scheduled job's run for one fire time: at most one per (job, time), even across replicas."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    fire_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(10))  # run | missed
+    ran_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("job", "fire_at"),)
+
+
+class NoticeDraft(Base):
+    """A secretary's notice awaiting `确认`; it expires after ten minutes."""
+
+    __tablename__ = "notice_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    body: Mapped[str] = mapped_column(Text)
+    needs_ack: Mapped[bool]
+    expires_at: Mapped[datetime]

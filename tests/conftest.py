@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
@@ -23,6 +24,8 @@ from bot.models import Base
 from bot.roster import apply_rows, read_rows
 from bot.routing import Router
 from bot.simulator import Simulator
+from bot.wechat.client import WeChatClient, build_client
+from bot.wechat.fake import FakeWeChat
 from tests.phone import Phone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,3 +126,33 @@ def sim(settings: Settings) -> Simulator:
 def phone(client: TestClient, sim: Simulator, clock: Clock) -> Callable[[str], Phone]:  # type: ignore[type-arg]
     """phone("13800000002") is that roster member's WeChat, not yet bound."""
     return lambda number: Phone(client, sim, clock, number)
+
+
+SECRET = "palmbottestsecret"
+
+
+@pytest.fixture
+async def wechat(aiohttp_server, clock: Clock) -> FakeWeChat:  # type: ignore[no-untyped-def]
+    """The fake WeChat API on a local port; `wechat.base` is its address."""
+    fake = FakeWeChat(appid=APPID, secret=SECRET, clock=clock, templates={"TPL_NOTICE"})
+    server = await aiohttp_server(fake.app())
+    fake.base = str(server.make_url("")).rstrip("/")
+    return fake
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def wechat_settings(settings: Settings, wechat: FakeWeChat) -> Settings:
+    """Settings for an account with a secret, talking to the fake API."""
+    return replace(settings, wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)
+
+
+@pytest.fixture
+def wechat_client(wechat_settings: Settings, db: SessionMaker, clock: Clock,
+                  http: aiohttp.ClientSession) -> WeChatClient:
+    return build_client(wechat_settings, db, clock, http, backoff=0.001)

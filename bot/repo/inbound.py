@@ -29,6 +29,16 @@ async def set_reply(session: AsyncSession, *, key: str, reply: str | None) -> No
     await session.execute(_SET_REPLY, {"message_key": key, "new_reply": reply})
 
 
+async def messaged_since(session: AsyncSession, *, openids: list[str], since: datetime) -> set[str]:
+    """Which of these members sent a message (not an event) since `since`: their 48-hour window is open."""
+    rows = await session.scalars(
+        select(InboundMessage.openid).distinct()
+        .where(InboundMessage.openid.in_(openids), InboundMessage.received_at >= since,
+               InboundMessage.key.startswith("msg:"))
+    )
+    return set(rows)
+
+
 async def purge_before(session: AsyncSession, *, cutoff: datetime) -> int:
     """Forget keys older than WeChat could ever retry; returns how many went."""
     result = await session.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))

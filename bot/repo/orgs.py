@@ -40,3 +40,17 @@ async def chain_up(session: AsyncSession, *, org_id: int) -> list[int]:
 
 async def name_of(session: AsyncSession, *, org_id: int) -> str:
     return (await session.scalar(select(Organisation.name).where(Organisation.id == org_id))) or ""
+
+
+async def subtree(session: AsyncSession, *, org_id: int) -> list[int]:
+    """The organisation and every organisation under it (a notice's audience)."""
+    found, frontier = [org_id], [org_id]
+    while frontier:
+        children = list(await session.scalars(select(Organisation.id).where(Organisation.parent_id.in_(frontier))))
+        frontier = [c for c in children if c not in found]
+        found.extend(frontier)
+    return found
+
+
+async def by_name(session: AsyncSession, *, name: str) -> Organisation | None:
+    return await session.scalar(select(Organisation).where(Organisation.name == name))

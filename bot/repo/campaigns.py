@@ -1,0 +1,195 @@
+"""Campaigns and their delivery ledger: one row per (campaign, member), claimed by workers in batches."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, case, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import UTCDateTime
+from bot.models import Campaign, Delivery, DeliveryStatus, Member
+from bot.repo import insert_once
+
+S = DeliveryStatus
+OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What a worker needs to deliver one row."""
+
+    delivery_id: int
+    attempts: int
+    member_id: int
+    openid: str
+    campaign_id: int
+    kind: str
+    ref: str | None
+    title: str
+    body: str
+    needs_ack: bool
+
+
+async def create(session: AsyncSession, *, key: str, kind: str, title: str, body: str, audience: Select[tuple[int]],
+                 at: datetime, now: datetime, ref: str | None = None, org_id: int | None = None,
+                 created_by: int | None = None, needs_ack: bool = False) -> int | None:
+    """Create the campaign and its deliveries once per `key`; None when `key` already exists.
+
+    Members not bound to WeChat get a waiting row: they read it with `通知` once they bind.
+    """
+    if not await insert_once(session, Campaign, key=key, kind=kind, ref=ref, title=title, body=body, org_id=org_id,
+                             created_by=created_by, needs_ack=needs_ack, scheduled_at=at, created_at=now):
+        return None
+    campaign_id = await session.scalar(select(Campaign.id).where(Campaign.key == key))
+    assert campaign_id is not None
+    status = case((Member.openid.is_(None), literal(S.WAITING.value)), else_=literal(S.NEW.value))
+    rows = select(literal(campaign_id), Member.id, status, literal(0), literal(at, UTCDateTime())).where(
+        Member.id.in_(audience))
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Delivery)
+    await session.execute(insert.from_select(
+        ["campaign_id", "member_id", "status", "attempts", "next_attempt_at"], rows).on_conflict_do_nothing())
+    return campaign_id
+
+
+async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Take up to `limit` due rows of unpaused campaigns; other workers skip rows already locked."""
+    due = (
+        select(Delivery.id).join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now,
+               or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now))
+        .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
+    )
+    result = await session.execute(
+        update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
+        .values(status=S.CLAIMED, claimed_at=now).returning(Delivery.id)
+    )
+    return sorted(result.scalars())
+
+
+async def items(session: AsyncSession, *, delivery_ids: Sequence[int]) -> list[Item]:
+    rows = await session.execute(
+        select(Delivery.id, Delivery.attempts, Member.id, Member.openid, Campaign.id, Campaign.kind, Campaign.ref,
+               Campaign.title, Campaign.body, Campaign.needs_ack)
+        .join(Member, Member.id == Delivery.member_id).join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
+    )
+    return [Item(*cast(tuple[Any, ...], row)) for row in rows]
+
+
+async def mark(session: AsyncSession, *, delivery_id: int, status: S, now: datetime, error: str | None = None,
+               retry_at: datetime | None = None) -> None:
+    """Record a row's new state; `retry_at` puts it back in the queue for a later attempt."""
+    values: dict[str, object] = {"status": status, "error": error}
+    if status in (S.SENDING,):
+        values["attempts"] = Delivery.attempts + 1
+    if status in (S.SENT, S.READ):
+        values["sent_at"] = now
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+async def release(session: AsyncSession, *, delivery_ids: Sequence[int]) -> None:
+    """Hand claimed rows nobody attempted back to the queue."""
+    if delivery_ids:
+        await session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == S.CLAIMED)
+                              .values(status=S.NEW, claimed_at=None))
+
+
+async def recover(session: AsyncSession, *, before: datetime) -> tuple[int, int]:
+    """After a crash: claimed rows go back to the queue; rows caught mid-send are failed, never resent blindly.
+
+    Returns (requeued, interrupted).
+    """
+    requeued = await session.execute(
+        update(Delivery).where(Delivery.status == S.CLAIMED, Delivery.claimed_at < before)
+        .values(status=S.NEW, claimed_at=None))
+    interrupted = await session.execute(
+        update(Delivery).where(Delivery.status == S.SENDING, Delivery.claimed_at < before)
+        .values(status=S.FAILED, error="发送中断：可能已送达，未自动重发"))
+    return _count(requeued), _count(interrupted)
+
+
+async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, reason: str) -> None:
+    await session.execute(update(Campaign).where(Campaign.id == campaign_id)
+                          .values(paused_until=until, pause_reason=reason))
+
+
+async def counts(session: AsyncSession, *, campaign_id: int) -> Counter[str]:
+    rows = await session.execute(select(Delivery.status, func.count()).where(Delivery.campaign_id == campaign_id)
+                                 .group_by(Delivery.status))
+    return Counter({status: n for status, n in rows})
+
+
+async def finish_unreported(session: AsyncSession, *, now: datetime) -> list[Campaign]:
+    """Campaigns by a member that have just finished, marked reported so only one caller reports each."""
+    still_open = select(Delivery.id).where(Delivery.campaign_id == Campaign.id, Delivery.status.in_(OPEN)).exists()
+    candidates = list(await session.scalars(
+        select(Campaign).where(Campaign.created_by.is_not(None), Campaign.reported_at.is_(None), ~still_open)))
+    finished = []
+    for campaign in candidates:
+        result = await session.execute(update(Campaign).where(Campaign.id == campaign.id,
+                                                              Campaign.reported_at.is_(None)).values(reported_at=now))
+        if _count(result) == 1:
+            finished.append(campaign)
+    return finished
+
+
+async def waiting_for(session: AsyncSession, *, member_id: int) -> Sequence[tuple[int, str, str, bool]]:
+    """A member's unread notices, oldest first: (delivery id, title, body, needs_ack)."""
+    rows = await session.execute(
+        select(Delivery.id, Campaign.title, Campaign.body, Campaign.needs_ack)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.member_id == member_id, Delivery.status == S.WAITING).order_by(Delivery.id))
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def recent(session: AsyncSession, *, limit: int = 20) -> Sequence[Campaign]:
+    return (await session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit))).all()
+
+
+async def get(session: AsyncSession, *, campaign_id: int) -> Campaign | None:
+    return await session.get(Campaign, campaign_id)
+
+
+async def failures(session: AsyncSession, *, campaign_id: int) -> Sequence[tuple[str, str, str | None]]:
+    """(member name, status, error) of every row that failed or is still waiting."""
+    rows = await session.execute(
+        select(Member.name, Delivery.status, Delivery.error).join(Member, Member.id == Delivery.member_id)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_((S.FAILED, S.WAITING)))
+        .order_by(Member.name))
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def latest_ack_campaign(session: AsyncSession, *, created_by: int) -> Campaign | None:
+    return await session.scalar(select(Campaign).where(Campaign.created_by == created_by, Campaign.needs_ack)
+                                .order_by(Campaign.id.desc()).limit(1))
+
+
+async def acknowledge(session: AsyncSession, *, member_id: int, now: datetime) -> list[str]:
+    """Acknowledge every notice the member received that asks for it; their titles (empty: nothing to do)."""
+    rows = (await session.execute(
+        select(Delivery.id, Campaign.title).join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.member_id == member_id, Campaign.needs_ack, Delivery.acked_at.is_(None),
+               Delivery.status.in_((S.SENT, S.READ)))
+        .order_by(Delivery.id))).all()
+    if rows:
+        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows])).values(acked_at=now))
+    return [str(r[1]) for r in rows]
+
+
+async def not_acknowledged(session: AsyncSession, *, campaign_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(Member.name).join(Delivery, Delivery.member_id == Member.id)
+        .where(Delivery.campaign_id == campaign_id, Delivery.acked_at.is_(None)).order_by(Member.name))
+    return list(rows)
+
+
+def _count(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,184 @@
+"""A fake WeChat API: the endpoints our client uses, with WeChat's rules, records and failures on demand.
+
+It is a real component: `make run` sends through it (mounted at /fake-wechat) so `palmbot chat`
+shows pushes as they arrive, and the tests and `make bench` drive it. It enforces what WeChat
+enforces and we must honour: tokens expire and can be revoked, customer-service messages need the
+member's 48-hour window, the daily quota runs out; and it can be told to be busy or slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+WINDOW = timedelta(hours=48)
+TOKEN_LIFETIME = 7200
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """One message WeChat accepted for delivery."""
+
+    id: int
+    openid: str
+    kind: str  # text | news | template
+    content: str
+    at: datetime
+
+
+@dataclass
+class FakeWeChat:
+    """State and behaviour; `app()` serves it over HTTP."""
+
+    appid: str
+    secret: str
+    clock: Callable[[], datetime]
+    busy_rate: float = 0.0  # share of send calls answered -1
+    slow_seconds: float = 0.0
+    daily_quota: int | None = None  # sends accepted per day before 45009
+    enforce_window: bool = True
+    templates: set[str] = field(default_factory=set)
+    seed: int = 0
+    base: str = ""  # where it is served, once known
+    sent: list[SentMessage] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    menu: dict[str, Any] | None = None
+    _interactions: dict[str, datetime] = field(default_factory=dict)
+    _tokens: dict[str, datetime] = field(default_factory=dict)
+    _fail_next: list[int] = field(default_factory=list)
+    _per_day: Counter[date] = field(default_factory=Counter)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    # -- what tests and the simulator tell it ------------------------------------------------
+    def interaction(self, openid: str, at: datetime | None = None) -> None:
+        """The member sent the account a message: their 48-hour window opens."""
+        self._interactions[openid] = at or self.clock()
+
+    def revoke_tokens(self) -> None:
+        """Every issued token becomes invalid (as when another client refreshed): next call gets 40001."""
+        self._tokens.clear()
+
+    def fail_next(self, *codes: int) -> None:
+        """Answer the next send calls with these error codes, in order."""
+        self._fail_next.extend(codes)
+
+    def messages_to(self, openid: str) -> list[SentMessage]:
+        return [m for m in self.sent if m.openid == openid]
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/cgi-bin/stable_token", self._stable_token)
+        app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
+        app.router.add_post("/cgi-bin/message/template/send", self._template_send)
+        app.router.add_post("/cgi-bin/menu/create", self._menu_create)
+        app.router.add_post("/_interaction", self._interaction)
+        app.router.add_get("/_sent", self._sent)
+        return app
+
+    async def _stable_token(self, request: web.Request) -> web.Response:
+        self.calls["stable_token"] += 1
+        body = await request.json()
+        if body.get("appid") != self.appid or body.get("secret") != self.secret:
+            return _error(40125, "invalid appsecret")
+        live = [t for t, exp in self._tokens.items() if exp > self.clock()]
+        if live and not body.get("force_refresh"):
+            token = live[0]
+        else:
+            token = f"fake-token-{next(self._ids)}"
+            self._tokens[token] = self.clock() + timedelta(seconds=TOKEN_LIFETIME)
+        remaining = int((self._tokens[token] - self.clock()).total_seconds())
+        return web.json_response({"access_token": token, "expires_in": remaining})
+
+    async def _custom_send(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        openid = str(body.get("touser", ""))
+        refused = await self._refusal(request, "custom_send")
+        if refused is None and self.enforce_window and not self._window_open(openid):
+            refused = _error(45015, "response out of time limit or subscription is canceled")
+        if refused is not None:
+            return refused
+        kind = str(body.get("msgtype", "text"))
+        content = body["text"]["content"] if kind == "text" else _news_text(body)
+        self._record(openid, kind, content)
+        return _error(0, "ok")
+
+    async def _template_send(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        refused = await self._refusal(request, "template_send")
+        if refused is not None:
+            return refused
+        if body.get("template_id") not in self.templates:
+            return _error(40037, "invalid template_id")
+        data = body.get("data", {})
+        content = "\n".join(f"{k}: {v.get('value', '')}" for k, v in data.items())
+        message = self._record(str(body.get("touser", "")), "template", content)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": message.id})
+
+    async def _menu_create(self, request: web.Request) -> web.Response:
+        refused = await self._refusal(request, "menu_create", count_quota=False)
+        if refused is not None:
+            return refused
+        self.menu = await request.json()
+        return _error(0, "ok")
+
+    async def _interaction(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.interaction(str(body["openid"]))
+        return _error(0, "ok")
+
+    async def _sent(self, request: web.Request) -> web.Response:
+        openid = request.query.get("openid", "")
+        after = int(request.query.get("after", "0") or 0)
+        return web.json_response([{"id": m.id, "kind": m.kind, "content": m.content}
+                                  for m in self.messages_to(openid) if m.id > after])
+
+    async def _refusal(self, request: web.Request, endpoint: str, *, count_quota: bool = True) -> web.Response | None:
+        """The error WeChat would answer before looking at the message, or None."""
+        self.calls[endpoint] += 1
+        if self.slow_seconds:
+            await asyncio.sleep(self.slow_seconds)
+        if self._tokens.get(request.query.get("access_token", ""), self.clock()) <= self.clock():
+            return _error(40001, "invalid credential, access_token is invalid or not latest")
+        if self._fail_next:
+            code = self._fail_next.pop(0)
+            return _error(code, "injected failure")
+        if self.busy_rate and self._rng.random() < self.busy_rate:
+            return _error(-1, "system error")
+        if count_quota and self.daily_quota is not None and self._sent_today() >= self.daily_quota:
+            return _error(45009, "reach max api daily quota limit")
+        return None
+
+    def _window_open(self, openid: str) -> bool:
+        last = self._interactions.get(openid)
+        return last is not None and self.clock() - last < WINDOW
+
+    def _sent_today(self) -> int:
+        return self._per_day[self.clock().date()]
+
+    def _record(self, openid: str, kind: str, content: str) -> SentMessage:
+        message = SentMessage(next(self._ids), openid, kind, content, self.clock())
+        self.sent.append(message)
+        self._per_day[message.at.date()] += 1
+        return message
+
+
+def _news_text(body: dict[str, Any]) -> str:
+    article = body.get("news", {}).get("articles", [{}])[0]
+    return f"{article.get('title', '')}\n{article.get('description', '')}\n{article.get('url', '')}"
+
+
+def _error(code: int, message: str) -> web.Response:
+    return web.json_response({"errcode": code, "errmsg": message})

@@ -1,0 +1,153 @@
+"""The delivery ledger through the fake WeChat API: exactly once, whatever WeChat or the process does."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+
+from bot.db import SessionMaker
+from bot.delivery import LEASE, DeliveryWorker
+from bot.models import Delivery, DeliveryStatus, InboundMessage, Member, Organisation
+from bot.repo import campaigns
+from bot.wechat.client import WeChatClient
+from bot.wechat.fake import FakeWeChat
+from tests.conftest import Clock
+
+
+async def branch_of(db: SessionMaker, clock: Clock, size: int, *, messaged: bool = True) -> list[str]:
+    """A branch of `size` bound members; with `messaged`, each wrote to the account an hour ago."""
+    now = clock()
+    async with db.begin() as session:
+        org = Organisation(name="大村党支部", kind="党支部")
+        session.add(org)
+        await session.flush()
+        openids = [f"o-member-{i:06d}" for i in range(size)]
+        await session.execute(insert(Member), [
+            {"name": f"党员{i}", "phone": f"137{i:08d}", "org_id": org.id, "role": "党员", "openid": o,
+             "created_at": now} for i, o in enumerate(openids)])
+        if messaged:
+            await session.execute(insert(InboundMessage), [
+                {"key": f"msg:{i}", "openid": o, "received_at": now - timedelta(hours=1)}
+                for i, o in enumerate(openids)])
+    return openids
+
+
+async def lesson_campaign(db: SessionMaker, clock: Clock, key: str = "lesson:2026-11-16") -> int:
+    async with db.begin() as session:
+        campaign_id = await campaigns.create(
+            session, key=key, kind="lesson", ref="001", title="微党课", body="今天的微党课……",
+            audience=select(Member.id), at=clock(), now=clock())
+    assert campaign_id is not None
+    return campaign_id
+
+
+async def statuses(db: SessionMaker, campaign_id: int) -> Counter[str]:
+    async with db() as session:
+        return await campaigns.counts(session, campaign_id=campaign_id)
+
+
+def worker(db: SessionMaker, client: WeChatClient, clock: Clock) -> DeliveryWorker:
+    return DeliveryWorker(db, client, clock, retry_after=timedelta(seconds=1))
+
+
+async def test_a_thousand_members_get_the_lesson_exactly_once_through_busy_errors_and_a_revoked_token(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 1000)
+    for openid in openids:
+        wechat.interaction(openid)
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.busy_rate = 0.10
+    await wechat_client.send_text(openids[0], "预热")  # fetch a token, then have another client refresh it
+    wechat.revoke_tokens()
+
+    delivered = worker(db, wechat_client, clock)
+    await delivered.drain()
+    while (await statuses(db, campaign_id))[DeliveryStatus.NEW]:
+        clock.advance(minutes=30)  # rows that exhausted the client's retries come back later
+        await delivered.drain()
+
+    per_member = Counter(m.openid for m in wechat.sent if m.content == "今天的微党课……")
+    assert set(per_member) == set(openids)
+    assert set(per_member.values()) == {1}
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 1000})
+    assert wechat.calls["stable_token"] == 2  # the first token, and one refetch after the 40001
+
+
+async def test_a_campaign_is_created_once_per_key(db: SessionMaker, clock: Clock) -> None:
+    await branch_of(db, clock, 3)
+    first = await lesson_campaign(db, clock)
+    async with db.begin() as session:
+        again = await campaigns.create(session, key="lesson:2026-11-16", kind="lesson", title="微党课", body="x",
+                                       audience=select(Member.id), at=clock(), now=clock())
+        rows = await session.scalar(select(func.count()).select_from(Delivery))
+    assert first and again is None
+    assert rows == 3
+
+
+async def test_a_stopped_worker_hands_back_its_batch_and_a_new_one_finishes_without_duplicates(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 200)
+    for openid in openids:
+        wechat.interaction(openid)
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.slow_seconds = 0.002
+    first = asyncio.create_task(worker(db, wechat_client, clock).drain())
+    while len(wechat.sent) < 60:
+        await asyncio.sleep(0.005)
+    first.cancel()
+    await asyncio.gather(first, return_exceptions=True)
+    midway = await statuses(db, campaign_id)
+    assert 60 <= midway[DeliveryStatus.SENT] < 200
+    assert midway[DeliveryStatus.CLAIMED] == midway[DeliveryStatus.SENDING] == 0
+
+    restarted = worker(db, wechat_client, clock)
+    await restarted.recover()
+    await restarted.drain()
+    assert sorted(m.openid for m in wechat.sent) == sorted(openids)
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 200})
+
+
+async def test_after_a_crash_claimed_rows_come_back_and_a_row_caught_mid_send_is_not_resent(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 10)
+    for openid in openids:
+        wechat.interaction(openid)
+    campaign_id = await lesson_campaign(db, clock)
+    async with db.begin() as session:  # a worker claimed five rows, started sending one, and died
+        claimed = await campaigns.claim(session, now=clock(), limit=5)
+        await campaigns.mark(session, delivery_id=claimed[0], status=DeliveryStatus.SENDING, now=clock())
+
+    restarted = worker(db, wechat_client, clock)
+    await restarted.recover()  # too early: the dead worker's lease has not run out
+    await restarted.drain()
+    assert len(wechat.sent) == 5
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    await restarted.recover()
+    await restarted.drain()
+    assert len(wechat.sent) == 9 and len({m.openid for m in wechat.sent}) == 9
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 9, DeliveryStatus.FAILED: 1})
+
+
+async def test_a_closed_window_waits_and_the_quota_pauses_the_campaign_until_tomorrow(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 6)
+    for openid in openids[1:]:
+        wechat.interaction(openid)
+    async with db.begin() as session:  # the first member last wrote three days ago
+        await session.execute(InboundMessage.__table__.update().where(InboundMessage.openid == openids[0])
+                              .values(received_at=clock() - timedelta(days=3)))
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.daily_quota = 3
+    await worker(db, wechat_client, clock).drain()
+    assert await statuses(db, campaign_id) == Counter(
+        {DeliveryStatus.WAITING: 1, DeliveryStatus.SENT: 3, DeliveryStatus.NEW: 2})
+    async with db() as session:
+        campaign = await campaigns.get(session, campaign_id=campaign_id)
+    assert campaign and campaign.pause_reason and "额度" in campaign.pause_reason
+
+    clock.advance(days=1)
+    await worker(db, wechat_client, clock).drain()
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.WAITING: 1, DeliveryStatus.SENT: 5})
