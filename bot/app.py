@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+import aiohttp
 from aiohttp import web
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -14,49 +15,65 @@ from wechatpy.crypto import WeChatCrypto
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.db import make_engine, make_sessionmaker
+from bot.delivery import DeliveryWorker
 from bot.keys import SERVICES
 from bot.models import OutboxMessage
-from bot.outbound import Clock, Outbound, SandboxOutbox
+from bot.outbound import Clock, SandboxOutbox
 from bot.routing import Router
 from bot.services import Services
 from bot.webhook import receive, verify
+from bot.wechat.client import build_client
+from bot.wechat.fake import FakeWeChat
 
 MAX_BODY = 1024 * 1024
 
 
 def create_app(
     settings: Settings, *, clock: Clock | None = None, content: Content | None = None,
-    router: Router | None = None, outbound: Outbound | None = None,
+    router: Router | None = None, background: bool = True,
 ) -> web.Application:
-    """Build the app; the database, content and scheduler come up in its cleanup context."""
+    """Build the app; the database, content, WeChat client and scheduler come up in its cleanup context.
+
+    `background=False` (tests) starts neither the scheduler nor the delivery loop: tests run them by hand.
+    """
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_get("/wechat", verify)
     app.router.add_post("/wechat", receive)
     app.router.add_get("/healthz", healthz)
     if settings.sandbox:
         app.router.add_get("/sandbox/outbox", sandbox_outbox)
+    now = clock or (lambda: datetime.now(settings.timezone))
+    if settings.fake_wechat:
+        app.add_subapp("/fake-wechat", FakeWeChat(settings.wechat_appid, settings.wechat_secret, now).app())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         from handlers import build_router
+        from scheduler.delivery_loop import deliver_forever
         from scheduler.setup import start_scheduler
 
         engine = make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
-        now = clock or (lambda: datetime.now(settings.timezone))
-        services = Services(
-            settings=settings,
-            sessionmaker=sessionmaker,
-            content=content or load_content(settings.content_dir),
-            outbound=outbound or SandboxOutbox(sessionmaker, now),
-            router=router or build_router(),
-            clock=now,
-            crypto=_crypto(settings),
-        )
-        app[SERVICES] = services
-        scheduler = start_scheduler(services)
-        yield
-        scheduler.shutdown(wait=False)
-        await asyncio.gather(*services.background, return_exceptions=True)
+        async with aiohttp.ClientSession() as http:
+            client = None if settings.sandbox else build_client(settings, sessionmaker, now, http)
+            services = Services(
+                settings=settings,
+                sessionmaker=sessionmaker,
+                content=content or load_content(settings.content_dir),
+                outbound=client or SandboxOutbox(sessionmaker, now),
+                router=router or build_router(),
+                clock=now,
+                crypto=_crypto(settings),
+                deliveries=DeliveryWorker(sessionmaker, client, now, settings.wechat_template_notice) if client else None,
+            )
+            app[SERVICES] = services
+            scheduler = start_scheduler(services) if background else None
+            loop = services.spawn(deliver_forever(services)) if background and services.deliveries else None
+            yield
+            if scheduler:
+                scheduler.shutdown(wait=False)
+            if loop:
+                loop.cancel()
+            await asyncio.gather(*services.background, return_exceptions=True)
         await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)

@@ -26,6 +26,7 @@ class Context:
     content: Content
     outbound: Outbound
     now: datetime
+    rest: str = ""  # the text after the command word, as typed
 
     @property
     def openid(self) -> str:

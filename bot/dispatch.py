@@ -13,6 +13,7 @@ from bot.routing import Match, Need
 from bot.services import Services
 
 SECRETARY_ROLES = {Role.SECRETARY, Role.ADMIN}
+READS_NOTICES = "通知"  # the command that shows waiting notices needs no reminder of them
 
 
 def match(services: Services, msg: Any) -> Match | None:
@@ -31,7 +32,7 @@ def match(services: Services, msg: Any) -> Match | None:
 
 async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str | None:
     """Run the matching handler and return its reply; None means no reply (events nobody handles)."""
-    member = await members.by_openid(session, openid=msg.source)
+    member, unread = await members.sender(session, openid=msg.source)
     found = match(services, msg)
     if found is None:
         return None if msg.type == "event" else services.content.render("unknown")
@@ -40,9 +41,12 @@ async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str |
         return services.content.render(refusal)
     ctx = Context(
         msg=msg, member=member, args=found.args, session=session, settings=services.settings,
-        content=services.content, outbound=services.outbound, now=services.clock(),
+        content=services.content, outbound=services.outbound, now=services.clock(), rest=found.rest,
     )
-    return await found.route.handler(ctx)
+    reply = await found.route.handler(ctx)
+    if reply and unread and found.route.word != READS_NOTICES:
+        reply = f"{reply}\n\n{services.content.render('unread_hint', count=unread)}"
+    return reply
 
 
 def _refusal(need: Need, member: Member | None) -> str | None:

@@ -33,6 +33,7 @@ class Route:
 class Match:
     route: Route
     args: tuple[str, ...]
+    rest: str = ""  # the text after the command word, spacing and line breaks kept
 
 
 @dataclass
@@ -75,11 +76,15 @@ class Router:
                 mine.update(theirs)
 
     def match_text(self, text: str) -> Match | None:
-        """The longest command word the text starts with, and the words after it."""
-        text = unicodedata.normalize("NFKC", text).strip()
+        """The longest command word the text starts with, and the words after it.
+
+        Matching and the words use NFKC (full-width digits become digits); `rest` keeps the text as
+        typed, so a notice keeps its Chinese punctuation.
+        """
+        normal = unicodedata.normalize("NFKC", text).strip()
         for word in sorted(self.commands, key=len, reverse=True):
-            if text.startswith(word):
-                return Match(self.commands[word], tuple(text[len(word):].split()))
+            if normal.startswith(word):
+                return Match(self.commands[word], tuple(normal[len(word):].split()), _after(text.strip(), word))
         return None
 
     def match_click(self, key: str) -> Match | None:
@@ -89,3 +94,11 @@ class Router:
     def match_event(self, name: str) -> Match | None:
         route = self.events.get(name)
         return Match(route, ()) if route else None
+
+
+def _after(typed: str, word: str) -> str:
+    """The typed text after the shortest prefix that normalizes to `word`."""
+    for end in range(1, len(typed) + 1):
+        if unicodedata.normalize("NFKC", typed[:end]) == word:
+            return typed[end:].strip()
+    return ""

@@ -9,6 +9,7 @@ from typing import Any
 from bot.config import Settings
 from bot.content import Content
 from bot.db import SessionMaker
+from bot.delivery import DeliveryWorker
 from bot.outbound import Clock, Outbound
 from bot.routing import Router
 
@@ -22,6 +23,7 @@ class Services:
     router: Router
     clock: Clock
     crypto: Any = None
+    deliveries: DeliveryWorker | None = None  # None without an AppSecret: pushes queue, nothing is sent
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:

@@ -104,10 +104,14 @@ AppMaker = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 @pytest.fixture
 def make_client(aiohttp_client, settings: Settings, clock: Clock, db: SessionMaker) -> AppMaker:  # type: ignore[no-untyped-def]
-    """Start the app with optional overrides (settings fields, a router) and return its test client."""
+    """Start the app with optional overrides (settings fields, a router) and return its test client.
+
+    The scheduler and the delivery loop do not run by themselves: tests run jobs and deliveries by hand.
+    """
 
     async def make(router: Router | None = None, **overrides: object) -> TestClient:  # type: ignore[type-arg]
-        return await aiohttp_client(create_app(replace(settings, **overrides), clock=clock, router=router))
+        app = create_app(replace(settings, **overrides), clock=clock, router=router, background=False)
+        return await aiohttp_client(app)
 
     return make
 

@@ -13,13 +13,15 @@ from sqlalchemy import select
 from bot.db import SessionMaker
 from bot.models import OutboxMessage
 from bot.simulator import Simulator, click_xml, event_xml, openid_for, text_xml
+from bot.wechat.fake import FakeWeChat
 
 _msg_ids = itertools.count(7_000_000_000_000_000_000)
 
 
 class Phone:
-    def __init__(self, client: TestClient, sim: Simulator, clock: Callable[[], datetime], number: str) -> None:  # type: ignore[type-arg]
-        self.client, self.sim, self.clock, self.number = client, sim, clock, number
+    def __init__(self, client: TestClient, sim: Simulator, clock: Callable[[], datetime], number: str,  # type: ignore[type-arg]
+                 wechat: FakeWeChat | None = None) -> None:
+        self.client, self.sim, self.clock, self.number, self.wechat = client, sim, clock, number, wechat
         self.openid = openid_for(number)
 
     def text_xml(self, content: str, msg_id: int | None = None) -> str:
@@ -37,8 +39,18 @@ class Phone:
         return self.sim.reply_text(body)
 
     async def send(self, content: str) -> str | None:
-        """Send a text message; the reply text (None when the bot answered `success`)."""
+        """Send a text message; the reply text (None when the bot answered `success`).
+
+        WeChat sees the message too, so the fake API (when there is one) opens this member's window.
+        """
+        if self.wechat is not None:
+            self.wechat.interaction(self.openid)
         return await self.deliver(self.text_xml(content))
+
+    def pushed(self) -> list[str]:
+        """What the fake WeChat API accepted for this member, oldest first."""
+        assert self.wechat is not None
+        return [m.content for m in self.wechat.messages_to(self.openid)]
 
     async def click(self, key: str) -> str | None:
         return await self.deliver(click_xml(self.openid, key, at=int(self.clock().timestamp())))

@@ -36,7 +36,7 @@ class Item:
     needs_ack: bool
 
 
-async def create(session: AsyncSession, *, key: str, kind: str, title: str, body: str, audience: Select[tuple[int]],
+async def create(session: AsyncSession, *, key: str, kind: str, title: str, body: str, audience: Select[Any],
                  at: datetime, now: datetime, ref: str | None = None, org_id: int | None = None,
                  created_by: int | None = None, needs_ack: bool = False) -> int | None:
     """Create the campaign and its deliveries once per `key`; None when `key` already exists.
@@ -141,13 +141,16 @@ async def finish_unreported(session: AsyncSession, *, now: datetime) -> list[Cam
     return finished
 
 
-async def waiting_for(session: AsyncSession, *, member_id: int) -> Sequence[tuple[int, str, str, bool]]:
-    """A member's unread notices, oldest first: (delivery id, title, body, needs_ack)."""
-    rows = await session.execute(
+async def read_waiting(session: AsyncSession, *, member_id: int, now: datetime) -> list[tuple[str, str, bool]]:
+    """The member's unread notices, oldest first, as (title, body, needs_ack); they are now read."""
+    rows = (await session.execute(
         select(Delivery.id, Campaign.title, Campaign.body, Campaign.needs_ack)
         .join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.member_id == member_id, Delivery.status == S.WAITING).order_by(Delivery.id))
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+        .where(Delivery.member_id == member_id, Delivery.status == S.WAITING).order_by(Delivery.id))).all()
+    if rows:
+        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]))
+                              .values(status=S.READ, sent_at=now))
+    return [(str(r[1]), str(r[2]), bool(r[3])) for r in rows]
 
 
 async def recent(session: AsyncSession, *, limit: int = 20) -> Sequence[Campaign]:

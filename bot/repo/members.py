@@ -5,16 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import BindFailure, Member, Organisation
+from bot.models import BindFailure, Delivery, DeliveryStatus, Member, Organisation
 
-_BY_OPENID = select(Member).where(Member.openid == bindparam("sender"))
+_UNREAD = (select(func.count()).where(Delivery.member_id == Member.id, Delivery.status == DeliveryStatus.WAITING)
+           .correlate(Member).scalar_subquery())
+_SENDER = select(Member, _UNREAD).where(Member.openid == bindparam("sender"))
 
 
-async def by_openid(session: AsyncSession, *, openid: str) -> Member | None:
-    return await session.scalar(_BY_OPENID, {"sender": openid})
+async def sender(session: AsyncSession, *, openid: str) -> tuple[Member | None, int]:
+    """The sender's roster entry and how many notices wait for them, in one query (every message asks)."""
+    row = (await session.execute(_SENDER, {"sender": openid})).first()
+    return (row[0], int(row[1])) if row else (None, 0)
+
+
+async def openid_of(session: AsyncSession, *, member_id: int) -> str | None:
+    return await session.scalar(select(Member.openid).where(Member.id == member_id))
 
 
 async def by_phone(session: AsyncSession, *, phone: str) -> Member | None:

@@ -1,0 +1,31 @@
+"""Secretaries' notice drafts, waiting for `确认`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Member, NoticeDraft
+
+
+async def save_draft(session: AsyncSession, *, member_id: int, org_id: int, body: str, needs_ack: bool,
+                     expires_at: datetime) -> None:
+    """Keep one draft per secretary: a new one replaces the previous."""
+    await session.execute(delete(NoticeDraft).where(NoticeDraft.member_id == member_id))
+    session.add(NoticeDraft(member_id=member_id, org_id=org_id, body=body, needs_ack=needs_ack,
+                            expires_at=expires_at))
+
+
+async def take_draft(session: AsyncSession, *, member_id: int) -> NoticeDraft | None:
+    """The secretary's draft, removed from the table (whether or not it has expired)."""
+    draft = await session.scalar(select(NoticeDraft).where(NoticeDraft.member_id == member_id))
+    if draft is not None:
+        await session.delete(draft)
+    return draft
+
+
+async def audience_size(session: AsyncSession, *, org_ids: list[int]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Member).where(Member.org_id.in_(org_ids)))
+               or 0)

@@ -1,0 +1,116 @@
+"""Secretary notices (通知 → 确认 / 取消, 回执通知, 回执) and members reading them (通知, 收到)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.dispatch import SECRETARY_ROLES
+from bot.models import Member, Organisation, Role
+from bot.repo import campaigns, notices, orgs
+from bot.routing import Need, Router
+
+router = Router()
+PREVIEW = timedelta(minutes=10)
+
+
+@router.command("通知", click="NOTICES", need=Need.MEMBER)
+async def notice(ctx: Context) -> str:
+    """`通知` reads the member's unread notices; `通知 内容` is a secretary writing one."""
+    if ctx.rest:
+        return await _draft(ctx, needs_ack=False)
+    unread = await campaigns.read_waiting(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    return ctx.render("notices_list", notices=unread) if unread else ctx.render("notices_none")
+
+
+@router.command("回执通知", need=Need.SECRETARY)
+async def notice_with_receipt(ctx: Context) -> str:
+    """回执通知 内容: a notice members acknowledge with `收到`."""
+    return await _draft(ctx, needs_ack=True)
+
+
+async def _draft(ctx: Context, *, needs_ack: bool) -> str:
+    """Check the addressee, save the draft and show the preview with the audience size."""
+    if ctx.bound.role not in SECRETARY_ROLES:
+        return ctx.render("secretary_only")
+    name, body = _addressee(ctx.rest)
+    if not body:
+        return ctx.render("notice_usage", admin=ctx.bound.role == Role.ADMIN)
+    org = await _target(ctx, name)
+    if isinstance(org, str):
+        return org
+    size = await notices.audience_size(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=org.id))
+    await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body, needs_ack=needs_ack,
+                             expires_at=ctx.now + PREVIEW)
+    return ctx.render("notice_preview", body=body, org=org.name, size=size, needs_ack=needs_ack,
+                      minutes=int(PREVIEW.total_seconds() // 60))
+
+
+def _addressee(text: str) -> tuple[str, str]:
+    """"@第二党支部 内容" → ("第二党支部", "内容"); without "@", no addressee."""
+    if not text.startswith("@"):
+        return "", text
+    name, _, body = text[1:].partition(" ")
+    return name.strip(), body.strip()
+
+
+async def _target(ctx: Context, name: str) -> Organisation | str:
+    """The organisation a notice goes to, or the reply refusing it.
+
+    A secretary addresses their own branch and the organisations under it; an administrator any.
+    """
+    own = await ctx.session.get(Organisation, ctx.bound.org_id)
+    assert own is not None
+    if not name:
+        return own
+    org = await orgs.by_name(ctx.session, name=name)
+    if org is None:
+        return ctx.render("notice_unknown_org", org=name)
+    if ctx.bound.role != Role.ADMIN and org.id not in await orgs.subtree(ctx.session, org_id=own.id):
+        return ctx.render("notice_other_branch", org=name)
+    return org
+
+
+@router.command("确认", need=Need.SECRETARY)
+async def confirm(ctx: Context) -> str:
+    """Start the campaign of the secretary's draft, if it has not expired."""
+    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
+    if draft is None:
+        return ctx.render("notice_no_draft")
+    if draft.expires_at <= ctx.now:
+        return ctx.render("notice_expired", minutes=int(PREVIEW.total_seconds() // 60))
+    org_ids = await orgs.subtree(ctx.session, org_id=draft.org_id)
+    org = await orgs.name_of(ctx.session, org_id=draft.org_id)
+    await campaigns.create(
+        ctx.session, key=f"notice:{ctx.bound.id}:{draft.id}:{ctx.now.isoformat()}", kind="notice",
+        title=f"{org}通知", body=ctx.render("notice_push", org=org, body=draft.body, needs_ack=draft.needs_ack),
+        audience=select(Member.id).where(Member.org_id.in_(org_ids)), at=ctx.now, now=ctx.now,
+        org_id=draft.org_id, created_by=ctx.bound.id, needs_ack=draft.needs_ack,
+    )
+    size = await notices.audience_size(ctx.session, org_ids=org_ids)
+    return ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
+
+
+@router.command("取消", need=Need.SECRETARY)
+async def cancel(ctx: Context) -> str:
+    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
+    return ctx.render("notice_cancelled" if draft else "notice_no_draft")
+
+
+@router.command("收到", need=Need.MEMBER)
+async def acknowledge(ctx: Context) -> str:
+    """The member confirms the notices that asked for it."""
+    titles = await campaigns.acknowledge(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    return ctx.render("ack_done", titles=titles) if titles else ctx.render("ack_none")
+
+
+@router.command("回执", need=Need.SECRETARY)
+async def receipts(ctx: Context) -> str:
+    """Who has not yet acknowledged the secretary's latest notice that asked for it."""
+    campaign = await campaigns.latest_ack_campaign(ctx.session, created_by=ctx.bound.id)
+    if campaign is None:
+        return ctx.render("receipts_none")
+    names = await campaigns.not_acknowledged(ctx.session, campaign_id=campaign.id)
+    return ctx.render("receipts", title=campaign.title, names=names)
