@@ -11,20 +11,17 @@ from typing import Any
 
 import jinja2
 
+from bot.calendar import Calendar, parse_calendar
 from bot.rules.points import PointsPolicy
 from bot.rules.stars import Requirement, Star
+from bot.tomlfile import TOML_LINE, ContentError
+from bot.tomlfile import get as _get
+from bot.tomlfile import line_of as _line_of
+from bot.tomlfile import read_toml as _read_toml
 
-_TOML_LINE = re.compile(r"at line (\d+)")
-_KIND_WORDS = {str: "text in quotes", int: "whole number", date: "date like 2026-12-01", dict: "table",
-               list: "list"}
+__all__ = ["Content", "ContentError", "Lesson", "load_content"]
+
 _HEADER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n(.*)\Z", re.DOTALL)
-
-
-class ContentError(Exception):
-    """A problem in a content file, reported as `path:line: message`."""
-
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +72,7 @@ class Content:
 
     rules: Rules
     lessons: tuple[Lesson, ...]
-    lessons_start: date
+    calendar: Calendar
     templates: jinja2.Environment = field(repr=False)
 
     def render(self, name: str, /, **values: Any) -> str:
@@ -90,7 +87,7 @@ class Content:
         rotation = sorted((x for x in self.lessons if x.sequence is not None), key=lambda x: x.sequence or 0)
         if not rotation:
             return None
-        return rotation[(day - self.lessons_start).days % len(rotation)]
+        return rotation[(day - self.calendar.lessons_start).days % len(rotation)]
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         return next((x for x in self.lessons if x.id == lesson_id), None)
@@ -98,43 +95,12 @@ class Content:
 
 def load_content(root: Path) -> Content:
     """Load and check the whole content folder; the first problem raises ContentError."""
-    calendar = _read_toml(root / "calendar.toml")
     return Content(
         rules=_rules(root / "rules.toml"),
         lessons=_lessons(root / "lessons"),
-        lessons_start=_get(calendar, root / "calendar.toml", "lessons", "start", kind=date),
+        calendar=parse_calendar(_read_toml(root / "calendar.toml"), root / "calendar.toml"),
         templates=_templates(root / "replies"),
     )
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ContentError(path, 0, "file is missing") from None
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        raise ContentError(path, int(match.group(1)) if match else 1, f"TOML syntax: {exc}") from None
-
-
-def _line_of(path: Path, needle: str) -> int:
-    """The first line of `path` that mentions `needle`, to point administrators at it."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
-            return number
-    return 1
-
-
-def _get(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> Any:
-    """Look up a nested key, insisting on its type."""
-    value: Any = data
-    for key in keys:
-        if not isinstance(value, dict) or key not in value:
-            raise ContentError(path, _line_of(path, keys[0]), f"missing `{'.'.join(keys)}`")
-        value = value[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ContentError(path, _line_of(path, keys[-1]), f"`{'.'.join(keys)}` must be a {_KIND_WORDS[kind]}")
-    return value
 
 
 def _rules(path: Path) -> Rules:
@@ -189,7 +155,7 @@ def _lesson(path: Path) -> Lesson:
     try:
         header = tomllib.loads(match.group(1))
     except tomllib.TOMLDecodeError as exc:
-        line = _TOML_LINE.search(str(exc))
+        line = TOML_LINE.search(str(exc))
         raise ContentError(path, int(line.group(1)) + 1 if line else 1, f"TOML syntax: {exc}") from None
     quiz = _quiz(header["quiz"], path) if "quiz" in header else None
     day = _get(header, path, "date", kind=date) if "date" in header else None

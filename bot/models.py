@@ -117,7 +117,7 @@ class Activity(Base):
     title: Mapped[str] = mapped_column(String(100))
     key: Mapped[str | None] = mapped_column(String(120), unique=True)  # set when a job opened it
     code: Mapped[str] = mapped_column(String(8))
-    opened_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None: opened by the calendar
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime]
 

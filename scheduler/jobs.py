@@ -13,7 +13,7 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-DEDUP_KEEP = timedelta(days=2)
+DEDUP_KEEP = timedelta(days=2)  # also the 48-hour window: the delivery worker reads it from these keys
 
 
 async def purge_inbound(services: Services) -> None:

@@ -19,7 +19,7 @@ async def open_codes(session: AsyncSession, *, org_id: int, now: datetime) -> se
 
 
 async def open_activity(
-    session: AsyncSession, *, org_id: int, title: str, code: str, opened_by: int, opens_at: datetime,
+    session: AsyncSession, *, org_id: int, title: str, code: str, opened_by: int | None, opens_at: datetime,
     closes_at: datetime,
 ) -> Activity:
     activity = Activity(
@@ -28,6 +28,15 @@ async def open_activity(
     session.add(activity)
     await session.flush()
     return activity
+
+
+async def ensure_calendar_activity(
+    session: AsyncSession, *, key: str, org_id: int, title: str, code: str, opens_at: datetime, closes_at: datetime,
+) -> str:
+    """Open the check-in a calendar job asks for, once per `key`; the code members check in with."""
+    await insert_once(session, Activity, key=key, org_id=org_id, title=title, code=code, opened_by=None,
+                      opens_at=opens_at, closes_at=closes_at)
+    return str(await session.scalar(select(Activity.code).where(Activity.key == key)))
 
 
 async def open_with_code(

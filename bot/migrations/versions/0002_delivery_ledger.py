@@ -93,11 +93,13 @@ def upgrade() -> None:
     with op.batch_alter_table('activities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('key', sa.String(length=120), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_activities_key'), ['key'])
+        batch_op.alter_column('opened_by', existing_type=sa.Integer(), nullable=True)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('activities', schema=None) as batch_op:
+        batch_op.alter_column('opened_by', existing_type=sa.Integer(), nullable=False)
         batch_op.drop_constraint(batch_op.f('uq_activities_key'), type_='unique')
         batch_op.drop_column('key')
 

@@ -1,0 +1,79 @@
+"""`content/calendar.toml`: when the recurring pushes go out (lessons, 主题党日, 政治生日, star review)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+from bot.tomlfile import ContentError, get, line_of
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeMonth:
+    theme: str
+    place: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeDay:
+    """主题党日: the day of the month, the reminder the evening before, the notice and check-in on the day."""
+
+    day: int
+    reminder: time
+    notice: time
+    checkin_minutes: int
+    months: dict[int, ThemeMonth]
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    lessons_start: date
+    lesson_time: time
+    theme_day: ThemeDay
+    birthdays: bool
+    birthday_time: time
+    star_review_time: time
+
+
+def parse_calendar(data: dict[str, Any], path: Path) -> Calendar:
+    """The calendar, every value checked; a problem raises ContentError at its line."""
+    theme = get(data, path, "theme_day", kind=dict)
+    day = get(data, path, "theme_day", "day", kind=int)
+    if not 1 <= day <= 28:
+        raise ContentError(path, line_of(path, "day"), "`theme_day.day` must be 1 to 28, so every month has it")
+    return Calendar(
+        lessons_start=get(data, path, "lessons", "start", kind=date),
+        lesson_time=_time(data, path, "lessons", "time"),
+        theme_day=ThemeDay(
+            day=day,
+            reminder=_time(data, path, "theme_day", "reminder"),
+            notice=_time(data, path, "theme_day", "notice"),
+            checkin_minutes=get(data, path, "theme_day", "checkin_minutes", kind=int),
+            months=_months(theme.get("months", {}), path),
+        ),
+        birthdays=get(data, path, "birthdays", "enabled", kind=bool),
+        birthday_time=_time(data, path, "birthdays", "time"),
+        star_review_time=_time(data, path, "star_review", "time"),
+    )
+
+
+def _time(data: dict[str, Any], path: Path, *keys: str) -> time:
+    text = get(data, path, *keys)
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+        return time(hour, minute)
+    except ValueError:
+        raise ContentError(path, line_of(path, keys[-1]),
+                           f"`{'.'.join(keys)}` must be a time like \"08:00\", not {text!r}") from None
+
+
+def _months(spec: dict[str, Any], path: Path) -> dict[int, ThemeMonth]:
+    months = {}
+    for key, value in spec.items():
+        if not (key.isdigit() and 1 <= int(key) <= 12) or not isinstance(value, dict):
+            raise ContentError(path, line_of(path, f"{key} ="), f"theme_day.months: `{key}` must be a month 1 to 12 "
+                               "with { theme = \"…\", place = \"…\" }")
+        months[int(key)] = ThemeMonth(theme=get(value, path, "theme"), place=get(value, path, "place"))
+    return months

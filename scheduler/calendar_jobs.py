@@ -1,0 +1,72 @@
+"""The calendar's recurring pushes as jobs: each a cron trigger and a body that enqueues campaigns.
+
+A body only writes to the database (campaigns, deliveries, check-ins), inside the transaction that
+records the job's run, and every campaign has a key made from the day: running a job twice, from two
+replicas or by hand, never sends anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.calendar import Calendar
+from bot.services import Services
+from scheduler import pushes
+
+Body = Callable[[Services, AsyncSession, datetime], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarJob:
+    name: str
+    description: str
+    trigger: CronTrigger
+    body: Body
+
+    def fire_times(self, since: datetime, until: datetime) -> list[datetime]:
+        """Every time the job was due in (since, until]."""
+        times: list[datetime] = []
+        fire = self.trigger.get_next_fire_time(None, since + timedelta(microseconds=1))
+        while fire is not None and fire <= until:
+            times.append(fire)
+            fire = self.trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        return times
+
+    def next_fire(self, now: datetime) -> datetime | None:
+        fire: datetime | None = self.trigger.get_next_fire_time(None, now)
+        return fire
+
+
+def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
+    """The jobs `content/calendar.toml` asks for, in the configured time zone."""
+    theme = calendar.theme_day
+    eve = str(theme.day - 1) if theme.day > 1 else "last"
+    jobs = [
+        CalendarJob("daily_lesson", "每日微党课", _daily(calendar.lesson_time.hour, calendar.lesson_time.minute, tz),
+                    pushes.daily_lesson),
+        CalendarJob("theme_day_reminder", "主题党日前一天提醒",
+                    CronTrigger(day=eve, hour=theme.reminder.hour, minute=theme.reminder.minute, timezone=tz),
+                    pushes.theme_day_reminder),
+        CalendarJob("theme_day", "主题党日通知并开启签到",
+                    CronTrigger(day=theme.day, hour=theme.notice.hour, minute=theme.notice.minute, timezone=tz),
+                    pushes.theme_day),
+        CalendarJob("star_review", "季度末提醒书记评星",
+                    CronTrigger(month="3,6,9,12", day="last", hour=calendar.star_review_time.hour,
+                                minute=calendar.star_review_time.minute, timezone=tz),
+                    pushes.star_review),
+    ]
+    if calendar.birthdays:
+        jobs.append(CalendarJob("political_birthdays", "政治生日贺卡",
+                                _daily(calendar.birthday_time.hour, calendar.birthday_time.minute, tz),
+                                pushes.political_birthdays))
+    return jobs
+
+
+def _daily(hour: int, minute: int, tz: ZoneInfo) -> CronTrigger:
+    return CronTrigger(hour=hour, minute=minute, timezone=tz)

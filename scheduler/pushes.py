@@ -1,0 +1,112 @@
+"""What each calendar job enqueues: lessons, 主题党日 reminders and notices, birthday cards, star reviews."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, extract, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.dispatch import SECRETARY_ROLES
+from bot.models import Member
+from bot.repo import activities, campaigns, orgs
+from bot.rules.anniversaries import anniversary_days, party_years
+from bot.rules.checkin import new_code
+from bot.rules.periods import quarter_label
+from bot.services import Services
+
+BOUND = select(Member.id).where(Member.openid.is_not(None))
+EVERYONE = select(Member.id)
+
+
+async def daily_lesson(services: Services, session: AsyncSession, at: datetime) -> str:
+    """The day's micro-lesson to every bound member, worded exactly as `微课` answers."""
+    content = services.content
+    day = _local_day(services, at)
+    lesson = content.lesson_for(day)
+    if lesson is None:
+        return "no lesson for the day"
+    body = content.render("lesson", lesson=lesson, points=content.rules.actions["quiz_correct"].points)
+    created = await campaigns.create(session, key=f"lesson:{day}", kind="lesson", ref=lesson.id,
+                                     title=f"微党课：{lesson.title}", body=body, audience=BOUND, at=at,
+                                     now=services.clock())
+    return _summary(created, f"lesson {lesson.id}")
+
+
+async def theme_day_reminder(services: Services, session: AsyncSession, at: datetime) -> str:
+    """The evening before 主题党日: the month's theme and place, to everyone."""
+    day = _local_day(services, at) + timedelta(days=1)
+    month = services.content.calendar.theme_day.months.get(day.month)
+    body = services.content.render("themeday_reminder", day=day, month=month)
+    created = await campaigns.create(session, key=f"themeday-reminder:{day}", kind="reminder",
+                                     title=f"{day.month}月主题党日提醒", body=body, audience=EVERYONE, at=at,
+                                     now=services.clock())
+    return _summary(created, f"reminder for {day}")
+
+
+async def theme_day(services: Services, session: AsyncSession, at: datetime) -> str:
+    """主题党日 itself: each organisation with members gets a check-in, and its members the notice with the code."""
+    day = _local_day(services, at)
+    theme = services.content.calendar.theme_day
+    month = theme.months.get(day.month)
+    org_ids = list(await session.scalars(select(Member.org_id).distinct()))
+    for org_id in sorted(org_ids):
+        code = await activities.ensure_calendar_activity(
+            session, key=f"themeday:{day}:{org_id}", org_id=org_id, title=f"{day.month}月主题党日",
+            code=new_code(await activities.open_codes(session, org_id=org_id, now=at), secrets.randbelow),
+            opens_at=at, closes_at=at + timedelta(minutes=theme.checkin_minutes))
+        body = services.content.render("themeday_notice", day=day, month=month, code=code,
+                                       org=await orgs.name_of(session, org_id=org_id),
+                                       closes_at=(at + timedelta(minutes=theme.checkin_minutes))
+                                       .astimezone(services.settings.timezone))
+        await campaigns.create(session, key=f"themeday:{day}:{org_id}", kind="themeday",
+                               title=f"{day.month}月主题党日通知", body=body, org_id=org_id,
+                               audience=select(Member.id).where(Member.org_id == org_id), at=at,
+                               now=services.clock())
+    return f"theme day {day}: {len(org_ids)} organisations"
+
+
+async def political_birthdays(services: Services, session: AsyncSession, at: datetime) -> str:
+    """A card to each member whose Party anniversary it is, and a note to their branch's secretaries."""
+    today = _local_day(services, at)
+    celebrants = [(m, years) for m, joined in await _joined_on_this_day(session, today)
+                  if (years := party_years(joined, today)) > 0]
+    for member, years in celebrants:
+        body = services.content.render("birthday_card", name=member.name, joined_on=member.joined_on, years=years)
+        await campaigns.create(session, key=f"birthday:{today}:{member.id}", kind="birthday", title="政治生日",
+                               body=body, audience=select(Member.id).where(Member.id == member.id), at=at,
+                               now=services.clock())
+    for org_id in sorted({m.org_id for m, _ in celebrants}):
+        names = [(m.name, years) for m, years in celebrants if m.org_id == org_id]
+        await campaigns.create(
+            session, key=f"birthday-note:{today}:{org_id}", kind="birthday_note", title="政治生日提醒",
+            body=services.content.render("birthday_note", members=names), org_id=org_id, at=at, now=services.clock(),
+            audience=select(Member.id).where(Member.org_id == org_id, Member.role.in_(SECRETARY_ROLES)))
+    return f"{len(celebrants)} political birthdays"
+
+
+async def star_review(services: Services, session: AsyncSession, at: datetime) -> str:
+    """Quarter end: remind every secretary to review their members' stars (摘星授星)."""
+    label = quarter_label(_local_day(services, at))
+    created = await campaigns.create(
+        session, key=f"star-review:{label}", kind="reminder", title=f"{label} 评星提醒",
+        body=services.content.render("star_review_reminder", quarter=label), at=at, now=services.clock(),
+        audience=select(Member.id).where(Member.role.in_(SECRETARY_ROLES)))
+    return _summary(created, f"star review {label}")
+
+
+async def _joined_on_this_day(session: AsyncSession, today: date) -> list[tuple[Member, date]]:
+    """Members whose joining date has its anniversary today, with that date."""
+    same_day = or_(*(and_(extract("month", Member.joined_on) == month, extract("day", Member.joined_on) == day)
+                     for month, day in anniversary_days(today)))
+    rows = await session.scalars(select(Member).where(Member.joined_on.is_not(None), same_day).order_by(Member.id))
+    return [(m, m.joined_on) for m in rows if m.joined_on is not None]
+
+
+def _local_day(services: Services, at: datetime) -> date:
+    return at.astimezone(services.settings.timezone).date()
+
+
+def _summary(created: int | None, what: str) -> str:
+    return f"{what}: {'enqueued' if created else 'already enqueued'}"
