@@ -13,20 +13,30 @@ from bot.repo.members import by_phone
 from bot.simulator import Simulator, event_xml, openid_for, text_xml
 
 POLL_SECONDS = 1.0
+OUTBOX = "/sandbox/outbox"  # without an AppSecret, pushes land here
+FAKE_SENT = "/fake-wechat/_sent"  # with the fake WeChat API, what it accepted
+FAKE_INTERACTION = "/fake-wechat/_interaction"
 
 
 async def run_chat(settings: Settings, phone: str, url: str) -> int:
-    """Follow the account, then send each typed line and print replies and pushed messages."""
+    """Follow the account, then send each typed line and print replies and pushed messages.
+
+    With the fake WeChat API (the sandbox of `make run`) this plays WeChat's part too: each typed
+    line opens the member's 48-hour window there, and pushes are read from what the fake accepted.
+    """
     sim = Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
     openid = openid_for(phone)
+    pushes = FAKE_SENT if settings.fake_wechat else OUTBOX
     print(await _hint(settings, phone))
     async with aiohttp.ClientSession(base_url=url) as http:
-        last_seen = await _outbox(http, openid, after=None)
+        last_seen = await _pushes(http, pushes, openid, after=None)
         await _send(http, sim, event_xml(openid, "subscribe"))
-        poller = asyncio.create_task(_poll(http, openid, last_seen))
+        poller = asyncio.create_task(_poll(http, pushes, openid, last_seen))
         try:
             while (line := await asyncio.to_thread(_read_line)) is not None:
                 if line:
+                    if settings.fake_wechat:
+                        await http.post(FAKE_INTERACTION, json={"openid": openid})
                     await _send(http, sim, text_xml(openid, line))
         finally:
             poller.cancel()
@@ -61,16 +71,16 @@ async def _send(http: aiohttp.ClientSession, sim: Simulator, xml: str) -> None:
     print(f"公众号> {reply}" if reply else "[公众号正在处理，稍后会推送回复]")
 
 
-async def _poll(http: aiohttp.ClientSession, openid: str, after: int) -> None:
+async def _poll(http: aiohttp.ClientSession, path: str, openid: str, after: int) -> None:
     """Print messages the bot sends to this member outside the passive reply, as they arrive."""
     while True:
         await asyncio.sleep(POLL_SECONDS)
-        after = await _outbox(http, openid, after)
+        after = await _pushes(http, path, openid, after)
 
 
-async def _outbox(http: aiohttp.ClientSession, openid: str, after: int | None) -> int:
-    """Print outbox messages after `after` (none on the first call) and return the newest id."""
-    async with http.get("/sandbox/outbox", params={"openid": openid, "after": str(after or 0)}) as resp:
+async def _pushes(http: aiohttp.ClientSession, path: str, openid: str, after: int | None) -> int:
+    """Print pushed messages after `after` (none on the first call) and return the newest id."""
+    async with http.get(path, params={"openid": openid, "after": str(after or 0)}) as resp:
         if resp.status != 200:
             return after or 0
         messages = await resp.json()

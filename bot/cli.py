@@ -1,4 +1,4 @@
-"""The `palmbot` command: serve, db, members, content, chat."""
+"""The `palmbot` command: serve, db, members, content, campaigns, jobs, chat."""
 
 from __future__ import annotations
 
@@ -55,6 +55,20 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("dir", nargs="?", type=Path)
     check.set_defaults(run=_content_check)
 
+    camp = commands.add_parser("campaigns", help="pushes and their deliveries").add_subparsers(
+        required=True, metavar="ACTION")
+    camp.add_parser("list", help="the latest campaigns with delivery counts").set_defaults(run=_campaigns_list)
+    show = camp.add_parser("show", help="one campaign's counts and failures")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=_campaigns_show)
+
+    jobs = commands.add_parser("jobs", help="the calendar's jobs").add_subparsers(required=True, metavar="ACTION")
+    jobs.add_parser("list", help="each job's next and last run").set_defaults(run=_jobs_list)
+    run = jobs.add_parser("run", help="run a job now (as if at --at); it never sends anything twice")
+    run.add_argument("name")
+    run.add_argument("--at", help="ISO time such as 2026-11-15T08:00 (default: now, in the configured zone)")
+    run.set_defaults(run=_jobs_run)
+
     chat = commands.add_parser("chat", help="talk to a running server as a roster member")
     chat.add_argument("--phone", required=True, help="the member's phone number (the simulated follower)")
     chat.add_argument("--url", default="http://127.0.0.1:8080", help="where the server listens")
@@ -71,7 +85,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except ContentError as exc:
         print(f"palmbot: content error: {exc}", file=sys.stderr)
         return 2
-    mode = "sandbox (outbox, nothing sent to WeChat)" if settings.sandbox else "live"
+    mode = ("sandbox (outbox, nothing sent to WeChat)" if settings.sandbox
+            else "sandbox (fake WeChat API at /fake-wechat)" if settings.fake_wechat else "live")
     logging.getLogger("palmbot").info("serving %s on http://%s:%d/wechat", mode, args.host, args.port)
     web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None)
     return 0
@@ -126,6 +141,47 @@ def _content_check(settings: Settings, args: argparse.Namespace) -> int:
         print(exc)
         return 1
     print(f"{folder}: OK ({len(content.lessons)} lessons, {len(content.rules.stars)} stars)")
+    return 0
+
+
+def _campaigns_list(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.operators import campaigns_list
+
+    print("\n".join(asyncio.run(campaigns_list(settings))))
+    return 0
+
+
+def _campaigns_show(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import campaigns_show
+
+    lines = asyncio.run(campaigns_show(settings, args.id))
+    if lines is None:
+        print(f"palmbot: no campaign {args.id}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _jobs_list(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.operators import jobs_list
+
+    print("\n".join(asyncio.run(jobs_list(settings, datetime.now(settings.timezone)))))
+    return 0
+
+
+def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import jobs_run
+
+    try:
+        at = datetime.fromisoformat(args.at) if args.at else datetime.now(settings.timezone)
+    except ValueError:
+        print(f"palmbot: --at {args.at!r} is not an ISO time such as 2026-11-15T08:00", file=sys.stderr)
+        return 2
+    result = asyncio.run(jobs_run(settings, args.name, at if at.tzinfo else at.replace(tzinfo=settings.timezone)))
+    if result is None:
+        print(f"palmbot: no job {args.name!r}; `palmbot jobs list` shows them", file=sys.stderr)
+        return 1
+    print(f"{args.name} at {at:%Y-%m-%d %H:%M}: {result}")
     return 0
 
 

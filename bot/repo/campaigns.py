@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, case, func, literal, or_, select, update
+from sqlalchemy import Select, case, func, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from bot.repo import insert_once
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
+UNBOUND = "未绑定微信：绑定后回复「通知」阅读"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +40,26 @@ class Item:
 async def create(session: AsyncSession, *, key: str, kind: str, title: str, body: str, audience: Select[Any],
                  at: datetime, now: datetime, ref: str | None = None, org_id: int | None = None,
                  created_by: int | None = None, needs_ack: bool = False) -> int | None:
-    """Create the campaign and its deliveries once per `key`; None when `key` already exists.
+    """Create the campaign once per `key` and give every member of the audience a delivery row.
 
+    Returns the new campaign's id, or None when `key` existed: then only audience members without a
+    row yet (say, added to the roster since) get one, so a rerun tops up and never sends twice.
     Members not bound to WeChat get a waiting row: they read it with `通知` once they bind.
     """
-    if not await insert_once(session, Campaign, key=key, kind=kind, ref=ref, title=title, body=body, org_id=org_id,
-                             created_by=created_by, needs_ack=needs_ack, scheduled_at=at, created_at=now):
-        return None
+    created = await insert_once(session, Campaign, key=key, kind=kind, ref=ref, title=title, body=body,
+                                org_id=org_id, created_by=created_by, needs_ack=needs_ack, scheduled_at=at,
+                                created_at=now)
     campaign_id = await session.scalar(select(Campaign.id).where(Campaign.key == key))
     assert campaign_id is not None
-    status = case((Member.openid.is_(None), literal(S.WAITING.value)), else_=literal(S.NEW.value))
-    rows = select(literal(campaign_id), Member.id, status, literal(0), literal(at, UTCDateTime())).where(
+    unbound = Member.openid.is_(None)
+    status = case((unbound, literal(S.WAITING.value)), else_=literal(S.NEW.value))
+    error = case((unbound, literal(UNBOUND)), else_=null())
+    rows = select(literal(campaign_id), Member.id, status, error, literal(0), literal(at, UTCDateTime())).where(
         Member.id.in_(audience))
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Delivery)
     await session.execute(insert.from_select(
-        ["campaign_id", "member_id", "status", "attempts", "next_attempt_at"], rows).on_conflict_do_nothing())
-    return campaign_id
+        ["campaign_id", "member_id", "status", "error", "attempts", "next_attempt_at"], rows).on_conflict_do_nothing())
+    return campaign_id if created else None
 
 
 async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:

@@ -1,0 +1,82 @@
+"""Operator commands that read or drive the ledger and the calendar: campaigns list/show, jobs list/run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from bot.config import Settings
+from bot.content import load_content
+from bot.db import open_database
+from bot.models import DeliveryStatus as S
+from bot.outbound import SandboxOutbox
+from bot.repo import campaigns
+from bot.routing import Router
+from bot.services import Services
+from scheduler import runner
+
+COLUMNS = (S.SENT, S.READ, S.WAITING, S.FAILED, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
+
+
+@asynccontextmanager
+async def offline_services(settings: Settings, now: datetime) -> AsyncIterator[Services]:
+    """What a job needs outside the server; it only writes to the ledger, the server's workers send."""
+    async with open_database(settings.database_url) as sessionmaker:
+        clock = lambda: now
+        yield Services(settings=settings, sessionmaker=sessionmaker, content=load_content(settings.content_dir),
+                       outbound=SandboxOutbox(sessionmaker, clock), router=Router(), clock=clock)
+
+
+async def campaigns_list(settings: Settings) -> list[str]:
+    """The latest campaigns, one line each with their delivery counts."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        lines = ["id\tkind\tscheduled\ttitle\t" + "\t".join(COLUMNS)]
+        for campaign in await campaigns.recent(session):
+            counts = await campaigns.counts(session, campaign_id=campaign.id)
+            when = campaign.scheduled_at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M")
+            lines.append(f"{campaign.id}\t{campaign.kind}\t{when}\t{campaign.title}\t"
+                         + "\t".join(str(counts[c]) for c in COLUMNS))
+    return lines
+
+
+async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | None:
+    """One campaign: its counts, any pause, and every failed or waiting member with the reason."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        campaign = await campaigns.get(session, campaign_id=campaign_id)
+        if campaign is None:
+            return None
+        counts = await campaigns.counts(session, campaign_id=campaign_id)
+        problems = await campaigns.failures(session, campaign_id=campaign_id)
+    lines = [f"campaign {campaign.id}: {campaign.title} ({campaign.kind}, key {campaign.key})",
+             "  " + ", ".join(f"{c} {counts[c]}" for c in COLUMNS)]
+    if campaign.pause_reason:
+        lines.append(f"  paused: {campaign.pause_reason}")
+    lines += [f"  {name}\t{status}\t{error or ''}" for name, status, error in problems]
+    return lines
+
+
+async def jobs_list(settings: Settings, now: datetime) -> list[str]:
+    """Each calendar job with its next run and its last recorded one."""
+    async with offline_services(settings, now) as services:
+        last = await runner.last_runs(services)
+        lines = []
+        for job in runner.jobs_of(services):
+            upcoming = job.next_fire(now)
+            previous = last.get(job.name)
+            lines.append(f"{job.name}\t{job.description}\tnext {_when(upcoming)}\t"
+                         f"last {_when(previous[0]) + ' ' + previous[1] if previous else '-'}")
+    return lines
+
+
+async def jobs_run(settings: Settings, name: str, at: datetime) -> str | None:
+    """Run one job now as if at `at`; campaign keys make a second run top up, never resend."""
+    async with offline_services(settings, at) as services:
+        job = runner.find_job(services, name)
+        if job is None:
+            return None
+        return await runner.run(services, job, at, again=True)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M %z") if moment else "-"
