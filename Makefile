@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_webhook.py
+	$(BIN)/python tests/bench/bench_fanout.py
 
 clean:
 	rm -rf $(VENV) data

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.crypto import WeChatCrypto
@@ -53,8 +54,9 @@ def create_app(
 
         engine = make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         async with aiohttp.ClientSession() as http:
-            client = None if settings.sandbox else build_client(settings, sessionmaker, now, http)
+            client = None if settings.sandbox else build_client(settings, sessionmaker, now, http, redis)
             services = Services(
                 settings=settings,
                 sessionmaker=sessionmaker,
@@ -74,6 +76,8 @@ def create_app(
             if loop:
                 loop.cancel()
             await asyncio.gather(*services.background, return_exceptions=True)
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)

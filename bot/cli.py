@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("dir", nargs="?", type=Path)
     check.set_defaults(run=_content_check)
 
+    fake = commands.add_parser("fake-wechat", help="serve the fake WeChat API on its own (benchmarks, replicas)")
+    fake.add_argument("--host", default="127.0.0.1")
+    fake.add_argument("--port", type=int, default=8081)
+    fake.add_argument("--open-windows", action="store_true",
+                      help="treat every member as inside the 48-hour window (it cannot see their messages)")
+    fake.set_defaults(run=_fake_wechat)
+
     camp = commands.add_parser("campaigns", help="pushes and their deliveries").add_subparsers(
         required=True, metavar="ACTION")
     camp.add_parser("list", help="the latest campaigns with delivery counts").set_defaults(run=_campaigns_list)
@@ -89,6 +96,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             else "sandbox (fake WeChat API at /fake-wechat)" if settings.fake_wechat else "live")
     logging.getLogger("palmbot").info("serving %s on http://%s:%d/wechat", mode, args.host, args.port)
     web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None)
+    return 0
+
+
+def _fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.wechat.fake import FakeWeChat
+
+    fake = FakeWeChat(settings.wechat_appid, settings.wechat_secret, lambda: datetime.now(settings.timezone),
+                      enforce_window=not args.open_windows)
+    web.run_app(fake.app(), host=args.host, port=args.port, print=None, access_log=None)
     return 0
 
 

@@ -38,6 +38,7 @@ class Settings:
     send_rate: float = 50.0  # customer-service and template messages per second, per process
     fake_wechat: bool = False  # serve the fake WeChat API at /fake-wechat (the sandbox of `make run`)
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
+    redis_url: str = ""  # keep the access token in Redis instead of the database
 
     @property
     def sandbox(self) -> bool:
@@ -158,6 +159,13 @@ def _flag(name: str, value: Any) -> bool:
     return text in ("true", "1", "yes")
 
 
+def _redis_url(name: str, value: Any) -> str:
+    url = _text(name, value)
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected redis://host:port/db, got {value!r}")
+    return url
+
+
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "database_url": _database_url,
     "content_dir": lambda name, value: Path(_text(name, value)),
@@ -172,4 +180,5 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "send_rate": _positive,
     "fake_wechat": _flag,
     "missed_grace_hours": _positive,
+    "redis_url": _redis_url,
 }

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member, Organisation, Role
-from bot.repo import campaigns, notices, orgs
+from bot.repo import campaigns, lessons, notices, orgs
 from bot.routing import Need, Router
 
 router = Router()
@@ -22,6 +22,8 @@ async def notice(ctx: Context) -> str:
     if ctx.rest:
         return await _draft(ctx, needs_ack=False)
     unread = await campaigns.read_waiting(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    for lesson in (u for u in unread if u.kind == "lesson" and u.ref):  # so `答` answers the lesson just read
+        await lessons.record_view(ctx.session, member_id=ctx.bound.id, lesson_id=str(lesson.ref), now=ctx.now)
     return ctx.render("notices_list", notices=unread) if unread else ctx.render("notices_none")
 
 

@@ -11,6 +11,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+TASKS = 4  # concurrent senders per process: one waits on WeChat while another records its result
 
 
 async def deliver_forever(services: Services) -> None:
@@ -29,7 +30,7 @@ async def deliver_forever(services: Services) -> None:
 async def deliver_due(services: Services) -> int:
     """One round: drain the due rows, then report campaigns that finished; the rows handled."""
     worker = services.deliveries
-    handled = await worker.drain() if worker else 0
+    handled = sum(await asyncio.gather(*(worker.drain() for _ in range(TASKS)))) if worker else 0
     await report_finished(services)
     return handled
 

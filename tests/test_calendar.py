@@ -113,17 +113,22 @@ async def test_the_daily_lesson_reaches_bound_members_and_its_quiz_can_be_answer
         make_client: AppMaker, roster: None, wechat: FakeWeChat, sim: Simulator, clock: Clock) -> None:
     live: TestClient = await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base)  # type: ignore[type-arg]
     services: Services = live.app[SERVICES]
-    member = Phone(live, sim, clock, "13800000002", wechat)
-    await member.bind("李秀英")
-    clock.now = at(2026, 11, 17, 8, 0, 5)
+    quiet, active = (Phone(live, sim, clock, n, wechat) for n in ("13800000003", "13800000002"))
+    await quiet.bind("王德明")
+    clock.now = at(2026, 11, 19, 7, 0)  # three days later: 王德明's window has closed
+    await active.bind("李秀英")
+    clock.now = at(2026, 11, 19, 8, 0, 5)
     await runner.tick(services)
     await deliver_due(services)
     lesson = services.content.lesson_for(clock.now.date())
     assert lesson and lesson.quiz
-    pushed = member.pushed()
+
+    pushed = active.pushed()
     assert len(pushed) == 1 and pushed[0].startswith(f"【微党课】{lesson.title}")
-    reply = await member.send(f"答 {lesson.quiz.answer}")
-    assert reply and reply.startswith("回答正确")
+    assert (await active.send(f"答 {lesson.quiz.answer}") or "").startswith("回答正确")
+    assert quiet.pushed() == []
+    assert lesson.title in (await quiet.send("通知") or "")
+    assert (await quiet.send(f"答 {lesson.quiz.answer}") or "").startswith("回答正确")
 
 
 async def test_running_a_job_by_hand_again_sends_nothing_twice(bot: Services, clock: Clock, db: SessionMaker) -> None:

@@ -151,3 +151,18 @@ async def test_a_closed_window_waits_and_the_quota_pauses_the_campaign_until_tom
     clock.advance(days=1)
     await worker(db, wechat_client, clock).drain()
     assert await statuses(db, campaign_id) == Counter({DeliveryStatus.WAITING: 1, DeliveryStatus.SENT: 5})
+
+
+async def test_a_notice_outside_the_window_goes_as_a_template_message_when_one_is_configured(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 2, messaged=False)
+    async with db.begin() as session:
+        notice = await campaigns.create(session, key="notice:1", kind="notice", title="第一党支部通知",
+                                        body="周六开会", audience=select(Member.id), at=clock(), now=clock())
+        lesson = await campaigns.create(session, key="lesson:x", kind="lesson", title="微党课", body="课文",
+                                        audience=select(Member.id), at=clock(), now=clock())
+    await DeliveryWorker(db, wechat_client, clock, template_id="TPL_NOTICE").drain()
+    assert [(m.openid, m.kind) for m in wechat.sent] == [(openids[0], "template"), (openids[1], "template")]
+    assert "周六开会" in wechat.sent[0].content
+    assert notice and lesson
+    assert await statuses(db, lesson) == Counter({DeliveryStatus.WAITING: 2})  # lessons never go as templates

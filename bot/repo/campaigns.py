@@ -146,16 +146,24 @@ async def finish_unreported(session: AsyncSession, *, now: datetime) -> list[Cam
     return finished
 
 
-async def read_waiting(session: AsyncSession, *, member_id: int, now: datetime) -> list[tuple[str, str, bool]]:
-    """The member's unread notices, oldest first, as (title, body, needs_ack); they are now read."""
+@dataclass(frozen=True, slots=True)
+class Unread:
+    title: str
+    body: str
+    kind: str
+    ref: str | None
+
+
+async def read_waiting(session: AsyncSession, *, member_id: int, now: datetime) -> list[Unread]:
+    """The member's waiting pushes, oldest first; from now on they count as read."""
     rows = (await session.execute(
-        select(Delivery.id, Campaign.title, Campaign.body, Campaign.needs_ack)
+        select(Delivery.id, Campaign.title, Campaign.body, Campaign.kind, Campaign.ref)
         .join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.member_id == member_id, Delivery.status == S.WAITING).order_by(Delivery.id))).all()
     if rows:
         await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]))
-                              .values(status=S.READ, sent_at=now))
-    return [(str(r[1]), str(r[2]), bool(r[3])) for r in rows]
+                              .values(status=S.READ, sent_at=now, error=None))
+    return [Unread(title, body, kind, ref) for _, title, body, kind, ref in rows]
 
 
 async def recent(session: AsyncSession, *, limit: int = 20) -> Sequence[Campaign]:

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.db import SessionMaker
 from bot.outbound import Clock
 from bot.wechat.ratelimit import RateLimiter
-from bot.wechat.tokens import TokenStore
+from bot.wechat.tokens import DatabaseTokens, RedisTokens, TokenCache, TokenStore
 
 TOKEN_REFUSED = {40001, 40014, 42001}
 BUSY = -1
@@ -119,12 +119,14 @@ async def fetch_stable_token(http: aiohttp.ClientSession, base: str, appid: str,
 
 
 def build_client(settings: Settings, sessionmaker: SessionMaker, clock: Clock, http: aiohttp.ClientSession,
-                 **options: Any) -> WeChatClient:
-    """The client for the configured account: the shared token store, the configured send rate."""
+                 redis: Any = None, **options: Any) -> WeChatClient:
+    """The client for the configured account: the shared token (in Redis when given), the send rate."""
 
     async def fetch(force: bool) -> tuple[str, int]:
         return await fetch_stable_token(http, settings.wechat_api_base, settings.wechat_appid,
                                         settings.wechat_secret, force)
 
-    tokens = TokenStore(sessionmaker, settings.wechat_appid, fetch, clock)
-    return WeChatClient(http, settings.wechat_api_base, tokens, RateLimiter(settings.send_rate), **options)
+    cache: TokenCache = (RedisTokens(redis, settings.wechat_appid) if redis is not None
+                         else DatabaseTokens(sessionmaker, settings.wechat_appid))
+    return WeChatClient(http, settings.wechat_api_base, TokenStore(cache, fetch, clock),
+                        RateLimiter(settings.send_rate), **options)

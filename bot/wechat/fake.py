@@ -86,6 +86,7 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
         app.router.add_post("/_interaction", self._interaction)
         app.router.add_get("/_sent", self._sent)
+        app.router.add_get("/_stats", self._stats)
         return app
 
     async def _stable_token(self, request: web.Request) -> web.Response:
@@ -144,6 +145,12 @@ class FakeWeChat:
         after = int(request.query.get("after", "0") or 0)
         return web.json_response([{"id": m.id, "kind": m.kind, "content": m.content}
                                   for m in self.messages_to(openid) if m.id > after])
+
+    async def _stats(self, _request: web.Request) -> web.Response:
+        """Totals for benchmarks: accepted messages, distinct recipients, calls per endpoint."""
+        pairs = Counter((m.openid, m.content) for m in self.sent)
+        return web.json_response({"sent": len(self.sent), "recipients": len({m.openid for m in self.sent}),
+                                  "duplicates": sum(n - 1 for n in pairs.values()), "calls": dict(self.calls)})
 
     async def _refusal(self, request: web.Request, endpoint: str, *, count_quota: bool = True) -> web.Response | None:
         """The error WeChat would answer before looking at the message, or None."""

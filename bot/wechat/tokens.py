@@ -1,4 +1,4 @@
-"""The access token, kept in the database so every process and replica uses the same one.
+"""The access token, kept where every process and replica sees it: the database, or Redis if configured.
 
 WeChat's `stable_token` returns the same token to every caller while it is valid, so two replicas
 refreshing at once do not invalidate each other; within a process one caller refreshes at a time.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
@@ -22,11 +23,55 @@ MARGIN = timedelta(minutes=5)  # refresh this long before WeChat says the token 
 Fetch = Callable[[bool], Awaitable[tuple[str, int]]]  # force_refresh -> (token, expires_in seconds)
 
 
+class TokenCache(Protocol):
+    """Where the shared token lives between calls."""
+
+    async def load(self) -> tuple[str, datetime] | None: ...
+
+    async def save(self, token: str, expires_at: datetime, lifetime: timedelta) -> None: ...
+
+
+class DatabaseTokens:
+    """The token in the `access_tokens` table, one row per AppID."""
+
+    def __init__(self, sessionmaker: SessionMaker, appid: str) -> None:
+        self._sessionmaker, self._appid = sessionmaker, appid
+
+    async def load(self) -> tuple[str, datetime] | None:
+        async with self._sessionmaker() as session:
+            row = await session.scalar(select(AccessToken).where(AccessToken.appid == self._appid))
+        return (row.token, row.expires_at) if row else None
+
+    async def save(self, token: str, expires_at: datetime, lifetime: timedelta) -> None:
+        async with self._sessionmaker.begin() as session:
+            if not await insert_once(session, AccessToken, appid=self._appid, token=token, expires_at=expires_at):
+                await session.execute(update(AccessToken).where(AccessToken.appid == self._appid)
+                                      .values(token=token, expires_at=expires_at))
+
+
+class RedisTokens:
+    """The token in Redis (`PALMBOT_REDIS_URL`), as "token expiry-timestamp", expiring with it."""
+
+    def __init__(self, redis: Any, appid: str) -> None:
+        self._redis, self._key = redis, f"palmbot:access_token:{appid}"
+
+    async def load(self) -> tuple[str, datetime] | None:
+        value = await self._redis.get(self._key)
+        if not value:
+            return None
+        token, _, expiry = (value.decode() if isinstance(value, bytes) else str(value)).rpartition(" ")
+        return token, datetime.fromtimestamp(float(expiry), UTC)
+
+    async def save(self, token: str, expires_at: datetime, lifetime: timedelta) -> None:
+        seconds = max(1, int(lifetime.total_seconds()))
+        await self._redis.set(self._key, f"{token} {expires_at.timestamp()}", ex=seconds)
+
+
 class TokenStore:
     """Read the shared token, refreshing it shortly before it expires or after WeChat rejected it."""
 
-    def __init__(self, sessionmaker: SessionMaker, appid: str, fetch: Fetch, clock: Clock) -> None:
-        self._sessionmaker, self._appid, self._fetch, self._clock = sessionmaker, appid, fetch, clock
+    def __init__(self, cache: TokenCache, fetch: Fetch, clock: Clock) -> None:
+        self._cache, self._fetch, self._clock = cache, fetch, clock
         self._lock = asyncio.Lock()
 
     async def get(self) -> str:
@@ -45,17 +90,13 @@ class TokenStore:
             return await self._refresh(force=True)
 
     async def _stored(self) -> str | None:
-        async with self._sessionmaker() as session:
-            row = await session.scalar(select(AccessToken).where(AccessToken.appid == self._appid))
-        if row is None or row.expires_at - MARGIN <= self._clock():
+        found = await self._cache.load()
+        if found is None or found[1] - MARGIN <= self._clock():
             return None
-        return row.token
+        return found[0]
 
     async def _refresh(self, *, force: bool) -> str:
         token, expires_in = await self._fetch(force)
-        expires_at: datetime = self._clock() + timedelta(seconds=expires_in)
-        async with self._sessionmaker.begin() as session:
-            if not await insert_once(session, AccessToken, appid=self._appid, token=token, expires_at=expires_at):
-                await session.execute(update(AccessToken).where(AccessToken.appid == self._appid)
-                                      .values(token=token, expires_at=expires_at))
+        lifetime = timedelta(seconds=expires_in)
+        await self._cache.save(token, self._clock() + lifetime, lifetime)
         return token
