@@ -15,12 +15,12 @@ TASKS = 4  # concurrent senders per process: one waits on WeChat while another r
 
 
 async def deliver_forever(services: Services) -> None:
-    """Recover after a restart, then poll the ledger; an error is logged and the loop goes on."""
+    """Poll the ledger; each round first takes back rows a dead worker (here or on another replica) held."""
     worker = services.deliveries
     assert worker is not None
-    await worker.recover()
     while True:
         try:
+            await worker.recover()
             await deliver_due(services)
         except Exception:
             log.exception("delivery round failed")

@@ -17,8 +17,9 @@ from bot.wechat.fake import FakeWeChat
 from tests.conftest import Clock
 
 
-async def branch_of(db: SessionMaker, clock: Clock, size: int, *, messaged: bool = True) -> list[str]:
-    """A branch of `size` bound members; with `messaged`, each wrote to the account an hour ago."""
+async def branch_of(db: SessionMaker, clock: Clock, size: int, *, messaged: bool = True,
+                    wechat: FakeWeChat | None = None) -> list[str]:
+    """`size` bound members who (with `messaged`) wrote to the account an hour ago, as `wechat` saw too."""
     now = clock()
     async with db.begin() as session:
         org = Organisation(name="大村党支部", kind="党支部")
@@ -32,6 +33,8 @@ async def branch_of(db: SessionMaker, clock: Clock, size: int, *, messaged: bool
             await session.execute(insert(InboundMessage), [
                 {"key": f"msg:{i}", "openid": o, "received_at": now - timedelta(hours=1)}
                 for i, o in enumerate(openids)])
+    for openid in openids if wechat and messaged else []:
+        wechat.interaction(openid, now - timedelta(hours=1))
     return openids
 
 
@@ -55,9 +58,7 @@ def worker(db: SessionMaker, client: WeChatClient, clock: Clock) -> DeliveryWork
 
 async def test_a_thousand_members_get_the_lesson_exactly_once_through_busy_errors_and_a_revoked_token(
         db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
-    openids = await branch_of(db, clock, 1000)
-    for openid in openids:
-        wechat.interaction(openid)
+    openids = await branch_of(db, clock, 1000, wechat=wechat)
     campaign_id = await lesson_campaign(db, clock)
     wechat.busy_rate = 0.10
     await wechat_client.send_text(openids[0], "预热")  # fetch a token, then have another client refresh it
@@ -89,9 +90,7 @@ async def test_a_campaign_is_created_once_per_key(db: SessionMaker, clock: Clock
 
 async def test_a_stopped_worker_hands_back_its_batch_and_a_new_one_finishes_without_duplicates(
         db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
-    openids = await branch_of(db, clock, 200)
-    for openid in openids:
-        wechat.interaction(openid)
+    openids = await branch_of(db, clock, 200, wechat=wechat)
     campaign_id = await lesson_campaign(db, clock)
     wechat.slow_seconds = 0.002
     first = asyncio.create_task(worker(db, wechat_client, clock).drain())
@@ -112,9 +111,7 @@ async def test_a_stopped_worker_hands_back_its_batch_and_a_new_one_finishes_with
 
 async def test_after_a_crash_claimed_rows_come_back_and_a_row_caught_mid_send_is_not_resent(
         db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
-    openids = await branch_of(db, clock, 10)
-    for openid in openids:
-        wechat.interaction(openid)
+    openids = await branch_of(db, clock, 10, wechat=wechat)
     campaign_id = await lesson_campaign(db, clock)
     async with db.begin() as session:  # a worker claimed five rows, started sending one, and died
         claimed = await campaigns.claim(session, now=clock(), limit=5)
