@@ -94,8 +94,9 @@ async def test_a_stopped_worker_hands_back_its_batch_and_a_new_one_finishes_with
     campaign_id = await lesson_campaign(db, clock)
     wechat.slow_seconds = 0.002
     first = asyncio.create_task(worker(db, wechat_client, clock).drain())
-    while len(wechat.sent) < 60:
+    while len(wechat.sent) < 60 and not first.done():
         await asyncio.sleep(0.005)
+    assert not first.done(), first
     first.cancel()
     await asyncio.gather(first, return_exceptions=True)
     midway = await statuses(db, campaign_id)

@@ -68,14 +68,19 @@ class RedisTokens:
 
 
 class TokenStore:
-    """Read the shared token, refreshing it shortly before it expires or after WeChat rejected it."""
+    """Read the shared token, refreshing it shortly before it expires or after WeChat rejected it.
+
+    The process remembers the token it last read: if another process replaced it, WeChat refuses the
+    old one and `rejected` reads the shared place again before fetching anything.
+    """
 
     def __init__(self, cache: TokenCache, fetch: Fetch, clock: Clock) -> None:
         self._cache, self._fetch, self._clock = cache, fetch, clock
         self._lock = asyncio.Lock()
+        self._memo: tuple[str, datetime] | None = None
 
     async def get(self) -> str:
-        token = await self._stored()
+        token = self._fresh(self._memo) or await self._stored()
         if token is not None:
             return token
         async with self._lock:
@@ -90,7 +95,10 @@ class TokenStore:
             return await self._refresh(force=True)
 
     async def _stored(self) -> str | None:
-        found = await self._cache.load()
+        self._memo = await self._cache.load()
+        return self._fresh(self._memo)
+
+    def _fresh(self, found: tuple[str, datetime] | None) -> str | None:
         if found is None or found[1] - MARGIN <= self._clock():
             return None
         return found[0]
@@ -98,5 +106,7 @@ class TokenStore:
     async def _refresh(self, *, force: bool) -> str:
         token, expires_in = await self._fetch(force)
         lifetime = timedelta(seconds=expires_in)
-        await self._cache.save(token, self._clock() + lifetime, lifetime)
+        expires_at = self._clock() + lifetime
+        self._memo = (token, expires_at)
+        await self._cache.save(token, expires_at, lifetime)
         return token
