@@ -112,7 +112,7 @@ async def test_a_stopped_worker_hands_back_its_batch_and_a_new_one_finishes_with
 
 async def test_after_a_crash_claimed_rows_come_back_and_a_row_caught_mid_send_is_not_resent(
         db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
-    openids = await branch_of(db, clock, 10, wechat=wechat)
+    await branch_of(db, clock, 10, wechat=wechat)
     campaign_id = await lesson_campaign(db, clock)
     async with db.begin() as session:  # a worker claimed five rows, started sending one, and died
         claimed = await campaigns.claim(session, now=clock(), limit=5)
