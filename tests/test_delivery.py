@@ -6,13 +6,14 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from bot.db import SessionMaker
 from bot.delivery import LEASE, DeliveryWorker
 from bot.models import Delivery, DeliveryStatus, InboundMessage, Member, Organisation
 from bot.repo import campaigns
-from bot.wechat.client import WeChatClient
+from bot.wechat.client import QuotaExceeded, WeChatClient
 from bot.wechat.fake import FakeWeChat
 from tests.conftest import Clock
 
@@ -164,3 +165,15 @@ async def test_a_notice_outside_the_window_goes_as_a_template_message_when_one_i
     assert "周六开会" in wechat.sent[0].content
     assert notice and lesson
     assert await statuses(db, lesson) == Counter({DeliveryStatus.WAITING: 2})  # lessons never go as templates
+
+
+async def test_the_client_sends_a_news_card_and_stops_at_the_quota(
+        clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    wechat.interaction("o-reader")
+    await wechat_client.send_news("o-reader", "微党课：红白事简办", "移风易俗从我做起", "https://example.org/lesson/5")
+    [card] = wechat.messages_to("o-reader")
+    assert card.kind == "news" and "红白事简办" in card.content and "https://example.org/lesson/5" in card.content
+    wechat.daily_quota = 1
+    with pytest.raises(QuotaExceeded):
+        await wechat_client.send_text("o-reader", "第二条")
+    assert wechat.calls["custom_send"] == 2  # the quota error is not retried

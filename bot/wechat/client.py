@@ -56,6 +56,12 @@ class WeChatClient:
         await self.call("/cgi-bin/message/custom/send",
                         {"touser": openid, "msgtype": "text", "text": {"content": text}})
 
+    async def send_news(self, openid: str, title: str, description: str, url: str, picurl: str = "") -> None:
+        """A customer-service news message: one article card that opens `url`."""
+        article = {"title": title, "description": description, "url": url, "picurl": picurl}
+        await self.call("/cgi-bin/message/custom/send",
+                        {"touser": openid, "msgtype": "news", "news": {"articles": [article]}})
+
     async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str = "") -> None:
         """A template message (verified service accounts), for notices when the window is closed."""
         payload: dict[str, Any] = {"touser": openid, "template_id": template_id,
