@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.repo import points
+from bot.repo import points as ledger
 
 
-async def award(ctx: Context, *, action: str, event_key: str, detail: str = "") -> int:
-    """Append the action's points to the sender's ledger; returns the points added (0 if already counted)."""
+async def award(ctx: Context, *, action: str, event_key: str, detail: str = "", points: int | None = None) -> int:
+    """Append the action's points (or `points`) to the sender's ledger; the points added (0 if already counted)."""
     spec = ctx.content.rules.actions[action]
-    added = await points.add(
-        ctx.session, member_id=ctx.bound.id, action=action, delta=spec.points,
+    delta = spec.points if points is None else points
+    added = await ledger.add(
+        ctx.session, member_id=ctx.bound.id, action=action, delta=delta,
         reason=f"{spec.label}{detail}", event_key=event_key, at=ctx.now,
     )
-    return spec.points if added else 0
+    return delta if added else 0

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from bot.db import SessionMaker
 from bot.models import DeliveryStatus as S
 from bot.outbound import Clock
+from bot.replies import split_text
 from bot.repo import campaigns, inbound, lessons
 from bot.wechat.client import NOT_FOLLOWING, WINDOW_CLOSED, QuotaExceeded, WeChatClient, WeChatError
 
@@ -84,7 +85,7 @@ class DeliveryWorker:
         await self._mark(item, S.SENDING)
         try:
             if window_open:
-                await self.client.send_text(item.openid, item.body)
+                await self._send_pieces(item)
             else:
                 await self.client.send_template(item.openid, self.template_id,
                                                 {"title": item.title, "content": item.body[:200]})
@@ -96,6 +97,17 @@ class DeliveryWorker:
             return True
         await self._mark(item, S.SENT)
         return True
+
+    async def _send_pieces(self, item: campaigns.Item) -> None:
+        """A long text goes as several messages; once the first is out, a later failure is noted, not retried."""
+        first, *rest = split_text(item.body)
+        await self.client.send_text(item.openid, first)
+        for number, piece in enumerate(rest, start=2):
+            try:
+                await self.client.send_text(item.openid, piece)
+            except WeChatError as exc:
+                log.warning("delivery %d: part %d of %d not sent: %s", item.delivery_id, number, len(rest) + 1, exc)
+                return
 
     async def _failed(self, item: campaigns.Item, exc: WeChatError) -> None:
         if exc.code in WINDOW_CLOSED:

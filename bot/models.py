@@ -62,6 +62,7 @@ class Member(Base):
     joined_on: Mapped[date | None]
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     language: Mapped[str] = mapped_column(String(10), default="zh")
+    category: Mapped[str | None] = mapped_column(String(10))  # 在职, 流动, 离退休: a lesson's audience
     created_at: Mapped[datetime]
 
 

@@ -20,7 +20,11 @@ HEADERS = {
     "支部": "branch", "branch": "branch",
     "角色": "role", "role": "role",
     "入党日期": "joined_on", "joined_on": "joined_on",
+    "类别": "category", "category": "category",  # optional: 在职, 流动, 离退休 (a lesson's audience)
+    "语言": "language", "language": "language",  # optional: zh (default) or bo, for translated lessons
 }
+CATEGORIES = ("在职", "流动", "离退休")
+LANGUAGES = ("zh", "bo")
 ROLES = {"党员": Role.MEMBER, "member": Role.MEMBER, "书记": Role.SECRETARY, "secretary": Role.SECRETARY,
          "管理员": Role.ADMIN, "admin": Role.ADMIN}
 PHONE = re.compile(r"1\d{10}")
@@ -37,6 +41,8 @@ class RosterRow:
     branch: str
     role: Role
     joined_on: date | None
+    category: str | None = None
+    language: str = "zh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +85,13 @@ def _row(record: dict[str, str], where: str) -> RosterRow:
     role = ROLES.get(record.get("role", "") or "党员")
     if role is None:
         raise RosterError(f"{where}: 角色 {record['role']!r} must be 党员, 书记 or 管理员")
-    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", ""), where))
+    category = record.get("category", "") or None
+    if category is not None and category not in CATEGORIES:
+        raise RosterError(f"{where}: 类别 {category!r} must be empty or one of {'、'.join(CATEGORIES)}")
+    language = record.get("language", "") or "zh"
+    if language not in LANGUAGES:
+        raise RosterError(f"{where}: 语言 {language!r} must be one of {', '.join(LANGUAGES)}")
+    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", ""), where), category, language)
 
 
 def _date(text: str, where: str) -> date | None:
@@ -123,11 +135,12 @@ async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime
         org = await orgs.ensure_path(session, path=row.branch)
         member = await members.by_phone(session, phone=row.phone)
         if member is None:
-            session.add(Member(name=row.name, phone=row.phone, org_id=org.id, role=row.role,
-                               joined_on=row.joined_on, created_at=now))
+            session.add(Member(name=row.name, phone=row.phone, org_id=org.id, role=row.role, joined_on=row.joined_on,
+                               category=row.category, language=row.language, created_at=now))
             created += 1
         else:
             member.name, member.org_id, member.role, member.joined_on = row.name, org.id, row.role, row.joined_on
+            member.category, member.language = row.category, row.language
             updated += 1
     await session.flush()
     return ImportResult(created, updated)

@@ -17,7 +17,7 @@ async def today_lesson(ctx: Context) -> str:
     if lesson is None:
         return ctx.render("lesson_none")
     await lessons.record_view(ctx.session, member_id=ctx.bound.id, lesson_id=lesson.id, now=ctx.now)
-    return ctx.render("lesson", lesson=lesson, points=ctx.content.rules.actions["quiz_correct"].points)
+    return ctx.content.lesson_text(lesson.in_language(ctx.bound.language))
 
 
 @router.command("答", need=Need.MEMBER)
@@ -39,5 +39,5 @@ async def answer_quiz(ctx: Context) -> str:
         earlier = await lessons.answer_of(ctx.session, member_id=ctx.bound.id, lesson_id=lesson.id)
         return ctx.render("quiz_already", lesson=lesson, choice=earlier.choice if earlier else choice)
     earned = await award(ctx, action="quiz_correct", event_key=f"quiz:{lesson.id}:{ctx.bound.id}",
-                         detail=f"：{lesson.title}") if correct else 0
+                         detail=f"：{lesson.title}", points=ctx.content.quiz_points(lesson)) if correct else 0
     return ctx.render("quiz_result", lesson=lesson, correct=correct, points=earned)

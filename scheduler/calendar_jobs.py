@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar import Calendar
+from bot.content.calendar import Calendar
 from bot.services import Services
 from scheduler import pushes
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, extract, or_, select
+from sqlalchemy import Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member
 from bot.repo import activities, campaigns, orgs
+from bot.roster import CATEGORIES
 from bot.rules.anniversaries import anniversary_days, party_years
 from bot.rules.checkin import new_code
 from bot.rules.periods import quarter_label
@@ -21,17 +22,32 @@ EVERYONE = select(Member.id)
 
 
 async def daily_lesson(services: Services, session: AsyncSession, at: datetime) -> str:
-    """The day's micro-lesson to every bound member, worded exactly as `微课` answers."""
+    """The day's micro-lesson to the bound members of its audience, in their language, worded as `微课` answers."""
     content = services.content
     day = _local_day(services, at)
     lesson = content.lesson_for(day)
     if lesson is None:
         return "no lesson for the day"
-    body = content.render("lesson", lesson=lesson, points=content.rules.actions["quiz_correct"].points)
-    created = await campaigns.create(session, key=f"lesson:{day}", kind="lesson", ref=lesson.id,
-                                     title=f"微党课：{lesson.title}", body=body, audience=BOUND, at=at,
-                                     now=services.clock())
-    return _summary(created, f"lesson {lesson.id}")
+    audience = await _lesson_audience(session, lesson.audience)
+    translated = list(lesson.translations)
+    for language in ["zh", *translated]:
+        version = lesson.in_language(language)
+        speakers = (Member.language.not_in(translated) if language == "zh" else Member.language == language)
+        await campaigns.create(session, key=f"lesson:{day}:{language}", kind="lesson", ref=lesson.id,
+                               title=f"微党课：{version.title}", body=content.lesson_text(version),
+                               audience=audience.where(speakers), at=at, now=services.clock())
+    return f"lesson {lesson.id} for {day}"
+
+
+async def _lesson_audience(session: AsyncSession, audience: str) -> Select[int]:
+    """Bound members a lesson is for: everyone, a category (在职, 流动…), or an organisation and those under it."""
+    if audience == "all":
+        return BOUND
+    if audience in CATEGORIES:
+        return BOUND.where(Member.category == audience)
+    org = await orgs.by_name(session, name=audience)
+    org_ids = await orgs.subtree(session, org_id=org.id) if org else []
+    return BOUND.where(Member.org_id.in_(org_ids))
 
 
 async def theme_day_reminder(services: Services, session: AsyncSession, at: datetime) -> str:

@@ -7,7 +7,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-from bot.tomlfile import ContentError, get, line_of
+from bot.content.files import ContentError, get, line_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,8 @@ def parse_calendar(data: dict[str, Any], path: Path) -> Calendar:
     theme = get(data, path, "theme_day", kind=dict)
     day = get(data, path, "theme_day", "day", kind=int)
     if not 1 <= day <= 28:
-        raise ContentError(path, line_of(path, "day"), "`theme_day.day` must be 1 to 28, so every month has it")
+        raise ContentError(path, line_of(path, "day ="), f"`theme_day.day` is {day} but must be 1 to 28",
+                           "every month has days 1 to 28; pick one of them")
     return Calendar(
         lessons_start=get(data, path, "lessons", "start", kind=date),
         lesson_time=_time(data, path, "lessons", "time"),
@@ -65,15 +66,16 @@ def _time(data: dict[str, Any], path: Path, *keys: str) -> time:
         hour, minute = (int(part) for part in text.split(":"))
         return time(hour, minute)
     except ValueError:
-        raise ContentError(path, line_of(path, keys[-1]),
-                           f"`{'.'.join(keys)}` must be a time like \"08:00\", not {text!r}") from None
+        raise ContentError(path, line_of(path, f"{keys[-1]} ="),
+                           f"`{'.'.join(keys)}` must be a time like \"08:00\", not {text!r}",
+                           "write hours and minutes in quotes, 24-hour clock") from None
 
 
 def _months(spec: dict[str, Any], path: Path) -> dict[int, ThemeMonth]:
     months = {}
     for key, value in spec.items():
         if not (key.isdigit() and 1 <= int(key) <= 12) or not isinstance(value, dict):
-            raise ContentError(path, line_of(path, f"{key} ="), f"theme_day.months: `{key}` must be a month 1 to 12 "
-                               "with { theme = \"…\", place = \"…\" }")
+            raise ContentError(path, line_of(path, f"{key} ="), f"theme_day.months: `{key}` is not a month",
+                               "write `1 = { theme = \"…\", place = \"…\" }` for months 1 to 12")
         months[int(key)] = ThemeMonth(theme=get(value, path, "theme"), place=get(value, path, "place"))
     return months

@@ -1,0 +1,107 @@
+"""`content/rules.toml`: point values, the monthly cap and yearly line, and the star criteria, checked for sense."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.content.files import ContentError, Problems, get, line_of, read_toml
+from bot.rules.points import PointsPolicy
+from bot.rules.stars import Requirement, Star
+
+QUARTER_MONTHS = 3
+# Which actions feed each metric a star can require; `points` is fed by every action worth points.
+FED_BY = {"quiz_correct": {"quiz_correct"}, "checkins": {"checkin"}, "service_hours": {"volunteer_hour"}}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A kind of deed that earns (or costs) points."""
+
+    points: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """How a star metric is named to members: `再{label}{need}{unit}`."""
+
+    label: str
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    policy: PointsPolicy
+    actions: dict[str, Action]
+    metrics: dict[str, Metric]
+    stars: tuple[Star, ...]
+
+
+def load_rules(path: Path, problems: Problems) -> Rules | None:
+    """The rules, or None when they cannot be read; every problem goes to `problems`."""
+    rules = None
+    with problems.collecting():
+        data = read_toml(path)
+        policy = PointsPolicy(
+            monthly_cap=get(data, path, "points", "monthly_cap", kind=int),
+            yearly_line=get(data, path, "points", "yearly_line", kind=int),
+            flag_below=get(data, path, "points", "flag_below", kind=int),
+        )
+        actions = {name: Action(get(spec, path, "points", kind=int), get(spec, path, "label"))
+                   for name, spec in get(data, path, "actions", kind=dict).items()}
+        metrics = {name: Metric(get(spec, path, "label"), get(spec, path, "unit"))
+                   for name, spec in get(data, path, "metrics", kind=dict).items()}
+        stars = tuple(_star(spec, path, metrics) for spec in get(data, path, "stars", kind=list))
+        rules = Rules(policy, actions, metrics, stars)
+        _check(rules, path, problems)
+    return rules
+
+
+def _star(spec: dict[str, Any], path: Path, metrics: dict[str, Metric]) -> Star:
+    name = get(spec, path, "name")
+    requirements = []
+    for req in get(spec, path, "require", kind=list):
+        metric = get(req, path, "metric")
+        if metric not in metrics:
+            raise ContentError(path, line_of(path, metric), f"star {name}: unknown metric `{metric}`",
+                               f"use one of {', '.join(sorted(metrics))}")
+        bounds = {k: req[k] for k in ("at_least", "at_most") if k in req}
+        if not bounds:
+            raise ContentError(path, line_of(path, name), f"star {name}: a requirement needs at_least or at_most",
+                               "add `at_least = 1` (or `at_most = 0`)")
+        requirements.append(Requirement(metric, **bounds))
+    return Star(name, tuple(requirements))
+
+
+def _check(rules: Rules, path: Path, problems: Problems) -> None:
+    """Rules that load but make no sense: lines out of order, stars no one can earn."""
+    policy = rules.policy
+    if not 0 < policy.flag_below <= policy.yearly_line <= 12 * policy.monthly_cap:
+        problems.add(path, line_of(path, "yearly_line"),
+                     f"need 0 < flag_below ({policy.flag_below}) ≤ yearly_line ({policy.yearly_line}) ≤ "
+                     f"12 × monthly_cap ({12 * policy.monthly_cap})", "adjust the [points] lines")
+    for star in rules.stars:
+        for req in star.requirements:
+            reason = _unearnable(req, rules)
+            if reason:
+                problems.add(path, line_of(path, f'name = "{star.name}"'), f"star {star.name} cannot be earned: {reason}",
+                             "lower the requirement or add the action that earns it")
+
+
+def _unearnable(req: Requirement, rules: Rules) -> str:
+    """Why a requirement can never be met in a quarter, or "" when it can."""
+    if not req.at_least or req.at_least <= 0:
+        return ""
+    earning = {name for name, action in rules.actions.items() if action.points > 0}
+    if req.metric == "points":
+        most = QUARTER_MONTHS * rules.policy.monthly_cap
+        return f"it needs {req.at_least:g} points but a quarter counts at most {most}" if req.at_least > most else (
+            "" if earning else "no action earns points")
+    feeders = FED_BY.get(req.metric)
+    if feeders is None:
+        return f"nothing ever increases `{req.metric}`"
+    if not feeders & set(rules.actions):
+        return f"`{req.metric}` needs the action {' or '.join(sorted(feeders))} in [actions]"
+    return ""

@@ -1,0 +1,68 @@
+"""`content/replies/*.j2`: every sentence the bot says, compiled, checked against its contract and rendered."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+
+from bot.content.files import Problems
+from bot.content.samples import SAMPLES
+from bot.replies import TEXT_LIMIT
+
+SPLIT_BY_DESIGN = {"lesson", "notices_list"}  # long by nature: sent as several messages
+
+
+def load_templates(folder: Path, problems: Problems) -> jinja2.Environment:
+    """The template environment; every template is checked, and each problem collected."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    present = {path.stem: path for path in sorted(folder.glob("*.j2"))}
+    for name in sorted(SAMPLES.keys() - present.keys()):
+        problems.add(folder / f"{name}.j2", 0, "reply template is missing", "restore it from the shipped content/")
+    for name, path in present.items():
+        if name not in SAMPLES:
+            problems.add(path, 1, f"the bot never sends a reply named `{name}`", "check the file name, or delete it")
+        else:
+            _check(env, path, problems)
+    return env
+
+
+def _check(env: jinja2.Environment, path: Path, problems: Problems) -> None:
+    """Syntax, variables the bot does not give, a render with sample data, and the length of the result."""
+    source = path.read_text(encoding="utf-8")
+    allowed = SAMPLES[path.stem]
+    try:
+        used = meta.find_undeclared_variables(env.parse(source))
+    except jinja2.TemplateSyntaxError as exc:
+        problems.add(path, exc.lineno, f"template syntax: {exc.message}", "close every {{ }} and {% %}")
+        return
+    unknown = sorted(used - allowed.keys())
+    for variable in unknown:
+        problems.add(path, _line_with(source, variable), f"unknown variable `{variable}`",
+                     f"this reply can use {', '.join(sorted(allowed)) or 'no variables'}")
+    if unknown:
+        return
+    try:
+        text = env.get_template(path.name).render(**allowed).strip()
+    except Exception as exc:  # noqa: BLE001 -- any failure to render is the administrator's to fix
+        problems.add(path, _render_line(exc, path), f"does not render: {exc}", "check the expression on that line")
+        return
+    size = len(text.encode())
+    if path.stem not in SPLIT_BY_DESIGN and size > TEXT_LIMIT:
+        problems.add(path, 1, f"the reply is {size} bytes with sample data, over WeChat's {TEXT_LIMIT}",
+                     "shorten it")
+
+
+def _line_with(source: str, variable: str) -> int:
+    pattern = re.compile(rf"\b{re.escape(variable)}\b")
+    return next((n for n, line in enumerate(source.splitlines(), 1) if pattern.search(line)), 1)
+
+
+def _render_line(exc: Exception, path: Path) -> int:
+    """The template line Jinja reports in the traceback of a render error."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    return frames[-1].lineno or 1 if frames else 1
