@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -49,6 +50,7 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         from handlers import build_router
+        from scheduler.content_watch import watch_content
         from scheduler.delivery_loop import deliver_forever
         from scheduler.setup import start_scheduler
 
@@ -69,11 +71,15 @@ def create_app(
             )
             app[SERVICES] = services
             scheduler = start_scheduler(services) if background else None
-            loop = services.spawn(deliver_forever(services)) if background and services.deliveries else None
+            loops = [services.spawn(watch_content(services))] if background else []
+            if background and services.deliveries:
+                loops.append(services.spawn(deliver_forever(services)))
+            if background:
+                _reload_on_sighup(services)
             yield
             if scheduler:
                 scheduler.shutdown(wait=False)
-            if loop:
+            for loop in loops:
                 loop.cancel()
             await asyncio.gather(*services.background, return_exceptions=True)
         if redis is not None:
@@ -82,6 +88,17 @@ def create_app(
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+def _reload_on_sighup(services: Services) -> None:
+    """`kill -HUP` reloads the content at once (where the platform has signals and this is the main thread)."""
+    from scheduler.content_watch import reload_content
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: services.spawn(reload_content(services)))
+    except (NotImplementedError, RuntimeError, ValueError):
+        pass
 
 
 def _crypto(settings: Settings) -> WeChatCrypto | None:

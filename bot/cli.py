@@ -1,4 +1,4 @@
-"""The `palmbot` command: serve, db, members, content, campaigns, jobs, chat."""
+"""The `palmbot` command: serve, db, members, content, menu, campaigns, jobs, chat."""
 
 from __future__ import annotations
 
@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     check = content.add_parser("check", help="load and check the content folder")
     check.add_argument("dir", nargs="?", type=Path)
     check.set_defaults(run=_content_check)
+    preview = content.add_parser("preview", help="print a lesson exactly as a member receives it")
+    preview.add_argument("id")
+    preview.add_argument("--language", default="zh", help="zh (default) or a translation such as bo")
+    preview.set_defaults(run=_content_preview)
+
+    menu = commands.add_parser("menu", help="the official account's menu").add_subparsers(
+        required=True, metavar="ACTION")
+    menu.add_parser("push", help="send content/menu.toml to WeChat").set_defaults(run=_menu_push)
 
     fake = commands.add_parser("fake-wechat", help="serve the fake WeChat API on its own (benchmarks, replicas)")
     fake.add_argument("--host", default="127.0.0.1")
@@ -198,6 +206,39 @@ def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"palmbot: no job {args.name!r}; `palmbot jobs list` shows them", file=sys.stderr)
         return 1
     print(f"{args.name} at {at:%Y-%m-%d %H:%M}: {result}")
+    return 0
+
+
+def _content_preview(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.content import ContentError
+    from bot.operators import content_preview
+
+    try:
+        lines = content_preview(settings, args.id, args.language)
+    except ContentError as exc:
+        print(exc)
+        return 1
+    if lines is None:
+        print(f"palmbot: no lesson with id {args.id!r}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+def _menu_push(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.content import ContentError
+    from bot.operators import menu_push
+    from bot.wechat.client import WeChatError
+
+    if settings.sandbox:
+        print("palmbot: no wechat_secret is set, so there is no WeChat to send the menu to", file=sys.stderr)
+        return 2
+    try:
+        buttons = asyncio.run(menu_push(settings))
+    except (ContentError, WeChatError, OSError) as exc:
+        print(f"palmbot: menu not sent: {exc}", file=sys.stderr)
+        return 1
+    print(f"menu sent: {buttons} top buttons")
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Operator commands that read or drive the ledger and the calendar: campaigns list/show, jobs list/run."""
+"""Operator commands: campaigns list/show, jobs list/run, content preview, menu push."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+
+import aiohttp
 
 from bot.config import Settings
 from bot.content import load_content
@@ -14,6 +16,7 @@ from bot.outbound import SandboxOutbox
 from bot.repo import campaigns
 from bot.routing import Router
 from bot.services import Services
+from bot.wechat.client import build_client
 from scheduler import runner
 
 COLUMNS = (S.SENT, S.READ, S.WAITING, S.FAILED, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
@@ -80,3 +83,26 @@ async def jobs_run(settings: Settings, name: str, at: datetime) -> str | None:
 
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %z") if moment else "-"
+
+
+def content_preview(settings: Settings, lesson_id: str, language: str) -> list[str] | None:
+    """A lesson exactly as a member receives it, message by message with byte counts; None if no such id."""
+    content = load_content(settings.content_dir)
+    lesson = content.lesson(lesson_id)
+    if lesson is None:
+        return None
+    messages = content.lesson_messages(lesson.in_language(language))
+    lines = []
+    for number, text in enumerate(messages, start=1):
+        lines += [f"--- message {number}/{len(messages)}, {len(text.encode())} bytes ---", text]
+    return lines
+
+
+async def menu_push(settings: Settings) -> int:
+    """Send content/menu.toml to WeChat (the fake API in the sandbox); how many top buttons it has."""
+    content = load_content(settings.content_dir)
+    menu = content.menu.wechat()
+    async with open_database(settings.database_url) as sessionmaker, aiohttp.ClientSession() as http:
+        client = build_client(settings, sessionmaker, lambda: datetime.now(settings.timezone), http)
+        await client.create_menu(menu)
+    return len(content.menu.buttons)

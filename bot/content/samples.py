@@ -46,6 +46,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "checkin_opened": {"org": _ORG, "title": "主题党日", "code": "4821", "minutes": 120, "closes_at": _WHEN},
     "checkin_unknown": {"code": "4821"},
     "checkin_usage": {},
+    "content_refused": {"problems": "content/replies/points.j2:3: unknown variable `yaer` — this reply can use …"},
     "error": {},
     "help": {"bound": True, "name": _NAME, "secretary": True},
     "lesson": {"lesson": _LESSON, "points": 1},

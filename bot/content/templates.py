@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -13,14 +14,24 @@ from bot.content.files import Problems
 from bot.content.samples import SAMPLES
 from bot.replies import TEXT_LIMIT
 
-SPLIT_BY_DESIGN = {"lesson", "notices_list"}  # long by nature: sent as several messages
+SPLIT_BY_DESIGN = {"lesson", "notices_list", "content_refused"}  # long by nature: sent as several messages
 
 
 def load_templates(folder: Path, problems: Problems) -> jinja2.Environment:
-    """The template environment; every template is checked, and each problem collected."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    """The template environment, every source read now and never again; each problem collected.
+
+    Reading once matters: a loader that rereads files would put a broken edit live behind the
+    check's back, where the reload must keep the last good content.
+    """
     present = {path.stem: path for path in sorted(folder.glob("*.j2"))}
+    sources = {path.name: (path.read_text(encoding="utf-8"), str(path)) for path in present.values()}
+
+    def source(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        found = sources.get(name)
+        return (found[0], found[1], lambda: True) if found else None
+
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(source), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
     for name in sorted(SAMPLES.keys() - present.keys()):
         problems.add(folder / f"{name}.j2", 0, "reply template is missing", "restore it from the shipped content/")
     for name, path in present.items():
@@ -33,16 +44,16 @@ def load_templates(folder: Path, problems: Problems) -> jinja2.Environment:
 
 def _check(env: jinja2.Environment, path: Path, problems: Problems) -> None:
     """Syntax, variables the bot does not give, a render with sample data, and the length of the result."""
-    source = path.read_text(encoding="utf-8")
+    text_of_file = path.read_text(encoding="utf-8")
     allowed = SAMPLES[path.stem]
     try:
-        used = meta.find_undeclared_variables(env.parse(source))
+        used = meta.find_undeclared_variables(env.parse(text_of_file))
     except jinja2.TemplateSyntaxError as exc:
         problems.add(path, exc.lineno, f"template syntax: {exc.message}", "close every {{ }} and {% %}")
         return
     unknown = sorted(used - allowed.keys())
     for variable in unknown:
-        problems.add(path, _line_with(source, variable), f"unknown variable `{variable}`",
+        problems.add(path, _line_with(text_of_file, variable), f"unknown variable `{variable}`",
                      f"this reply can use {', '.join(sorted(allowed)) or 'no variables'}")
     if unknown:
         return

@@ -1,0 +1,64 @@
+"""Live content: reload `content/` when its files change (or on SIGHUP), keeping the last good snapshot.
+
+A broken edit is refused as a whole: members keep getting the previous content, the problems are
+logged, and every bound administrator is told what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.content import ContentError, load_content
+from bot.models import Member, Role
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+Snapshot = tuple[tuple[str, int, int], ...]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every file under `root` with its modification time and size: any edit changes it."""
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*") if p.is_file()))
+
+
+async def reload_content(services: Services) -> bool:
+    """Load the content folder again; True when the new content is live, False when it was refused."""
+    try:
+        content = await asyncio.to_thread(load_content, services.settings.content_dir)
+    except ContentError as exc:
+        log.error("content edit refused, the previous content stays live:\n%s", exc)
+        await _tell_administrators(services, str(exc))
+        return False
+    services.content = content
+    log.info("content reloaded: %d lessons", len(content.lessons))
+    return True
+
+
+async def watch_content(services: Services) -> None:
+    """Poll the folder and reload after a change; an edit in progress is retried on the next change."""
+    root = services.settings.content_dir
+    seen = await asyncio.to_thread(snapshot, root)
+    while True:
+        await asyncio.sleep(POLL_SECONDS)
+        current = await asyncio.to_thread(snapshot, root)
+        if current != seen:
+            seen = current
+            await reload_content(services)
+
+
+async def _tell_administrators(services: Services, problems: str) -> None:
+    async with services.sessionmaker() as session:
+        openids = list(await session.scalars(
+            select(Member.openid).where(Member.role == Role.ADMIN, Member.openid.is_not(None))))
+    text = services.content.render("content_refused", problems=problems)
+    for openid in openids:
+        try:
+            await services.outbound.send_text(str(openid), text)
+        except Exception:
+            log.exception("could not tell administrator %s about the refused content", openid)

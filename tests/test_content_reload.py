@@ -1,0 +1,47 @@
+"""Live content: a good edit goes live, a broken one is refused whole and administrators are told."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from bot.db import SessionMaker
+from bot.keys import SERVICES
+from bot.models import Member, Role
+from bot.simulator import openid_for
+from scheduler.content_watch import reload_content, snapshot
+from tests.conftest import ROOT, AppMaker, Clock
+from tests.phone import Phone
+
+ADMIN_PHONE = "13900000000"
+
+
+async def test_a_broken_edit_keeps_the_last_good_content_and_a_good_one_goes_live(
+        make_client: AppMaker, roster: None, db: SessionMaker, clock: Clock, tmp_path: Path, sim) -> None:  # type: ignore[no-untyped-def]
+    content = Path(shutil.copytree(ROOT / "content", tmp_path / "content"))
+    client = await make_client(content_dir=content)
+    services = client.app[SERVICES]
+    async with db.begin() as session:
+        org_id = (await session.get(Member, 1) or Member()).org_id
+        await session.execute(insert(Member).values(name="组织部", phone=ADMIN_PHONE, org_id=org_id, role=Role.ADMIN,
+                                                    openid=openid_for(ADMIN_PHONE), created_at=clock()))
+    member = Phone(client, sim, clock, "13800000002")
+    await member.bind("李秀英")
+    admin = Phone(client, sim, clock, ADMIN_PHONE)
+
+    before = snapshot(content)
+    points = content / "replies/points.j2"
+    points.write_text(points.read_text(encoding="utf-8").replace("{{ standing.year }}", "{{ standing.yaer }}"),
+                      encoding="utf-8")
+    assert snapshot(content) != before
+    assert await reload_content(services) is False
+    assert "今年累计" in (await member.send("积分") or "")  # still the previous content
+    [told] = await admin.outbox(db)
+    assert "没有生效" in told and "points.j2:3: does not render" in told
+
+    points.write_text(points.read_text(encoding="utf-8").replace("今年累计：{{ standing.yaer }}", "全年合计：{{ standing.year }}"),
+                      encoding="utf-8")
+    assert await reload_content(services) is True
+    assert "全年合计" in (await member.send("积分") or "")
