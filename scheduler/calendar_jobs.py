@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -61,6 +62,10 @@ def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
                                 minute=calendar.star_review_time.minute, timezone=tz),
                     pushes.star_review),
     ]
+    for day in calendar.recurring:
+        jobs.append(CalendarJob(f"recurring_{day.id}", day.name,
+                                CronTrigger(day=day.day, hour=day.time.hour, minute=day.time.minute, timezone=tz),
+                                partial(pushes.recurring_day, day)))
     if calendar.birthdays:
         jobs.append(CalendarJob("political_birthdays", "政治生日贺卡",
                                 _daily(calendar.birthday_time.hour, calendar.birthday_time.minute, tz),

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.calendar import RecurringDay
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member
 from bot.repo import activities, campaigns, orgs
@@ -100,6 +101,14 @@ async def political_birthdays(services: Services, session: AsyncSession, at: dat
             body=services.content.render("birthday_note", members=names), org_id=org_id, at=at, now=services.clock(),
             audience=select(Member.id).where(Member.org_id == org_id, Member.role.in_(SECRETARY_ROLES)))
     return f"{len(celebrants)} political birthdays"
+
+
+async def recurring_day(day: RecurringDay, services: Services, session: AsyncSession, at: datetime) -> str:
+    """A monthly day from the calendar (三务公开日…): its message to everyone."""
+    today = _local_day(services, at)
+    created = await campaigns.create(session, key=f"recurring:{day.id}:{today}", kind="reminder", title=day.name,
+                                     body=day.message, audience=EVERYONE, at=at, now=services.clock())
+    return _summary(created, f"{day.name} {today}")
 
 
 async def star_review(services: Services, session: AsyncSession, at: datetime) -> str:

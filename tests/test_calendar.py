@@ -140,3 +140,15 @@ async def test_running_a_job_by_hand_again_sends_nothing_twice(bot: Services, cl
     async with db() as session:
         deliveries = await session.scalar(select(func.count()).select_from(Delivery))
     assert deliveries == 20
+
+
+async def test_the_three_affairs_day_reaches_everyone_on_the_25th(bot: Services, clock: Clock, db: SessionMaker) -> None:
+    job = runner.find_job(bot, "recurring_three_affairs")
+    assert job is not None and job.next_fire(at(2026, 11, 16, 0, 0)) == at(2026, 11, 25, 9, 0)
+    clock.now = at(2026, 11, 25, 9, 0, 10)
+    assert "recurring_three_affairs" in {o.job for o in await runner.tick(bot)}
+    async with db() as session:
+        body, rows = (await session.execute(
+            select(Campaign.body, func.count(Delivery.id)).join(Delivery)
+            .where(Campaign.key == "recurring:three_affairs:2026-11-25").group_by(Campaign.body))).one()
+    assert "三务公开日" in body and rows == 20

@@ -28,6 +28,17 @@ class ThemeDay:
 
 
 @dataclass(frozen=True, slots=True)
+class RecurringDay:
+    """Another monthly day (such as 三务公开日 on the 25th) with the message everyone gets that morning."""
+
+    id: str
+    name: str
+    day: int
+    time: time
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Calendar:
     lessons_start: date
     lesson_time: time
@@ -35,6 +46,7 @@ class Calendar:
     birthdays: bool
     birthday_time: time
     star_review_time: time
+    recurring: tuple[RecurringDay, ...] = ()
 
 
 def parse_calendar(data: dict[str, Any], path: Path) -> Calendar:
@@ -57,7 +69,20 @@ def parse_calendar(data: dict[str, Any], path: Path) -> Calendar:
         birthdays=get(data, path, "birthdays", "enabled", kind=bool),
         birthday_time=_time(data, path, "birthdays", "time"),
         star_review_time=_time(data, path, "star_review", "time"),
+        recurring=tuple(_recurring(spec, path) for spec in data.get("recurring", [])),
     )
+
+
+def _recurring(spec: dict[str, Any], path: Path) -> RecurringDay:
+    day_id = get(spec, path, "id")
+    if not day_id.isidentifier() or not day_id.isascii():
+        raise ContentError(path, line_of(path, day_id), f"recurring day id `{day_id}` is not a plain name",
+                           "use letters, digits and _ such as three_affairs")
+    day = get(spec, path, "day", kind=int)
+    if not 1 <= day <= 28:
+        raise ContentError(path, line_of(path, f"day = {day}"), f"recurring day `{day_id}` falls on day {day}",
+                           "use a day 1 to 28, which every month has")
+    return RecurringDay(day_id, get(spec, path, "name"), day, _time(spec, path, "time"), get(spec, path, "message"))
 
 
 def _time(data: dict[str, Any], path: Path, *keys: str) -> time:
