@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bot.db import SessionMaker
 from bot.keys import SERVICES
-from bot.models import Member, Role
+from bot.models import Member, Organisation, Role
 from bot.simulator import openid_for
 from scheduler.content_watch import reload_content, snapshot
 from tests.conftest import ROOT, AppMaker, Clock
@@ -24,7 +24,7 @@ async def test_a_broken_edit_keeps_the_last_good_content_and_a_good_one_goes_liv
     client = await make_client(content_dir=content)
     services = client.app[SERVICES]
     async with db.begin() as session:
-        org_id = (await session.get(Member, 1) or Member()).org_id
+        org_id = await session.scalar(select(Organisation.id).where(Organisation.name == "第一党支部"))
         await session.execute(insert(Member).values(name="组织部", phone=ADMIN_PHONE, org_id=org_id, role=Role.ADMIN,
                                                     openid=openid_for(ADMIN_PHONE), created_at=clock()))
     member = Phone(client, sim, clock, "13800000002")
