@@ -23,6 +23,7 @@ id = "bo-sample"
 title = "中文标题"
 date = 2026-11-16
 points = 3
+link = "https://example.org/lessons/bo-sample"
 
 [quiz]
 question = "问题？"
@@ -52,7 +53,8 @@ async def test_a_member_reading_tibetan_gets_the_translation_and_the_lesson_s_ow
     async with db.begin() as session:
         await session.execute(update(Member).where(Member.openid == openid_for("13800000002")).values(language="bo"))
     assert "བོད་ཡིག་གི་ནང་དོན།" in (await tibetan.send("微课") or "")
-    assert "中文正文" in (await chinese.send("微课") or "")
+    lesson = await chinese.send("微课") or ""
+    assert "中文正文" in lesson and "阅读全文：https://example.org/lessons/bo-sample" in lesson
     assert "获得 3 分" in (await chinese.send("答 A") or "")
     services = client.app[SERVICES]
     assert services.content.quiz_points(services.content.lesson("bo-sample")) == 3
