@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content import Content
-from bot.models import Member
 from bot.outbound import Outbound
+from bot.repo.members import Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,7 @@ class Context:
     """A message, its sender's roster entry (if bound), and the services to answer it."""
 
     msg: Any
-    member: Member | None
+    member: Sender | None
     args: tuple[str, ...]
     session: AsyncSession
     settings: Settings
@@ -33,7 +33,7 @@ class Context:
         return str(self.msg.source)
 
     @property
-    def bound(self) -> Member:
+    def bound(self) -> Sender:
         """The sender's roster entry; routes that need a member guarantee it is there."""
         if self.member is None:
             raise RuntimeError("route needs a bound member")

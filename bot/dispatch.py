@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
-from bot.models import Member, Role
+from bot.models import Role
 from bot.repo import members
+from bot.repo.members import Sender
 from bot.routing import Match, Need
 from bot.services import Services
 
@@ -49,7 +50,7 @@ async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str |
     return reply
 
 
-def _refusal(need: Need, member: Member | None) -> str | None:
+def _refusal(need: Need, member: Sender | None) -> str | None:
     """The template explaining why the sender may not use a route, or None when they may."""
     if need >= Need.MEMBER and member is None:
         return "bind_needed"

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import InboundMessage
-from bot.repo import insert_once
+from bot.repo import insert_ignoring_conflicts, run
 
 _table = cast(Table, InboundMessage.__table__)
 _SET_REPLY = update(_table).where(_table.c.key == bindparam("message_key")).values(reply=bindparam("new_reply"))
@@ -18,15 +18,17 @@ _REPLY_OF = select(InboundMessage.reply).where(InboundMessage.key == bindparam("
 
 async def claim(session: AsyncSession, *, key: str, openid: str, now: datetime) -> bool:
     """True for the first delivery of `key`; a concurrent copy waits here until the first commits."""
-    return await insert_once(session, InboundMessage, key=key, openid=openid, received_at=now)
+    stmt = insert_ignoring_conflicts(_table, session.get_bind().dialect.name)
+    result = await run(session, stmt, {"key": key, "openid": openid, "received_at": now})
+    return result.first() is not None
 
 
 async def reply_of(session: AsyncSession, *, key: str) -> str | None:
-    return await session.scalar(_REPLY_OF, {"message_key": key})
+    return (await run(session, _REPLY_OF, {"message_key": key})).scalar()
 
 
 async def set_reply(session: AsyncSession, *, key: str, reply: str | None) -> None:
-    await session.execute(_SET_REPLY, {"message_key": key, "new_reply": reply})
+    await run(session, _SET_REPLY, {"message_key": key, "new_reply": reply})
 
 
 async def messaged_since(session: AsyncSession, *, openids: list[str], since: datetime) -> set[str]:

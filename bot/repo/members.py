@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import BindFailure, Delivery, DeliveryStatus, Member, Organisation
+from bot.repo import run
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The roster entry behind a message, as plain values for handlers."""
+
+    id: int
+    name: str
+    role: str
+    org_id: int
+    language: str
+
 
 _UNREAD = (select(func.count()).where(Delivery.member_id == Member.id, Delivery.status == DeliveryStatus.WAITING)
            .correlate(Member).scalar_subquery())
-_SENDER = select(Member, _UNREAD).where(Member.openid == bindparam("sender"))
+_SENDER = select(Member.id, Member.name, Member.role, Member.org_id, Member.language, _UNREAD).where(
+    Member.openid == bindparam("sender"))
 
 
-async def sender(session: AsyncSession, *, openid: str) -> tuple[Member | None, int]:
+async def sender(session: AsyncSession, *, openid: str) -> tuple[Sender | None, int]:
     """The sender's roster entry and how many notices wait for them, in one query (every message asks)."""
-    row = (await session.execute(_SENDER, {"sender": openid})).first()
-    return (row[0], int(row[1])) if row else (None, 0)
+    row = (await run(session, _SENDER, {"sender": openid})).first()
+    if row is None:
+        return None, 0
+    member_id, name, role, org_id, language, unread = tuple(row)
+    return Sender(member_id, name, role, org_id, language), int(unread)
 
 
 async def openid_of(session: AsyncSession, *, member_id: int) -> str | None:

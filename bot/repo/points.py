@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import PointEntry
-from bot.repo import insert_once
+from bot.repo import insert_once, run
 
 
 async def add(
@@ -22,25 +23,31 @@ async def add(
     )
 
 
+class Entry(Protocol):
+    """One ledger line as handlers read it."""
+
+    occurred_at: datetime
+    delta: int
+    reason: str
+
+
+_COLUMNS = (PointEntry.occurred_at, PointEntry.delta, PointEntry.reason)
 _BETWEEN = (
-    select(PointEntry)
+    select(*_COLUMNS)
     .where(PointEntry.member_id == bindparam("member"), PointEntry.occurred_at >= bindparam("start"),
            PointEntry.occurred_at < bindparam("end"))
     .order_by(PointEntry.occurred_at, PointEntry.id)
 )
+_LATEST = (select(*_COLUMNS).where(PointEntry.member_id == bindparam("member"))
+           .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()).limit(bindparam("limit")))
 
 
-async def between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> Sequence[PointEntry]:
+async def between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> Sequence[Entry]:
     """A member's entries in [start, end), oldest first."""
-    rows = await session.scalars(_BETWEEN, {"member": member_id, "start": start, "end": end})
-    return rows.all()
+    result = await run(session, _BETWEEN, {"member": member_id, "start": start, "end": end})
+    return cast(Sequence[Entry], result.all())
 
 
-async def latest(session: AsyncSession, *, member_id: int, limit: int) -> Sequence[PointEntry]:
-    rows = await session.scalars(
-        select(PointEntry)
-        .where(PointEntry.member_id == member_id)
-        .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc())
-        .limit(limit)
-    )
-    return rows.all()
+async def latest(session: AsyncSession, *, member_id: int, limit: int) -> Sequence[Entry]:
+    """A member's newest entries, newest first."""
+    return cast(Sequence[Entry], (await run(session, _LATEST, {"member": member_id, "limit": limit})).all())
