@@ -14,15 +14,21 @@ from typing import Any
 from sqlalchemy import Executable, Insert, Result, Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 
 async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
-    """Execute a Core statement on the session's connection and transaction, after flushing pending objects."""
+    """Execute a Core statement on the session's connection and transaction, after flushing pending objects.
+
+    One hop into SQLAlchemy's greenlet does both the connection lookup and the statement.
+    """
+    return await session.run_sync(_run, stmt, params)
+
+
+def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
     if session.new or session.dirty or session.deleted:
-        await session.flush()
-    connection = await session.connection()
-    return await connection.execute(stmt, params)
+        session.flush()
+    return session.connection().execute(stmt, params)
 
 
 async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
