@@ -34,7 +34,8 @@ async def answer(services: Services, msg: Any) -> str | None:
     """The text to reply passively now, or None to answer `success` and deliver later."""
     task: asyncio.Task[Outcome] = services.spawn(process(services, msg))
     try:
-        outcome = await asyncio.wait_for(asyncio.shield(task), services.settings.reply_deadline)
+        async with asyncio.timeout(services.settings.reply_deadline):
+            outcome = await asyncio.shield(task)
     except TimeoutError:
         task.add_done_callback(lambda done: _deliver_late(services, msg.source, done))
         return None

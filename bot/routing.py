@@ -43,6 +43,7 @@ class Router:
     commands: dict[str, Route] = field(default_factory=dict)
     clicks: dict[str, Route] = field(default_factory=dict)
     events: dict[str, Route] = field(default_factory=dict)
+    _sorted: list[str] = field(default_factory=list, repr=False)
 
     def command(self, *words: str, click: str = "", need: Need = Need.ANYONE) -> Callable[[Handler], Handler]:
         """Route text starting with any of `words` (and the menu key `click`) to the handler."""
@@ -82,10 +83,16 @@ class Router:
         typed, so a notice keeps its Chinese punctuation.
         """
         normal = unicodedata.normalize("NFKC", text).strip()
-        for word in sorted(self.commands, key=len, reverse=True):
+        for word in self._longest_first():
             if normal.startswith(word):
                 return Match(self.commands[word], tuple(normal[len(word):].split()), _after(text.strip(), word))
         return None
+
+    def _longest_first(self) -> list[str]:
+        """Command words, longest first, sorted again only when the routes changed."""
+        if len(self._sorted) != len(self.commands):
+            self._sorted = sorted(self.commands, key=len, reverse=True)
+        return self._sorted
 
     def match_click(self, key: str) -> Match | None:
         route = self.clicks.get(key)
