@@ -178,12 +178,7 @@ def _campaigns_list(settings: Settings, _args: argparse.Namespace) -> int:
 def _campaigns_show(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import campaigns_show
 
-    lines = asyncio.run(campaigns_show(settings, args.id))
-    if lines is None:
-        print(f"palmbot: no campaign {args.id}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
+    return _print_found(asyncio.run(campaigns_show(settings, args.id)), f"no campaign {args.id}")
 
 
 def _jobs_list(settings: Settings, _args: argparse.Namespace) -> int:
@@ -218,8 +213,13 @@ def _content_preview(settings: Settings, args: argparse.Namespace) -> int:
     except ContentError as exc:
         print(exc)
         return 1
+    return _print_found(lines, f"no lesson with id {args.id!r}")
+
+
+def _print_found(lines: list[str] | None, missing: str) -> int:
+    """Print what a command found, or say what was missing and fail."""
     if lines is None:
-        print(f"palmbot: no lesson with id {args.id!r}", file=sys.stderr)
+        print(f"palmbot: {missing}", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0
