@@ -67,8 +67,8 @@ async def jobs_list(settings: Settings, now: datetime) -> list[str]:
         for job in runner.jobs_of(services):
             upcoming = job.next_fire(now)
             previous = last.get(job.name)
-            lines.append(f"{job.name}\t{job.description}\tnext {_when(upcoming)}\t"
-                         f"last {_when(previous[0]) + ' ' + previous[1] if previous else '-'}")
+            last = f"{_when(previous[0].astimezone(settings.timezone))} {previous[1]}" if previous else "-"
+            lines.append(f"{job.name}\t{job.description}\tnext {_when(upcoming)}\tlast {last}")
     return lines
 
 
