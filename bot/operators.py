@@ -62,11 +62,11 @@ async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | No
 async def jobs_list(settings: Settings, now: datetime) -> list[str]:
     """Each calendar job with its next run and its last recorded one."""
     async with offline_services(settings, now) as services:
-        last = await runner.last_runs(services)
+        runs = await runner.last_runs(services)
         lines = []
         for job in runner.jobs_of(services):
             upcoming = job.next_fire(now)
-            previous = last.get(job.name)
+            previous = runs.get(job.name)
             last = f"{_when(previous[0].astimezone(settings.timezone))} {previous[1]}" if previous else "-"
             lines.append(f"{job.name}\t{job.description}\tnext {_when(upcoming)}\tlast {last}")
     return lines
