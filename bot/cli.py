@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     show = camp.add_parser("show", help="one campaign's counts and failures")
     show.add_argument("id", type=int)
     show.set_defaults(run=_campaigns_show)
+    retry = camp.add_parser("retry", help="queue a campaign's failed deliveries again")
+    retry.add_argument("id", type=int)
+    retry.set_defaults(run=_campaigns_retry)
 
     jobs = commands.add_parser("jobs", help="the calendar's jobs").add_subparsers(required=True, metavar="ACTION")
     jobs.add_parser("list", help="each job's next and last run").set_defaults(run=_jobs_list)
@@ -179,6 +182,13 @@ def _campaigns_show(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import campaigns_show
 
     return _print_found(asyncio.run(campaigns_show(settings, args.id)), f"no campaign {args.id}")
+
+
+def _campaigns_retry(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import campaigns_retry
+
+    print(f"campaign {args.id}: {asyncio.run(campaigns_retry(settings, args.id))} failed deliveries queued again")
+    return 0
 
 
 def _jobs_list(settings: Settings, _args: argparse.Namespace) -> int:

@@ -59,6 +59,12 @@ async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | No
     return lines
 
 
+async def campaigns_retry(settings: Settings, campaign_id: int) -> int:
+    """Queue a campaign's failed deliveries again; the running server's workers send them."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
+        return await campaigns.retry_failed(session, campaign_id=campaign_id, now=datetime.now(settings.timezone))
+
+
 async def jobs_list(settings: Settings, now: datetime) -> list[str]:
     """Each calendar job with its next run and its last recorded one."""
     async with offline_services(settings, now) as services:

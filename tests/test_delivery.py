@@ -177,3 +177,17 @@ async def test_the_client_sends_a_news_card_and_stops_at_the_quota(
     with pytest.raises(QuotaExceeded):
         await wechat_client.send_text("o-reader", "第二条")
     assert wechat.calls["custom_send"] == 2  # the quota error is not retried
+
+
+async def test_an_operator_can_queue_failed_deliveries_again(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 3, wechat=wechat)
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.fail_next(43004, 43004)  # two members had unfollowed; they follow again later
+    await worker(db, wechat_client, clock).drain()
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.FAILED: 2, DeliveryStatus.SENT: 1})
+    async with db.begin() as session:
+        assert await campaigns.retry_failed(session, campaign_id=campaign_id, now=clock()) == 2
+    await worker(db, wechat_client, clock).drain()
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 3})
+    assert sorted(m.openid for m in wechat.sent) == sorted(openids)

@@ -100,6 +100,15 @@ async def mark(session: AsyncSession, *, delivery_id: int, status: S, now: datet
     await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 
+async def retry_failed(session: AsyncSession, *, campaign_id: int, now: datetime) -> int:
+    """Queue a campaign's failed rows again (an operator's decision: an interrupted one may arrive twice)."""
+    result = await session.execute(
+        update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.status == S.FAILED)
+        .values(status=S.NEW, attempts=0, next_attempt_at=now, claimed_at=None, error=None))
+    await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(reported_at=None))
+    return _count(result)
+
+
 async def release(session: AsyncSession, *, delivery_ids: Sequence[int]) -> None:
     """Hand claimed rows nobody attempted back to the queue."""
     if delivery_ids:
