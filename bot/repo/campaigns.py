@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import UTCDateTime
 from bot.models import Campaign, Delivery, DeliveryStatus, Member
-from bot.repo import insert_once
+from bot.repo import insert_once, run
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
@@ -91,13 +91,13 @@ async def mark(session: AsyncSession, *, delivery_id: int, status: S, now: datet
                retry_at: datetime | None = None) -> None:
     """Record a row's new state; `retry_at` puts it back in the queue for a later attempt."""
     values: dict[str, object] = {"status": status, "error": error}
-    if status in (S.SENDING,):
+    if status == S.SENDING:
         values["attempts"] = Delivery.attempts + 1
     if status in (S.SENT, S.READ):
         values["sent_at"] = now
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
-    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+    await run(session, update(Delivery).where(Delivery.id == delivery_id).values(**values), {})
 
 
 async def retry_failed(session: AsyncSession, *, campaign_id: int, now: datetime) -> int:
