@@ -48,7 +48,7 @@ class DeliveryWorker:
         return handled
 
     async def recover(self) -> None:
-        """On start: requeue rows a dead worker claimed, fail the ones it was sending."""
+        """Requeue the rows a dead worker had claimed and fail the ones it was sending, once their lease ran out."""
         async with self.sessionmaker.begin() as session:
             requeued, interrupted = await campaigns.recover(session, before=self.clock() - LEASE)
         if requeued or interrupted:
