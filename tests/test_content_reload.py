@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from bot.db import SessionMaker
 from bot.keys import SERVICES
 from bot.models import Member, Organisation, Role
 from bot.simulator import openid_for
+from scheduler import content_watch
 from scheduler.content_watch import reload_content, snapshot
 from tests.conftest import ROOT, AppMaker, Clock
 from tests.phone import Phone
@@ -45,3 +47,21 @@ async def test_a_broken_edit_keeps_the_last_good_content_and_a_good_one_goes_liv
                       encoding="utf-8")
     assert await reload_content(services) is True
     assert "全年合计" in (await member.send("积分") or "")
+
+
+async def test_the_watcher_notices_an_edit_by_itself(make_client: AppMaker, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    content = Path(shutil.copytree(ROOT / "content", tmp_path / "content"))
+    client = await make_client(content_dir=content)
+    services = client.app[SERVICES]
+    monkeypatch.setattr(content_watch, "POLL_SECONDS", 0.01)
+    watcher = asyncio.create_task(content_watch.watch_content(services))
+    await asyncio.sleep(0.05)
+    unknown = content / "replies/unknown.j2"
+    unknown.write_text("没听懂，请回复「帮助」。\n", encoding="utf-8")
+    for _ in range(200):
+        if services.content.render("unknown") == "没听懂，请回复「帮助」。":
+            break
+        await asyncio.sleep(0.01)
+    watcher.cancel()
+    await asyncio.gather(watcher, return_exceptions=True)
+    assert services.content.render("unknown") == "没听懂，请回复「帮助」。"
