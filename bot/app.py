@@ -67,7 +67,8 @@ def create_app(
                 router=router or build_router(),
                 clock=now,
                 crypto=_crypto(settings),
-                deliveries=DeliveryWorker(sessionmaker, client, now, settings.wechat_template_notice) if client else None,
+                deliveries=DeliveryWorker(sessionmaker, client, now, settings.wechat_template_notice,
+                                          settings.wechat_template_fields) if client else None,
             )
             app[SERVICES] = services
             scheduler = start_scheduler(services) if background else None

@@ -35,6 +35,7 @@ class Settings:
     wechat_api_base: str = DEFAULT_API_BASE
     reply_deadline: float = 4.0
     wechat_template_notice: str = ""  # template id for notices when a member's 48-hour window is closed
+    wechat_template_fields: tuple[tuple[str, str], ...] = (("title", "title"), ("content", "content"))
     send_rate: float = 50.0  # customer-service and template messages per second, per process
     fake_wechat: bool = False  # serve the fake WeChat API at /fake-wechat (the sandbox of `make run`)
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
@@ -150,6 +151,19 @@ def _positive(name: str, value: Any) -> float:
     return number
 
 
+TEMPLATE_SOURCES = ("title", "content", "date")
+
+
+def _template_fields(name: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """"thing1=title,thing2=content,time3=date": which notice value fills each field of the template."""
+    pairs = [part.partition("=") for part in _text(name, value).split(",") if part.strip()]
+    fields = tuple((key.strip(), source.strip()) for key, _, source in pairs)
+    if not fields or any(not key or source not in TEMPLATE_SOURCES for key, source in fields):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected field=source pairs such as thing1=title,thing2=content,"
+                          f"time3=date (sources: {', '.join(TEMPLATE_SOURCES)}), got {value!r}")
+    return fields
+
+
 def _flag(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -177,6 +191,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "wechat_api_base": _api_base,
     "reply_deadline": _positive_seconds,
     "wechat_template_notice": _text,
+    "wechat_template_fields": _template_fields,
     "send_rate": _positive,
     "fake_wechat": _flag,
     "missed_grace_hours": _positive,

@@ -36,6 +36,7 @@ class DeliveryWorker:
     client: WeChatClient
     clock: Clock
     template_id: str = ""
+    template_fields: tuple[tuple[str, str], ...] = (("title", "title"), ("content", "content"))
     batch: int = 50
     retry_after: timedelta = timedelta(minutes=2)
 
@@ -87,8 +88,7 @@ class DeliveryWorker:
             if window_open:
                 await self._send_pieces(item)
             else:
-                await self.client.send_template(item.openid, self.template_id,
-                                                {"title": item.title, "content": item.body[:200]})
+                await self.client.send_template(item.openid, self.template_id, self._template_data(item))
         except QuotaExceeded as exc:
             await self._pause(item, str(exc))
             return False
@@ -97,6 +97,11 @@ class DeliveryWorker:
             return True
         await self._mark(item, S.SENT)
         return True
+
+    def _template_data(self, item: campaigns.Item) -> dict[str, str]:
+        """The template's fields filled from the notice, as `wechat_template_fields` maps them."""
+        values = {"title": item.title, "content": item.body[:200], "date": f"{self.clock():%Y-%m-%d %H:%M}"}
+        return {field: values[source] for field, source in self.template_fields}
 
     async def _send_pieces(self, item: campaigns.Item) -> None:
         """A long text goes as several messages; once the first is out, a later failure is noted, not retried."""

@@ -40,6 +40,10 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ({"PALMBOT_WECHAT_API_BASE": "ftp://weixin"}, "PALMBOT_WECHAT_API_BASE"),
     ({"PALMBOT_REPLY_DEADLINE": "9"}, "PALMBOT_REPLY_DEADLINE"),
     ({"PALMBOT_CONFIG": "/nonexistent/palmbot.toml"}, "PALMBOT_CONFIG"),
+    ({"PALMBOT_SEND_RATE": "0"}, "PALMBOT_SEND_RATE"),
+    ({"PALMBOT_FAKE_WECHAT": "maybe"}, "PALMBOT_FAKE_WECHAT"),
+    ({"PALMBOT_REDIS_URL": "localhost:6379"}, "PALMBOT_REDIS_URL"),
+    ({"PALMBOT_WECHAT_TEMPLATE_FIELDS": "thing1=name"}, "PALMBOT_WECHAT_TEMPLATE_FIELDS"),
 ])
 def test_a_bad_value_names_its_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -62,3 +66,8 @@ def test_palmbot_serve_stops_with_one_line_on_a_bad_setting(capsys, monkeypatch)
     assert main(["serve"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "PALMBOT_TIMEZONE" in err
+
+
+def test_template_fields_map_the_account_s_template() -> None:
+    settings = Settings.load({"PALMBOT_WECHAT_TEMPLATE_FIELDS": "thing1=title, thing2=content,time3=date"})
+    assert settings.wechat_template_fields == (("thing1", "title"), ("thing2", "content"), ("time3", "date"))

@@ -160,9 +160,10 @@ async def test_a_notice_outside_the_window_goes_as_a_template_message_when_one_i
                                         body="周六开会", audience=select(Member.id), at=clock(), now=clock())
         lesson = await campaigns.create(session, key="lesson:x", kind="lesson", title="微党课", body="课文",
                                         audience=select(Member.id), at=clock(), now=clock())
-    await DeliveryWorker(db, wechat_client, clock, template_id="TPL_NOTICE").drain()
+    fields = (("thing1", "title"), ("thing2", "content"), ("time3", "date"))
+    await DeliveryWorker(db, wechat_client, clock, template_id="TPL_NOTICE", template_fields=fields).drain()
     assert [(m.openid, m.kind) for m in wechat.sent] == [(openids[0], "template"), (openids[1], "template")]
-    assert "周六开会" in wechat.sent[0].content
+    assert wechat.sent[0].content == "thing1: 第一党支部通知\nthing2: 周六开会\ntime3: 2026-11-16 09:00"
     assert notice and lesson
     assert await statuses(db, lesson) == Counter({DeliveryStatus.WAITING: 2})  # lessons never go as templates
 
