@@ -13,7 +13,7 @@ from bot.db import SessionMaker
 from bot.delivery import LEASE, DeliveryWorker
 from bot.models import Delivery, DeliveryStatus, InboundMessage, Member, Organisation
 from bot.repo import campaigns
-from bot.wechat.client import QuotaExceeded, WeChatClient
+from bot.wechat.client import QuotaExceeded, WeChatClient, WeChatError
 from bot.wechat.fake import FakeWeChat
 from tests.conftest import Clock
 
@@ -192,3 +192,19 @@ async def test_an_operator_can_queue_failed_deliveries_again(
     await worker(db, wechat_client, clock).drain()
     assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 3})
     assert sorted(m.openid for m in wechat.sent) == sorted(openids)
+
+
+async def test_the_fake_allows_five_service_messages_per_member_message(
+        clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    wechat.interaction("o-reader")
+    for n in range(5):
+        await wechat_client.send_text("o-reader", f"第{n + 1}条")
+    with pytest.raises(WeChatError) as refused:
+        await wechat_client.send_text("o-reader", "第6条")
+    assert refused.value.code == 45047
+    wechat.interaction("o-reader")
+    await wechat_client.send_text("o-reader", "又可以发了")
+    clock.advance(hours=49)
+    with pytest.raises(WeChatError) as closed:
+        await wechat_client.send_text("o-reader", "窗口已过")
+    assert closed.value.code == 45015

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 WINDOW = timedelta(hours=48)
+PER_INTERACTION = 5  # customer-service messages a member's one message allows
 TOKEN_LIFETIME = 7200
 
 
@@ -55,6 +56,7 @@ class FakeWeChat:
     _tokens: dict[str, datetime] = field(default_factory=dict)
     _fail_next: list[int] = field(default_factory=list)
     _per_day: Counter[date] = field(default_factory=Counter)
+    _since_interaction: Counter[str] = field(default_factory=Counter)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _rng: random.Random = field(init=False)
 
@@ -63,8 +65,9 @@ class FakeWeChat:
 
     # -- what tests and the simulator tell it ------------------------------------------------
     def interaction(self, openid: str, at: datetime | None = None) -> None:
-        """The member sent the account a message: their 48-hour window opens."""
+        """The member sent the account a message: their 48-hour window opens, with room for five messages."""
         self._interactions[openid] = at or self.clock()
+        self._since_interaction[openid] = 0
 
     def revoke_tokens(self) -> None:
         """Every issued token becomes invalid (as when another client refreshed): next call gets 40001."""
@@ -109,8 +112,11 @@ class FakeWeChat:
         refused = await self._refusal(request, "custom_send")
         if refused is None and self.enforce_window and not self._window_open(openid):
             refused = _error(45015, "response out of time limit or subscription is canceled")
+        if refused is None and self.enforce_window and self._since_interaction[openid] >= PER_INTERACTION:
+            refused = _error(45047, "out of response count limit")
         if refused is not None:
             return refused
+        self._since_interaction[openid] += 1
         kind = str(body.get("msgtype", "text"))
         content = body["text"]["content"] if kind == "text" else _news_text(body)
         self._record(openid, kind, content)
