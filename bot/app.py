@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import aiohttp
@@ -50,9 +51,6 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         from handlers import build_router
-        from scheduler.content_watch import watch_content
-        from scheduler.delivery_loop import deliver_forever
-        from scheduler.setup import start_scheduler
 
         engine = make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
@@ -71,24 +69,37 @@ def create_app(
                                           settings.wechat_template_fields) if client else None,
             )
             app[SERVICES] = services
-            scheduler = start_scheduler(services) if background else None
-            loops = [services.spawn(watch_content(services))] if background else []
-            if background and services.deliveries:
-                loops.append(services.spawn(deliver_forever(services)))
-            if background:
-                _reload_on_sighup(services)
-            yield
-            if scheduler:
-                scheduler.shutdown(wait=False)
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*services.background, return_exceptions=True)
+            async with _background(services, enabled=background):
+                yield
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+@asynccontextmanager
+async def _background(services: Services, *, enabled: bool) -> AsyncIterator[None]:
+    """The scheduler, the content watcher and the delivery loop, for the app's lifetime; stopped in order."""
+    from scheduler.content_watch import watch_content
+    from scheduler.delivery_loop import deliver_forever
+    from scheduler.setup import start_scheduler
+
+    scheduler = start_scheduler(services) if enabled else None
+    loops = [services.spawn(watch_content(services))] if enabled else []
+    if enabled and services.deliveries:
+        loops.append(services.spawn(deliver_forever(services)))
+    if enabled:
+        _reload_on_sighup(services)
+    try:
+        yield
+    finally:
+        if scheduler:
+            scheduler.shutdown(wait=False)
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*services.background, return_exceptions=True)
 
 
 def _reload_on_sighup(services: Services) -> None:
