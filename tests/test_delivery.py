@@ -208,3 +208,15 @@ async def test_the_fake_allows_five_service_messages_per_member_message(
     with pytest.raises(WeChatError) as closed:
         await wechat_client.send_text("o-reader", "窗口已过")
     assert closed.value.code == 45015
+
+
+async def test_three_workers_at_once_share_a_campaign_without_sending_anything_twice(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    openids = await branch_of(db, clock, 300, wechat=wechat)
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.slow_seconds = 0.001  # each send yields, so the workers' claims interleave
+    workers = [DeliveryWorker(db, wechat_client, clock, batch=20) for _ in range(3)]
+    handled = await asyncio.gather(*(w.drain() for w in workers))
+    assert sum(handled) == 300 and all(handled)  # every worker took a share
+    assert sorted(m.openid for m in wechat.sent) == sorted(openids)
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 300})
