@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from bot.db import SessionMaker
+from bot.db import SessionMaker, transaction
 from bot.models import DeliveryStatus as S
 from bot.outbound import Clock
 from bot.replies import split_text
@@ -50,13 +50,13 @@ class DeliveryWorker:
 
     async def recover(self) -> None:
         """Requeue the rows a dead worker had claimed and fail the ones it was sending, once their lease ran out."""
-        async with self.sessionmaker.begin() as session:
+        async with transaction(self.sessionmaker) as session:
             requeued, interrupted = await campaigns.recover(session, before=self.clock() - LEASE)
         if requeued or interrupted:
             log.warning("recovered deliveries: %d requeued, %d interrupted mid-send", requeued, interrupted)
 
     async def _claim(self) -> list[int]:
-        async with self.sessionmaker.begin() as session:
+        async with transaction(self.sessionmaker) as session:
             return await campaigns.claim(session, now=self.clock(), limit=self.batch)
 
     async def _work(self, ids: list[int]) -> None:
@@ -127,7 +127,7 @@ class DeliveryWorker:
         """45009: nothing more goes out for this campaign today; it resumes at midnight by itself."""
         now = self.clock()
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
-        async with self.sessionmaker.begin() as session:
+        async with transaction(self.sessionmaker) as session:
             await campaigns.mark(session, delivery_id=item.delivery_id, status=S.NEW, now=now,
                                  error="今日接口额度已用完，明日继续")
             await campaigns.pause(session, campaign_id=item.campaign_id, until=tomorrow,
@@ -136,12 +136,12 @@ class DeliveryWorker:
 
     async def _mark(self, item: campaigns.Item, status: S, *, error: str | None = None,
                     retry_at: datetime | None = None) -> None:
-        async with self.sessionmaker.begin() as session:
+        async with transaction(self.sessionmaker) as session:
             await campaigns.mark(session, delivery_id=item.delivery_id, status=status, now=self.clock(),
                                  error=error, retry_at=retry_at)
             if status == S.SENT and item.kind == "lesson" and item.ref:
                 await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=self.clock())
 
     async def _release(self, ids: list[int]) -> None:
-        async with self.sessionmaker.begin() as session:
+        async with transaction(self.sessionmaker) as session:
             await campaigns.release(session, delivery_ids=ids)

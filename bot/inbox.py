@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.db import transaction
 from bot.dispatch import dispatch
 from bot.replies import split_text
 from bot.repo import inbound
@@ -48,12 +49,11 @@ async def process(services: Services, msg: Any) -> Outcome:
     """Claim the message's key and run its handler in the same transaction, or return the stored reply."""
     key = message_key(msg)
     try:
-        async with services.sessionmaker() as session:  # begins with the claim; closing rolls back a failure
+        async with transaction(services.sessionmaker) as session:
             if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):
                 return Outcome(await inbound.reply_of(session, key=key), fresh=False)
             reply = await dispatch(services, session, msg)
             await inbound.set_reply(session, key=key, reply=reply)
-            await session.commit()
         return Outcome(reply, fresh=True)
     except Exception:
         log.exception("handler failed for %s", key)
