@@ -48,4 +48,3 @@ async def report_finished(services: Services) -> None:
                 await services.outbound.send_text(openid, text)
             except Exception:
                 log.exception("could not send the report of campaign %d", campaign.id)
-

@@ -68,15 +68,15 @@ async def theme_day(services: Services, session: AsyncSession, at: datetime) -> 
     theme = services.content.calendar.theme_day
     month = theme.months.get(day.month)
     org_ids = list(await session.scalars(select(Member.org_id).distinct()))
+    closes_at = at + timedelta(minutes=theme.checkin_minutes)
     for org_id in sorted(org_ids):
         code = await activities.ensure_calendar_activity(
             session, key=f"themeday:{day}:{org_id}", org_id=org_id, title=f"{day.month}月主题党日",
             code=new_code(await activities.open_codes(session, org_id=org_id, now=at), secrets.randbelow),
-            opens_at=at, closes_at=at + timedelta(minutes=theme.checkin_minutes))
+            opens_at=at, closes_at=closes_at)
         body = services.content.render("themeday_notice", day=day, month=month, code=code,
                                        org=await orgs.name_of(session, org_id=org_id),
-                                       closes_at=(at + timedelta(minutes=theme.checkin_minutes))
-                                       .astimezone(services.settings.timezone))
+                                       closes_at=closes_at.astimezone(services.settings.timezone))
         await campaigns.create(session, key=f"themeday:{day}:{org_id}", kind="themeday",
                                title=f"{day.month}月主题党日通知", body=body, org_id=org_id,
                                audience=select(Member.id).where(Member.org_id == org_id), at=at,

@@ -38,8 +38,12 @@ async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **val
     return result.first() is not None
 
 
+def upsert_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can take ON CONFLICT clauses, for this database (PostgreSQL or SQLite)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 @cache
 def insert_ignoring_conflicts(table: Table, dialect: str) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the key, for this table and database."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*table.primary_key)
+    return upsert_insert(table, dialect).on_conflict_do_nothing().returning(*table.primary_key)

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, case, func, literal, null, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, Table, case, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import UTCDateTime
 from bot.models import Campaign, Delivery, DeliveryStatus, Member
-from bot.repo import insert_once, run
+from bot.repo import insert_once, run, upsert_insert
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
@@ -56,7 +55,7 @@ async def create(session: AsyncSession, *, key: str, kind: str, title: str, body
     error = case((unbound, literal(UNBOUND)), else_=null())
     rows = select(literal(campaign_id), Member.id, status, error, literal(0), literal(at, UTCDateTime())).where(
         Member.id.in_(audience))
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(Delivery)
+    insert = upsert_insert(cast(Table, Delivery.__table__), session.get_bind().dialect.name)
     await session.execute(insert.from_select(
         ["campaign_id", "member_id", "status", "error", "attempts", "next_attempt_at"], rows).on_conflict_do_nothing())
     return campaign_id if created else None
