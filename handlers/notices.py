@@ -13,7 +13,8 @@ from bot.repo import campaigns, lessons, notices, orgs
 from bot.routing import Need, Router
 
 router = Router()
-PREVIEW = timedelta(minutes=10)
+PREVIEW_MINUTES = 10  # how long a notice preview waits for 确认
+PREVIEW = timedelta(minutes=PREVIEW_MINUTES)
 
 
 @router.command("通知", click="NOTICES", need=Need.MEMBER)
@@ -47,7 +48,7 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
     await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body, needs_ack=needs_ack,
                              expires_at=ctx.now + PREVIEW)
     return ctx.render("notice_preview", body=body, org=org.name, size=size, needs_ack=needs_ack,
-                      minutes=int(PREVIEW.total_seconds() // 60))
+                      minutes=PREVIEW_MINUTES)
 
 
 def _addressee(text: str) -> tuple[str, str]:
@@ -82,7 +83,7 @@ async def confirm(ctx: Context) -> str:
     if draft is None:
         return ctx.render("notice_no_draft")
     if draft.expires_at <= ctx.now:
-        return ctx.render("notice_expired", minutes=int(PREVIEW.total_seconds() // 60))
+        return ctx.render("notice_expired", minutes=PREVIEW_MINUTES)
     org_ids = await orgs.subtree(ctx.session, org_id=draft.org_id)
     org = await orgs.name_of(ctx.session, org_id=draft.org_id)
     await campaigns.create(
