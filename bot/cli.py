@@ -1,4 +1,4 @@
-"""The `palmbot` command: serve, db, members, content, menu, campaigns, jobs, chat."""
+"""The `palmbot` command: serve, db, members, content, menu, campaigns, jobs, report, audit, chat."""
 
 from __future__ import annotations
 
@@ -86,6 +86,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("name")
     run.add_argument("--at", help="ISO time such as 2026-11-15T08:00 (default: now, in the configured zone)")
     run.set_defaults(run=_jobs_run)
+
+    rep = commands.add_parser("report", help="an organisation's quarter report (one row per member, a summary)")
+    rep.add_argument("--org", required=True, help="the organisation, such as 第一党支部 (with those under it)")
+    rep.add_argument("--quarter", required=True, help="such as 2026Q4")
+    rep.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    rep.add_argument("--output", required=True, type=Path, help="the file to write")
+    rep.set_defaults(run=_report)
+
+    trail = commands.add_parser("audit", help="print the audit trail (approvals, rejections, corrections, stars)")
+    trail.add_argument("--org", help="only about members of this organisation and those under it")
+    trail.set_defaults(run=_audit)
 
     chat = commands.add_parser("chat", help="talk to a running server as a roster member")
     chat.add_argument("--phone", required=True, help="the member's phone number (the simulated follower)")
@@ -224,6 +235,32 @@ def _content_preview(settings: Settings, args: argparse.Namespace) -> int:
         print(exc)
         return 1
     return _print_found(lines, f"no lesson with id {args.id!r}")
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import report
+    from bot.report import write_csv, write_xlsx
+    from bot.rules.periods import parse_quarter
+
+    quarter = parse_quarter(args.quarter)
+    if quarter is None:
+        print(f"palmbot: --quarter {args.quarter!r} is not a quarter such as 2026Q4", file=sys.stderr)
+        return 2
+    built = asyncio.run(report(settings, args.org, quarter, datetime.now(settings.timezone).date()))
+    if built is None:
+        print(f"palmbot: no organisation {args.org!r}; `palmbot members list` shows them", file=sys.stderr)
+        return 1
+    (write_xlsx if args.format == "xlsx" else write_csv)(built, args.output)
+    print(f"{args.output}: {built.org} {built.quarter}, {len(built.rows)} members")
+    return 0
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import audit_trail
+
+    lines = asyncio.run(audit_trail(settings, args.org))
+    return _print_found(None if lines is None else ["时间\t操作人\t党员\t操作\t对象\t说明", *lines],
+                        f"no organisation {args.org!r}")
 
 
 def _print_found(lines: list[str] | None, missing: str) -> int:

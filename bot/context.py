@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.content import Content
 from bot.outbound import Outbound
+from bot.repo import orgs
 from bot.repo.members import Sender
 
 
@@ -38,6 +39,10 @@ class Context:
         if self.member is None:
             raise RuntimeError("route needs a bound member")
         return self.member
+
+    async def governed(self) -> list[int]:
+        """The organisations the sender answers for: their own and those under it (all, for an administrator)."""
+        return await orgs.governed(self.session, org_id=self.bound.org_id, role=self.bound.role)
 
     def render(self, name: str, /, **values: Any) -> str:
         return self.content.render(name, **values)

@@ -28,7 +28,7 @@ def match(services: Services, msg: Any) -> Match | None:
         return router.match_click(msg.key)
     if msg.type == "event":
         return router.match_event(msg.event)
-    return None
+    return router.match_message(msg.type)
 
 
 async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str | None:

@@ -63,6 +63,7 @@ class Member(Base):
     openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     language: Mapped[str] = mapped_column(String(10), default="zh")
     category: Mapped[str | None] = mapped_column(String(10))  # 在职, 流动, 离退休: a lesson's audience
+    hide_rank: Mapped[bool] = mapped_column(default=False)  # `隐藏排行`: left off the branch's points board
     created_at: Mapped[datetime]
 
 
@@ -225,6 +226,7 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
     acked_at: Mapped[datetime | None]
+    body: Mapped[str | None] = mapped_column(Text)  # this member's own text, when the campaign's is not theirs
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "member_id"),
@@ -268,3 +270,129 @@ class NoticeDraft(Base):
     body: Mapped[str] = mapped_column(Text)
     needs_ack: Mapped[bool]
     expires_at: Mapped[datetime]
+
+
+class ClaimStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class VolunteerClaim(Base):
+    """Volunteer service a member reported; points and hours count only once a secretary approves it."""
+
+    __tablename__ = "volunteer_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    minutes: Mapped[int]
+    description: Mapped[str] = mapped_column(String(200))
+    photo_media_id: Mapped[str | None] = mapped_column(String(200))
+    photo_url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default=ClaimStatus.PENDING)
+    created_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_volunteer_claims_org_status", "org_id", "status"),
+                      Index("ix_volunteer_claims_status_decided", "status", "decided_at"))
+
+
+class AuditEntry(Base):
+    """Who did what to whom, when and why: approvals, rejections, corrections, star decisions. Never changed."""
+
+    __tablename__ = "audit_trail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None: a scheduled job
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(60))  # e.g. volunteer:12, wish:3, star:2026Q4
+    detail: Mapped[str] = mapped_column(String(500))
+    at: Mapped[datetime]
+
+
+class WishStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"  # the member reported it fulfilled; the secretary has yet to accept it
+    FULFILLED = "fulfilled"
+
+
+class Wish(Base):
+    """A resident's micro-wish (微心愿), posted by a secretary; the resident's name and phone are never shown."""
+
+    __tablename__ = "wishes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    content: Mapped[str] = mapped_column(String(200))
+    resident_name: Mapped[str] = mapped_column(String(50))
+    resident_phone: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=WishStatus.OPEN)
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    claimed_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    confirmed_at: Mapped[datetime | None]
+
+
+class StarReview(Base):
+    """One organisation's 摘星授星 for one quarter: proposed by the quarter-end job, then confirmed."""
+
+    __tablename__ = "star_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    quarter: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None with confirmed_at: automatic
+    confirmed_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("org_id", "quarter"),)
+
+
+class StarProposal(Base):
+    """A proposed grant (or removal) of one star for one member; a secretary may overrule it with a reason."""
+
+    __tablename__ = "star_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("star_reviews.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    star: Mapped[str] = mapped_column(String(20))
+    proposed: Mapped[bool]  # the rules' verdict: True holds the star (a manual row repeats the held state)
+    evidence: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[bool]  # whether the member holds the star once confirmed; `proposed` unless overruled
+    reason: Mapped[str | None] = mapped_column(String(200))  # why it was overruled
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+    __table_args__ = (UniqueConstraint("review_id", "member_id", "star"),)
+
+
+class HeldStar(Base):
+    """A star a member holds now (since its last confirmed review)."""
+
+    __tablename__ = "held_stars"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    star: Mapped[str] = mapped_column(String(20), primary_key=True)
+    since: Mapped[str] = mapped_column(String(8))  # the quarter it was granted
+
+
+class StarChange(Base):
+    """History: every confirmed grant and removal, with the quarter, date and reason."""
+
+    __tablename__ = "star_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    star: Mapped[str] = mapped_column(String(20))
+    granted: Mapped[bool]
+    quarter: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]

@@ -1,10 +1,10 @@
-"""Operator commands: campaigns list/show, jobs list/run, content preview, menu push."""
+"""Operator commands: campaigns list/show, jobs list/run, content preview, menu push, reports, audit trail."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 import aiohttp
 
@@ -13,8 +13,11 @@ from bot.content import load_content
 from bot.db import open_database
 from bot.models import DeliveryStatus as S
 from bot.outbound import SandboxOutbox
-from bot.repo import campaigns
+from bot.repo import audit, campaigns, orgs
+from bot.report import Report
+from bot.report import build as build_report
 from bot.routing import Router
+from bot.rules.periods import Period
 from bot.services import Services
 from bot.wechat.client import build_client
 from scheduler import runner
@@ -112,3 +115,28 @@ async def menu_push(settings: Settings) -> int:
         client = build_client(settings, sessionmaker, lambda: datetime.now(settings.timezone), http)
         await client.create_menu(menu)
     return len(content.menu.buttons)
+
+
+async def report(settings: Settings, org_name: str, quarter: Period, today: date) -> Report | None:
+    """An organisation's quarter report, or None when there is no such organisation."""
+    content = load_content(settings.content_dir)
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        org = await orgs.by_name(session, name=org_name)
+        if org is None:
+            return None
+        return await build_report(session, org_id=org.id, quarter=quarter, rules=content.rules,
+                                  tz=settings.timezone, today=today)
+
+
+async def audit_trail(settings: Settings, org_name: str | None) -> list[str] | None:
+    """The audit trail, tab-separated, for one organisation's members or all; None for an unknown organisation."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        org_ids = None
+        if org_name:
+            org = await orgs.by_name(session, name=org_name)
+            if org is None:
+                return None
+            org_ids = await orgs.subtree(session, org_id=org.id)
+        rows = await audit.entries(session, org_ids=org_ids)
+    return [f"{_when(at)}\t{actor or '系统'}\t{member or ''}\t{action}\t{subject}\t{detail}"
+            for at, actor, member, action, subject, detail in rows]

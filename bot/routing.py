@@ -43,6 +43,7 @@ class Router:
     commands: dict[str, Route] = field(default_factory=dict)
     clicks: dict[str, Route] = field(default_factory=dict)
     events: dict[str, Route] = field(default_factory=dict)
+    messages: dict[str, Route] = field(default_factory=dict)
     _sorted: list[str] = field(default_factory=list, repr=False)
 
     def command(self, *words: str, click: str = "", need: Need = Need.ANYONE) -> Callable[[Handler], Handler]:
@@ -67,10 +68,20 @@ class Router:
 
         return register
 
+    def message(self, *types: str, need: Need = Need.ANYONE) -> Callable[[Handler], Handler]:
+        """Route other kinds of message (an image…) to the handler."""
+
+        def register(handler: Handler) -> Handler:
+            for kind in types:
+                self.messages[kind] = Route(handler, need, kind)
+            return handler
+
+        return register
+
     def include(self, *others: Router) -> None:
         for other in others:
             for mine, theirs in ((self.commands, other.commands), (self.clicks, other.clicks),
-                                 (self.events, other.events)):
+                                 (self.events, other.events), (self.messages, other.messages)):
                 clash = mine.keys() & theirs.keys()
                 if clash:
                     raise ValueError(f"route registered twice: {sorted(clash)}")
@@ -100,6 +111,10 @@ class Router:
 
     def match_event(self, name: str) -> Match | None:
         route = self.events.get(name)
+        return Match(route, ()) if route else None
+
+    def match_message(self, kind: str) -> Match | None:
+        route = self.messages.get(kind)
         return Match(route, ()) if route else None
 
 

@@ -1,11 +1,26 @@
 """Handler modules, one per feature; `build_router` puts their routes together."""
 
 from bot.routing import Router
-from handlers import binding, checkin, help, lessons, notices, points, stars
+from handlers import (
+    binding,
+    boards,
+    checkin,
+    follow_up,
+    help,
+    lessons,
+    notices,
+    points,
+    report,
+    review,
+    stars,
+    volunteer,
+    wishes,
+)
 
 
 def build_router() -> Router:
     router = Router()
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
-                   notices.router)
+                   notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
+                   report.router)
     return router

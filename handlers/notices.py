@@ -71,7 +71,7 @@ async def _target(ctx: Context, name: str) -> Organisation | str:
     org = await orgs.by_name(ctx.session, name=name)
     if org is None:
         return ctx.render("notice_unknown_org", org=name)
-    if ctx.bound.role != Role.ADMIN and org.id not in await orgs.subtree(ctx.session, org_id=own.id):
+    if org.id not in await orgs.governed(ctx.session, org_id=own.id, role=ctx.bound.role):
         return ctx.render("notice_other_branch", org=name)
     return org
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bot.awards import award
 from bot.context import Context
-from bot.repo import points
+from bot.repo import audit, members, points
+from bot.repo.metrics import CORRECTION
 from bot.routing import Need, Router
 from bot.rules.periods import year_of
 from bot.rules.points import standing
@@ -31,3 +33,26 @@ async def my_points(ctx: Context) -> str:
         month=today.month,
         entries=[(e.occurred_at.astimezone(tz).date(), e.delta, e.reason) for e in latest],
     )
+
+
+@router.command("调整", need=Need.SECRETARY)
+async def correct(ctx: Context) -> str:
+    """`调整 李秀英 -2 理由`: a correction is a new ledger entry with its reason, and goes in the audit trail."""
+    if len(ctx.args) < 3 or not _signed_int(ctx.args[1]):
+        return ctx.render("correction_usage")
+    found = await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
+    if len(found) != 1:
+        return ctx.render("review_member_unknown", name=ctx.args[0], count=len(found))
+    member = found[0]
+    if member.id == ctx.bound.id:
+        return ctx.render("correction_own")
+    reason, delta = ctx.rest.split(maxsplit=2)[-1].strip(), int(ctx.args[1])
+    await award(ctx, action=CORRECTION, event_key=f"correction:{ctx.msg.id}", member_id=member.id, points=delta,
+                detail=f"：{reason}")
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member.id, action="points_correct",
+                       subject=f"points:{member.id}", detail=f"{delta:+d}: {reason}", at=ctx.now)
+    return ctx.render("correction_done", name=member.name, delta=delta, reason=reason)
+
+
+def _signed_int(word: str) -> bool:
+    return word.lstrip("+-").isdigit() and int(word) != 0

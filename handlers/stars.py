@@ -1,32 +1,35 @@
-"""星级: which stars this quarter's record earns, and exactly what each missing one still needs."""
+"""星级: the stars held, this quarter's progress towards each with the evidence, and the history."""
 
 from __future__ import annotations
 
 from bot.context import Context
-from bot.repo import metrics
+from bot.repo import metrics, stars
 from bot.routing import Need, Router
 from bot.rules.periods import quarter_label, quarter_of
 from bot.rules.stars import evaluate
 
 router = Router()
+HISTORY = 6
 
 
 @router.command("星级", "我的星级", click="MY_STARS", need=Need.MEMBER)
 async def my_stars(ctx: Context) -> str:
-    """Explain every star for the current quarter and when the next review is."""
+    """Explain every star: held or not, this quarter's numbers, what is missing, and past grants and removals."""
     rules = ctx.content.rules
     quarter = quarter_of(ctx.now.date())
-    values = await metrics.for_period(
-        ctx.session, member_id=ctx.bound.id, period=quarter, tz=ctx.settings.timezone,
-        monthly_cap=rules.policy.monthly_cap,
-    )
-    statuses = evaluate(rules.stars, values)
+    values = await metrics.for_member(ctx.session, member_id=ctx.bound.id, period=quarter,
+                                      tz=ctx.settings.timezone, monthly_cap=rules.policy.monthly_cap)
+    held = (await stars.held(ctx.session, member_ids=[ctx.bound.id])).get(ctx.bound.id, set())
     return ctx.render(
         "stars",
         name=ctx.bound.name,
         quarter=quarter_label(quarter.start),
-        stars=statuses,
-        held=sum(s.held for s in statuses),
+        held=[s.name for s in rules.stars if s.name in held],
+        stars=evaluate(rules.stars, values),
+        values=values,
+        requirements={s.name: s.requirements for s in rules.stars},
         metrics=rules.metrics,
-        review_on=quarter.last_day,
+        history=await stars.history(ctx.session, member_id=ctx.bound.id, limit=HISTORY),
+        tz=ctx.settings.timezone,
+        review_on=quarter.end,
     )

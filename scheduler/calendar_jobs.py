@@ -57,10 +57,14 @@ def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
         CalendarJob("theme_day", "主题党日通知并开启签到",
                     CronTrigger(day=theme.day, hour=theme.notice.hour, minute=theme.notice.minute, timezone=tz),
                     pushes.theme_day),
-        CalendarJob("star_review", "季度末提醒书记评星",
-                    CronTrigger(month="3,6,9,12", day="last", hour=calendar.star_review_time.hour,
+        CalendarJob("star_review", "季度初生成上季度摘星授星建议",
+                    CronTrigger(month="1,4,7,10", day=1, hour=calendar.star_review_time.hour,
                                 minute=calendar.star_review_time.minute, timezone=tz),
                     pushes.star_review),
+        CalendarJob("service_star", "每月1日公布上月服务之星",
+                    CronTrigger(day=1, hour=calendar.service_star_time.hour,
+                                minute=calendar.service_star_time.minute, timezone=tz),
+                    pushes.service_star),
     ]
     for day in calendar.recurring:
         jobs.append(CalendarJob(f"recurring_{day.id}", day.name,

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import offloop
 from bot.content.calendar import RecurringDay
+from bot.db import SessionMaker, transaction
 from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member
-from bot.repo import activities, campaigns, orgs
+from bot.models import Member, Organisation, OrgKind, StarReview
+from bot.repo import activities, campaigns, members, orgs, volunteer
 from bot.roster import CATEGORIES
+from bot.rules import boards
 from bot.rules.anniversaries import anniversary_days, party_years
 from bot.rules.checkin import new_code
-from bot.rules.periods import quarter_label
+from bot.rules.periods import Period, month_of, previous_quarter
+from bot.rules.volunteer import hours_of
 from bot.services import Services
+from bot.star_review import Proposed, propose
 
 BOUND = select(Member.id).where(Member.openid.is_not(None))
 EVERYONE = select(Member.id)
@@ -112,13 +118,47 @@ async def recurring_day(day: RecurringDay, services: Services, session: AsyncSes
 
 
 async def star_review(services: Services, session: AsyncSession, at: datetime) -> str:
-    """Quarter end: remind every secretary to review their members' stars (摘星授星)."""
-    label = quarter_label(_local_day(services, at))
-    created = await campaigns.create(
-        session, key=f"star-review:{label}", kind="reminder", title=f"{label} 评星提醒",
-        body=services.content.render("star_review_reminder", quarter=label), at=at, now=services.clock(),
-        audience=select(Member.id).where(Member.role.in_(SECRETARY_ROLES)))
-    return _summary(created, f"star review {label}")
+    """Quarter start: propose every member's stars for the quarter just ended (摘星授星), off the serving loop,
+    then ask the secretaries of the organisations whose reviews wait for them to review (`评星`)."""
+    quarter = previous_quarter(_local_day(services, at))
+    done = await offloop.in_thread(services.settings.database_url, partial(_propose, services, quarter))
+    waiting = await session.scalars(select(StarReview.org_id).where(StarReview.quarter == done.quarter,
+                                                                    StarReview.confirmed_at.is_(None)))
+    chains = {org for org_id in waiting for org in await orgs.chain_up(session, org_id=org_id)}
+    if chains:
+        await campaigns.create(
+            session, key=f"star-review:{done.quarter}", kind="reminder", title=f"{done.quarter} 评星提醒",
+            body=services.content.render("star_review_reminder", quarter=done.quarter), at=at, now=services.clock(),
+            audience=select(Member.id).where(Member.role.in_(SECRETARY_ROLES), Member.org_id.in_(chains)))
+    return (f"star review {done.quarter}: {done.reviews} reviews, {done.proposals} proposals, "
+            f"{done.auto_confirmed} confirmed automatically")
+
+
+async def service_star(services: Services, session: AsyncSession, at: datetime) -> str:
+    """The 1st: each branch's 服务之星 of last month (most confirmed hours, the earlier confirmation on a tie)."""
+    tz = services.settings.timezone
+    month = month_of(_local_day(services, at) - timedelta(days=1))
+    start, end = month.bounds(tz)
+    named = 0
+    for org_id in await session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.BRANCH)):
+        branch = await orgs.subtree(session, org_id=org_id)
+        star = boards.service_star(await volunteer.confirmed_in(session, org_ids=branch, start=start, end=end))
+        if star is None:
+            continue
+        named += 1
+        name = await members.name_of(session, member_id=star.member_id)
+        await campaigns.create(
+            session, key=f"service-star:{org_id}:{month.start:%Y-%m}", kind="board", title=f"{month.start.month}月服务之星",
+            body=services.content.render("service_star", name=name, month=month.start.month,
+                                         hours=hours_of(star.minutes)),
+            audience=select(Member.id).where(Member.org_id.in_(branch)), org_id=org_id, at=at, now=services.clock())
+    return f"service stars of {month.start:%Y-%m}: {named} branches"
+
+
+async def _propose(services: Services, quarter: Period, sessionmaker: SessionMaker) -> Proposed:
+    async with transaction(sessionmaker) as session:
+        return await propose(session, content=services.content, tz=services.settings.timezone, quarter=quarter,
+                             now=services.clock())
 
 
 async def _joined_on_this_day(session: AsyncSession, today: date) -> list[tuple[Member, date]]:

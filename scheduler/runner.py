@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import JobRun
 from bot.repo import insert_once
@@ -54,15 +55,31 @@ async def tick(services: Services) -> list[Outcome]:
 
 
 async def run(services: Services, job: CalendarJob, fire_at: datetime, *, again: bool = False) -> str:
-    """Run the job for `fire_at` unless it already ran; `again` runs it anyway (campaign keys still dedupe)."""
-    async with services.sessionmaker.begin() as session:
+    """Run the job for `fire_at` unless it already ran; `again` runs it anyway (campaign keys still dedupe).
+
+    The run is recorded after the body, in its transaction, and the session takes its connection only
+    when the body first uses it: a body that first hands long work to a worker thread (the star
+    review) holds neither the pooled connection nor a SQLite write lock meanwhile. A replica that
+    loses the race to record the run rolls its body's writes back.
+    """
+    if not again:
+        async with services.sessionmaker() as check:
+            if await _ran(check, job.name, fire_at):
+                return ""
+    async with services.sessionmaker() as session:
+        result = await job.body(services, session, fire_at)
         first = await insert_once(session, JobRun, job=job.name, fire_at=fire_at, outcome="run",
                                   ran_at=services.clock())
         if not first and not again:
+            await session.rollback()
             return ""
-        result = await job.body(services, session, fire_at)
+        await session.commit()
     log.info("job %s for %s: %s", job.name, fire_at, result)
     return result
+
+
+async def _ran(session: AsyncSession, job: str, fire_at: datetime) -> bool:
+    return await session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.fire_at == fire_at)) is not None
 
 
 async def _record_missed(services: Services, job: CalendarJob, fire_at: datetime, now: datetime) -> bool:

@@ -160,8 +160,9 @@ async def test_stars_explain_what_each_missing_star_needs_and_the_review_date(ro
     assert "★ 自律星：已达到" in reply
     assert "☆ 敬业星：再参加组织活动签到 2 次即可获得" in reply
     assert "☆ 服务星：再完成志愿服务 4 小时即可获得" in reply
-    assert "本季度已达到 1 颗星" in reply
-    assert "下次摘星授星评定：2026年12月31日" in reply
+    assert "现有 0 颗星" in reply  # no quarter has been reviewed yet
+    assert "本季度（2026Q4）已达到 1 颗星的标准" in reply
+    assert "下次摘星授星评定：2027年1月1日" in reply
     assert await member.click("MY_STARS") == reply
 
 

@@ -46,6 +46,7 @@ class Calendar:
     birthdays: bool
     birthday_time: time
     star_review_time: time
+    service_star_time: time
     recurring: tuple[RecurringDay, ...] = ()
 
 
@@ -69,6 +70,7 @@ def parse_calendar(data: dict[str, Any], path: Path) -> Calendar:
         birthdays=get(data, path, "birthdays", "enabled", kind=bool),
         birthday_time=_time(data, path, "birthdays", "time"),
         star_review_time=_time(data, path, "star_review", "time"),
+        service_star_time=_time(data, path, "service_star", "time"),
         recurring=tuple(_recurring(spec, path) for spec in data.get("recurring", [])),
     )
 

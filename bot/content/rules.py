@@ -13,6 +13,7 @@ from bot.rules.stars import Requirement, Star
 QUARTER_MONTHS = 3
 # Which actions feed each metric a star can require; `points` is fed by every action worth points.
 FED_BY = {"quiz_correct": {"quiz_correct"}, "checkins": {"checkin"}, "service_hours": {"volunteer_hour"}}
+REQUIRED_ACTIONS = ("checkin", "quiz_correct", "volunteer_hour", "wish", "correction")  # the code awards these by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,23 @@ class Metric:
 
 
 @dataclass(frozen=True, slots=True)
+class ReviewPolicy:
+    """How the quarterly 摘星授星 runs: when it confirms itself, and who counts as low-star."""
+
+    auto_confirm_max_members: int  # an organisation this small skips the secretary's review (0: never)
+    low_star_max: int  # members holding this many stars or fewer are listed for their secretary
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     policy: PointsPolicy
     actions: dict[str, Action]
     metrics: dict[str, Metric]
     stars: tuple[Star, ...]
+    review: ReviewPolicy
+
+    def star(self, name: str) -> Star | None:
+        return next((s for s in self.stars if s.name == name), None)
 
 
 def load_rules(path: Path, problems: Problems) -> Rules | None:
@@ -48,13 +61,16 @@ def load_rules(path: Path, problems: Problems) -> Rules | None:
             monthly_cap=get(data, path, "points", "monthly_cap", kind=int),
             yearly_line=get(data, path, "points", "yearly_line", kind=int),
             flag_below=get(data, path, "points", "flag_below", kind=int),
+            follow_up_years=get(data, path, "points", "follow_up_years", kind=int),
         )
         actions = {name: Action(get(spec, path, "points", kind=int), get(spec, path, "label"))
                    for name, spec in get(data, path, "actions", kind=dict).items()}
         metrics = {name: Metric(get(spec, path, "label"), get(spec, path, "unit"))
                    for name, spec in get(data, path, "metrics", kind=dict).items()}
         stars = tuple(_star(spec, path, metrics) for spec in get(data, path, "stars", kind=list))
-        rules = Rules(policy, actions, metrics, stars)
+        review = ReviewPolicy(get(data, path, "star_review", "auto_confirm_max_members", kind=int),
+                              get(data, path, "star_review", "low_star_max", kind=int))
+        rules = Rules(policy, actions, metrics, stars, review)
         _check(rules, path, problems)
     return rules
 
@@ -78,11 +94,15 @@ def _star(spec: dict[str, Any], path: Path, metrics: dict[str, Metric]) -> Star:
 def _check(rules: Rules, path: Path, problems: Problems) -> None:
     """Rules that load but make no sense: lines out of order, stars no one can earn."""
     policy = rules.policy
+    missing = [action for action in REQUIRED_ACTIONS if action not in rules.actions]
+    for action in missing:
+        problems.add(path, line_of(path, "[actions"), f"missing [actions.{action}], which the bot awards",
+                     f"add [actions.{action}] with points and label")
     if not 0 < policy.flag_below <= policy.yearly_line <= 12 * policy.monthly_cap:
         problems.add(path, line_of(path, "yearly_line"),
                      f"need 0 < flag_below ({policy.flag_below}) ≤ yearly_line ({policy.yearly_line}) ≤ "
                      f"12 × monthly_cap ({12 * policy.monthly_cap})", "adjust the [points] lines")
-    for star in rules.stars:
+    for star in rules.stars if not missing else ():  # a missing action is the one problem to fix first
         for req in star.requirements:
             reason = _unearnable(req, rules)
             if reason:

@@ -17,8 +17,11 @@ from zoneinfo import ZoneInfo
 from bot.content.calendar import ThemeMonth
 from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Metric
-from bot.rules.points import Standing
-from bot.rules.stars import Shortfall, StarStatus
+from bot.follow_up import Flagged
+from bot.report import MemberRow, Report
+from bot.rules.boards import Ranked
+from bot.rules.points import FollowUp, Standing
+from bot.rules.stars import Requirement, Shortfall, StarStatus
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _QUIZ = Quiz("“三会一课”中的“一课”指的是什么？", {"A": "党课", "B": "文化课", "C": "技能培训课"}, "A", "“一课”即按时上好党课。")
@@ -26,6 +29,13 @@ _LESSON = Lesson("sample", "“三会一课”是什么", "“三会一课”是
 _MONTH = ThemeMonth("学党章党规，做合格党员", "村党群服务中心")
 _WHEN = datetime(2026, 11, 15, 20, 0, tzinfo=_TZ)
 _NAME, _ORG = "张建国", "第一党支部"
+_METRICS = {"quiz_correct": Metric("答对微党课题目", "题"), "service_hours": Metric("完成志愿服务", "小时"),
+            "deductions": Metric("扣分记录", "次")}
+_CLAIM = SimpleNamespace(id=12, created_at=_WHEN, minutes=90, description="社区环境整治", status="rejected",
+                         reason="时长与活动记录不符", photo_media_id="media-1")
+_WISH = SimpleNamespace(id=3, content="想要一台收音机听新闻")
+_REPORT = Report(_ORG, "2026Q4", (10, 11, 12), (MemberRow("李秀英", (10, 8, 0), 18, ("学习星",), 2, 5, 6, 4.0, ""),) * 30,
+                 3, (12, 8, 5))
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack_done": {"titles": ["第一党支部通知"]},
@@ -74,11 +84,71 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "receipts_none": {},
     "secretary_only": {},
     "star_review_reminder": {"quarter": "2026Q4"},
-    "stars": {"name": _NAME, "quarter": "2026Q4", "held": 1, "review_on": date(2026, 12, 31),
+    "stars": {"name": _NAME, "quarter": "2026Q4", "held": ["学习星", "服务星"], "review_on": date(2027, 1, 1),
               "stars": [StarStatus("学习星", True, ()),
                         StarStatus("服务星", False, (Shortfall("service_hours", 2, False),)),
                         StarStatus("自律星", False, (Shortfall("deductions", 1, True),))],
-              "metrics": {"service_hours": Metric("完成志愿服务", "小时"), "deductions": Metric("扣分记录", "次")}},
+              "values": {"quiz_correct": 7.0, "service_hours": 2.0, "deductions": 1.0},
+              "requirements": {"学习星": (Requirement("quiz_correct", at_least=6),),
+                               "服务星": (Requirement("service_hours", at_least=4),),
+                               "自律星": (Requirement("deductions", at_most=0),)},
+              "metrics": _METRICS,
+              "history": [SimpleNamespace(at=_WHEN, granted=True, star="服务星", reason="完成志愿服务 6 小时"),
+                          SimpleNamespace(at=_WHEN, granted=False, star="学习星", reason="答对微党课题目 2 题")],
+              "tz": _TZ},
+    "star_result": {"quarter": "2026Q4", "gained": [("服务星", "完成志愿服务 6 小时")],
+                    "lost": [("学习星", "答对微党课题目 2 题")]},
+    "review_changed": {"name": "李秀英", "star": "服务星", "hold": True, "reason": "照顾孤寡老人未登记"},
+    "review_confirmed": {"quarters": ["2026Q4"], "told": 12},
+    "review_list": {"quarters": ["2026Q4"], "total": 40, "overruled": 1, "proposals": [
+        SimpleNamespace(id=12, name="李秀英", star="服务星", proposed=True, decision=True, evidence="完成志愿服务 6 小时",
+                        reason=None),
+        SimpleNamespace(id=13, name="王德明", star="学习星", proposed=False, decision=True, evidence="答对微党课题目 2 题",
+                        reason="外出务工期间参加线下学习")] * 10},
+    "review_member_unknown": {"name": "李秀英", "count": 2},
+    "review_none": {},
+    "review_not_found": {"id": "12"},
+    "review_own": {},
+    "review_usage": {},
+    "volunteer_approved": {"id": 12, "name": "李秀英", "hours": 2.0, "points": 2},
+    "volunteer_decide_usage": {},
+    "volunteer_decided": {"id": 12},
+    "volunteer_mine": {"year": 2026, "confirmed": 6.5, "tz": _TZ, "claims": [_CLAIM] * 12},
+    "volunteer_not_found": {"id": "12"},
+    "volunteer_own": {},
+    "volunteer_pending": {"total": 25, "claims": [SimpleNamespace(id=12, name="李秀英", minutes=120, description="社区环境整治",
+                                                                  photo_url="http://example.invalid/1.jpg")] * 20},
+    "volunteer_photo": {"id": 12, "minutes": 10},
+    "volunteer_recorded": {"id": 12, "hours": 1.5, "description": "社区环境整治", "minutes": 10},
+    "volunteer_reject_usage": {},
+    "volunteer_rejected": {"id": 12, "reason": "时长与活动记录不符"},
+    "volunteer_result": {"id": 12, "approved": False, "hours": 2.0, "description": "社区环境整治", "points": 0,
+                         "reason": "时长与活动记录不符"},
+    "volunteer_usage": {},
+    "wishes": {"open": [_WISH] * 10, "mine": [_WISH], "secretary": True, "counters": (12, 8, 5), "done": [_WISH] * 3},
+    "wish_accepted": {"id": 3, "points": 2},
+    "wish_accepted_note": {"id": 3, "content": _WISH.content, "points": 2},
+    "wish_claimed": {"id": 3, "content": _WISH.content},
+    "wish_claimed_note": {"id": 3, "content": _WISH.content, "name": "李秀英"},
+    "wish_done": {"id": 3},
+    "wish_done_note": {"id": 3, "content": _WISH.content, "name": "李秀英"},
+    "wish_not_done": {"id": 3},
+    "wish_not_found": {"id": "3"},
+    "wish_not_yours": {"id": 3},
+    "wish_number_usage": {},
+    "wish_posted": {"id": 3, "content": _WISH.content},
+    "wish_private": {},
+    "wish_taken": {"id": 3},
+    "wish_usage": {},
+    "board": {"org": _ORG, "month": 11, "board": [Ranked(1, "李秀英", 10), Ranked(1, "王德明", 10), Ranked(3, _NAME, 8)]},
+    "board_hidden": {"hidden": True},
+    "correction_done": {"name": "李秀英", "delta": -2, "reason": "重复签到，更正"},
+    "correction_own": {},
+    "correction_usage": {},
+    "follow_up": {"line": 60, "years": 3, "low": 3, "members": [
+        Flagged(1, "王德明", FollowUp(True, 3), 31, 2), Flagged(2, "李秀英", FollowUp(False, 1), 70, None)] * 10},
+    "report_summary": {"report": _REPORT, "followed": 3, "hours": 46.5},
+    "service_star": {"name": "李秀英", "month": 11, "hours": 12.5},
     "themeday_notice": {"org": _ORG, "day": date(2026, 11, 15), "month": _MONTH, "code": "4821", "closes_at": _WHEN},
     "themeday_reminder": {"day": date(2026, 11, 15), "month": _MONTH},
     "unknown": {},

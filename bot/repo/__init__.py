@@ -47,3 +47,8 @@ def upsert_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Inse
 def insert_ignoring_conflicts(table: Table, dialect: str) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING RETURNING the key, for this table and database."""
     return upsert_insert(table, dialect).on_conflict_do_nothing().returning(*table.primary_key)
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE or DELETE touched (the async Result type does not declare it)."""
+    return int(getattr(result, "rowcount", 0) or 0)

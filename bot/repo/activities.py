@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Activity, CheckIn
@@ -55,11 +55,3 @@ async def check_in(session: AsyncSession, *, activity_id: int, member_id: int, n
     """Record the check-in once; False when the member had already checked in."""
     return await insert_once(session, CheckIn, activity_id=activity_id, member_id=member_id, at=now)
 
-
-async def count_between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(CheckIn)
-            .where(CheckIn.member_id == member_id, CheckIn.at >= start, CheckIn.at < end)
-        ) or 0
-    )

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, case, func, literal, null, or_, select, update
+from sqlalchemy import Select, Table, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import UTCDateTime
 from bot.models import Campaign, Delivery, DeliveryStatus, Member
-from bot.repo import insert_once, run, upsert_insert
+from bot.repo import insert_once, rowcount, run, upsert_insert
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
 UNBOUND = "未绑定微信：绑定后回复「通知」阅读"
+_BODY = func.coalesce(Delivery.body, Campaign.body)  # a member's own text wins over the campaign's
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,20 @@ async def create(session: AsyncSession, *, key: str, kind: str, title: str, body
     return campaign_id if created else None
 
 
+
+async def personal(session: AsyncSession, *, key: str, kind: str, title: str, bodies: Mapping[int, str],
+                   at: datetime, now: datetime, org_id: int | None = None) -> int | None:
+    """A campaign whose members each get their own text (a decision on their claim, their stars)."""
+    campaign_id = await create(session, key=key, kind=kind, title=title, body="", org_id=org_id, at=at, now=now,
+                               audience=select(Member.id).where(Member.id.in_(list(bodies))))
+    if campaign_id is not None:
+        table = cast(Table, Delivery.__table__)
+        stmt = (update(table).where(table.c.campaign_id == campaign_id, table.c.member_id == bindparam("who"))
+                .values(body=bindparam("text")))
+        await session.execute(stmt, [{"who": who, "text": text} for who, text in bodies.items()])
+    return campaign_id
+
+
 async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
     """Take up to `limit` due rows of unpaused campaigns; other workers skip rows already locked."""
     due = (
@@ -79,7 +94,7 @@ async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[int
 async def items(session: AsyncSession, *, delivery_ids: Sequence[int]) -> list[Item]:
     rows = await session.execute(
         select(Delivery.id, Delivery.attempts, Member.id, Member.openid, Campaign.id, Campaign.kind, Campaign.ref,
-               Campaign.title, Campaign.body, Campaign.needs_ack)
+               Campaign.title, _BODY, Campaign.needs_ack)
         .join(Member, Member.id == Delivery.member_id).join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
     )
@@ -105,7 +120,7 @@ async def retry_failed(session: AsyncSession, *, campaign_id: int, now: datetime
         update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.status == S.FAILED)
         .values(status=S.NEW, attempts=0, next_attempt_at=now, claimed_at=None, error=None))
     await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(reported_at=None))
-    return _count(result)
+    return rowcount(result)
 
 
 async def release(session: AsyncSession, *, delivery_ids: Sequence[int]) -> None:
@@ -126,7 +141,7 @@ async def recover(session: AsyncSession, *, before: datetime) -> tuple[int, int]
     interrupted = await session.execute(
         update(Delivery).where(Delivery.status == S.SENDING, Delivery.claimed_at < before)
         .values(status=S.FAILED, error="发送中断：可能已送达，未自动重发"))
-    return _count(requeued), _count(interrupted)
+    return rowcount(requeued), rowcount(interrupted)
 
 
 async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, reason: str) -> None:
@@ -149,7 +164,7 @@ async def finish_unreported(session: AsyncSession, *, now: datetime) -> list[Cam
     for campaign in candidates:
         result = await session.execute(update(Campaign).where(Campaign.id == campaign.id,
                                                               Campaign.reported_at.is_(None)).values(reported_at=now))
-        if _count(result) == 1:
+        if rowcount(result) == 1:
             finished.append(campaign)
     return finished
 
@@ -165,7 +180,7 @@ class Unread:
 async def read_waiting(session: AsyncSession, *, member_id: int, now: datetime) -> list[Unread]:
     """The member's waiting pushes, oldest first; from now on they count as read."""
     rows = (await session.execute(
-        select(Delivery.id, Campaign.title, Campaign.body, Campaign.kind, Campaign.ref)
+        select(Delivery.id, Campaign.title, _BODY, Campaign.kind, Campaign.ref)
         .join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.member_id == member_id, Delivery.status == S.WAITING).order_by(Delivery.id))).all()
     if rows:
@@ -214,6 +229,3 @@ async def not_acknowledged(session: AsyncSession, *, campaign_id: int) -> list[s
         .where(Delivery.campaign_id == campaign_id, Delivery.acked_at.is_(None)).order_by(Member.name))
     return list(rows)
 
-
-def _count(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import LessonView, QuizAnswer
@@ -36,13 +36,3 @@ async def answer_of(session: AsyncSession, *, member_id: int, lesson_id: str) ->
         select(QuizAnswer).where(QuizAnswer.member_id == member_id, QuizAnswer.lesson_id == lesson_id)
     )
 
-
-async def correct_between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(QuizAnswer).where(
-                QuizAnswer.member_id == member_id, QuizAnswer.correct.is_(True),
-                QuizAnswer.at >= start, QuizAnswer.at < end,
-            )
-        ) or 0
-    )

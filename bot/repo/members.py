@@ -84,3 +84,16 @@ async def roster(session: AsyncSession) -> Sequence[tuple[Member, str]]:
         select(Member, Organisation.name).join(Organisation).order_by(Organisation.name, Member.name)
     )
     return [(member, org) for member, org in rows]
+
+
+async def name_of(session: AsyncSession, *, member_id: int) -> str:
+    return (await session.scalar(select(Member.name).where(Member.id == member_id))) or ""
+
+
+async def named(session: AsyncSession, *, name: str, org_ids: Sequence[int]) -> Sequence[Member]:
+    """Members of these organisations with this name (more than one means the name is ambiguous)."""
+    return (await session.scalars(select(Member).where(Member.name == name, Member.org_id.in_(org_ids)))).all()
+
+
+async def set_hide_rank(session: AsyncSession, *, member_id: int, hide: bool) -> None:
+    await session.execute(update(Member).where(Member.id == member_id).values(hide_rank=hide))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Organisation, OrgKind
+from bot.models import Organisation, OrgKind, Role
 
 
 def kind_of(name: str) -> OrgKind:
@@ -54,3 +54,10 @@ async def subtree(session: AsyncSession, *, org_id: int) -> list[int]:
 
 async def by_name(session: AsyncSession, *, name: str) -> Organisation | None:
     return await session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+async def governed(session: AsyncSession, *, org_id: int, role: str) -> list[int]:
+    """The organisations a secretary answers for (their own and those under it); an administrator, all."""
+    if role == Role.ADMIN:
+        return list(await session.scalars(select(Organisation.id)))
+    return await subtree(session, org_id=org_id)

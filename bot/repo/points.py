@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import PointEntry
+from bot.models import Member, PointEntry
 from bot.repo import insert_once, run
 
 
@@ -51,3 +51,21 @@ async def between(session: AsyncSession, *, member_id: int, start: datetime, end
 async def latest(session: AsyncSession, *, member_id: int, limit: int) -> Sequence[Entry]:
     """A member's newest entries, newest first."""
     return cast(Sequence[Entry], (await run(session, _LATEST, {"member": member_id, "limit": limit})).all())
+
+
+async def entries_of(session: AsyncSession, *, member_ids: Sequence[int], start: datetime,
+                     end: datetime) -> Sequence[Any]:
+    """(member id, occurred at, delta) of these members' entries in [start, end)."""
+    return (await session.execute(
+        select(PointEntry.member_id, PointEntry.occurred_at, PointEntry.delta)
+        .where(PointEntry.member_id.in_(member_ids), PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
+    )).all()
+
+
+async def month_board(session: AsyncSession, *, org_id: int, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    """(name, points in [start, end)) of the organisation's members who did not opt out of the board."""
+    rows = await session.execute(
+        select(Member.name, func.sum(PointEntry.delta)).join(Member, Member.id == PointEntry.member_id)
+        .where(Member.org_id == org_id, Member.hide_rank.is_(False), PointEntry.occurred_at >= start,
+               PointEntry.occurred_at < end).group_by(Member.id, Member.name))
+    return [(name, int(total)) for name, total in rows]

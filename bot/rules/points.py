@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +15,7 @@ class PointsPolicy:
     monthly_cap: int
     yearly_line: int
     flag_below: int
+    follow_up_years: int = 3  # this many complete years running under flag_below is its own follow-up flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,39 @@ def standing(entries: Iterable[tuple[date, int]], today: date, policy: PointsPol
         below_line=year < policy.yearly_line,
         flagged=year < policy.flag_below,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Why a member is on their secretary's follow-up list (待关注); never shown to the member."""
+
+    behind_this_year: bool  # this year's points are under the flag line pro-rated to the months gone by
+    years_below: int  # complete years running, up to last year, under the flag line
+
+    def listed(self) -> bool:
+        return self.behind_this_year or self.years_below > 0
+
+
+def follow_up(year_scores: Mapping[int, int], today: date, policy: PointsPolicy, since_year: int) -> FollowUp:
+    """The follow-up flags from yearly scores; years before `since_year` (joining, or the bot's start) don't count."""
+    done_months = today.month - 1
+    behind = today.year >= since_year and done_months > 0 and year_scores.get(today.year, 0) * 12 < policy.flag_below * done_months
+    years = 0
+    for year in range(today.year - 1, since_year - 1, -1):
+        if year_scores.get(year, 0) >= policy.flag_below:
+            break
+        years += 1
+    return FollowUp(behind, years)
+
+
+def first_full_year(since: date) -> int:
+    """The first calendar year a member was on the roster for the whole of."""
+    return since.year if (since.month, since.day) == (1, 1) else since.year + 1
+
+
+def scores_by_year(entries: Iterable[tuple[date, int]], cap: int) -> dict[int, int]:
+    """Each year's score (the sum of its capped months)."""
+    by_year: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for day, delta in entries:
+        by_year[day.year].append((day, delta))
+    return {year: yearly_score(rows, cap) for year, rows in by_year.items()}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -54,3 +54,21 @@ def evaluate(stars: Sequence[Star], metrics: Mapping[str, float]) -> list[StarSt
         missing = tuple(s for req in star.requirements if (s := shortfall(req, metrics)) is not None)
         result.append(StarStatus(star.name, held=not missing, shortfalls=missing))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A proposed grant (held False → True) or removal (True → False) of one star."""
+
+    star: str
+    grant: bool
+
+
+def changes(held_before: Collection[str], statuses: Sequence[StarStatus]) -> list[Change]:
+    """What a quarter's statuses change against the stars held before: grants and removals, in star order."""
+    return [Change(s.name, s.held) for s in statuses if s.held != (s.name in held_before)]
+
+
+def low_star(held: int, at_most: int) -> bool:
+    """Whether a member's star count puts them on the secretary's low-star list."""
+    return held <= at_most

@@ -1,0 +1,50 @@
+"""Micro-wishes (微心愿): posted by secretaries, claimed and fulfilled by members, accepted by the secretary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Wish, WishStatus
+from bot.repo import rowcount
+
+W = WishStatus
+
+
+async def create(session: AsyncSession, *, org_id: int, content: str, resident_name: str, resident_phone: str,
+                 by: int, now: datetime) -> int:
+    wish = Wish(org_id=org_id, content=content, resident_name=resident_name, resident_phone=resident_phone,
+                created_by=by, created_at=now)
+    session.add(wish)
+    await session.flush()
+    return wish.id
+
+
+async def get(session: AsyncSession, *, wish_id: int) -> Wish | None:
+    return await session.get(Wish, wish_id)
+
+
+async def listed(session: AsyncSession, *, org_ids: Sequence[int], statuses: Sequence[W]) -> Sequence[Wish]:
+    return (await session.scalars(select(Wish).where(Wish.org_id.in_(org_ids), Wish.status.in_(statuses))
+                                  .order_by(Wish.id))).all()
+
+
+async def move(session: AsyncSession, *, wish_id: int, before: W, after: W, member_id: int | None = None,
+               **values: object) -> bool:
+    """Move a wish from `before` to `after` (only if `member_id`, when given, claimed it); False if it had moved."""
+    stmt = update(Wish).where(Wish.id == wish_id, Wish.status == before).values(status=after, **values)
+    if member_id is not None:
+        stmt = stmt.where(Wish.claimed_by == member_id)
+    return rowcount(await session.execute(stmt)) == 1
+
+
+async def counters(session: AsyncSession, *, org_ids: Sequence[int]) -> tuple[int, int, int]:
+    """(collected, claimed so far, fulfilled) wishes of these organisations."""
+    taken = case((Wish.status != W.OPEN, 1), else_=0)
+    fulfilled = case((Wish.status == W.FULFILLED, 1), else_=0)
+    row = (await session.execute(select(func.count(), func.coalesce(func.sum(taken), 0),
+                                        func.coalesce(func.sum(fulfilled), 0)).where(Wish.org_id.in_(org_ids)))).one()
+    return int(row[0]), int(row[1]), int(row[2])

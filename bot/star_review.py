@@ -1,0 +1,114 @@
+"""摘星授星: the quarter-end proposals for every member, and confirming them (by a secretary or automatically).
+
+Proposing reads the whole quarter for every member, so the job runs it on a worker thread with its
+own engine (`bot.offloop`); confirming touches one organisation's changes and runs anywhere.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.content.rules import Rules
+from bot.models import Member, StarReview
+from bot.repo import audit, campaigns, metrics, orgs, stars
+from bot.rules.periods import Period, quarter_label
+from bot.rules.stars import Star, changes, evaluate
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """What a quarter-end run did: reviews opened, proposals made, reviews confirmed without a secretary."""
+
+    quarter: str
+    reviews: int
+    proposals: int
+    auto_confirmed: int
+
+
+def evidence(star: Star, values: Mapping[str, float], rules: Rules) -> str:
+    """The quarter's numbers behind a star, worded from the metrics in rules.toml: "完成志愿服务 6 小时"."""
+    return "，".join(f"{rules.metrics[r.metric].label} {values.get(r.metric, 0):g} {rules.metrics[r.metric].unit}"
+                    for r in star.requirements)
+
+
+async def propose(session: AsyncSession, *, content: Content, tz: ZoneInfo, quarter: Period,
+                  now: datetime) -> Proposed:
+    """Open each organisation's review of the quarter and propose every grant and removal; idempotent."""
+    rules, label = content.rules, quarter_label(quarter.start)
+    values = await metrics.for_members(session, period=quarter, tz=tz, monthly_cap=rules.policy.monthly_cap)
+    held = await stars.held(session)
+    reviews: dict[int, int | None] = {}
+    rows: list[dict[str, Any]] = []
+    made = 0
+    for member_id, org_id in await session.execute(select(Member.id, Member.org_id).order_by(Member.id)):
+        if org_id not in reviews:
+            reviews[org_id] = await stars.open_review(session, org_id=org_id, quarter=label, now=now)
+        review_id = reviews[org_id]
+        if review_id is None:
+            continue
+        mine = values.get(member_id) or metrics.zeros()
+        for change in changes(held.get(member_id, set()), evaluate(rules.stars, mine)):
+            star = rules.star(change.star)
+            assert star is not None
+            rows.append({"review_id": review_id, "member_id": member_id, "star": change.star,
+                         "proposed": change.grant, "decision": change.grant,
+                         "evidence": evidence(star, mine, rules)})
+        if len(rows) >= stars.CHUNK:
+            made += len(rows)
+            await stars.add_proposals(session, rows)
+            rows = []
+    made += len(rows)
+    await stars.add_proposals(session, rows)
+    opened = {org_id: review_id for org_id, review_id in reviews.items() if review_id is not None}
+    auto = await _auto_confirm(session, content=content, opened=opened, now=now)
+    return Proposed(label, len(opened), made, auto)
+
+
+async def _auto_confirm(session: AsyncSession, *, content: Content, opened: dict[int, int], now: datetime) -> int:
+    """Confirm at once the reviews of organisations small enough for `auto_confirm_max_members`."""
+    limit = content.rules.review.auto_confirm_max_members
+    sizes = await stars.member_counts(session, org_ids=list(opened))
+    small = [review_id for org_id, review_id in opened.items() if 0 < sizes.get(org_id, 0) <= limit]
+    for review_id in small:
+        review = await session.get(StarReview, review_id)
+        assert review is not None
+        await confirm(session, content=content, review=review, by=None, now=now)
+    return len(small)
+
+
+async def confirm(session: AsyncSession, *, content: Content, review: StarReview, by: int | None,
+                  now: datetime) -> int:
+    """Apply a review's decisions and tell each member what they gained or lost and why; members told."""
+    if not await stars.confirm(session, review_id=review.id, by=by, now=now):
+        return 0
+    rows = await stars.proposals(session, review_ids=[review.id])
+    held = await stars.held(session, member_ids={r.member_id for r in rows})
+    applied: list[tuple[int, str, bool, str]] = []
+    told: defaultdict[int, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = defaultdict(lambda: ([], []))
+    for r in rows:
+        if r.decision == (r.star in held.get(r.member_id, set())):
+            continue
+        why = r.reason or r.evidence
+        applied.append((r.member_id, r.star, r.decision, why))
+        told[r.member_id][0 if r.decision else 1].append((r.star, why))
+    await stars.apply(session, changes=applied, quarter=review.quarter, now=now)
+    bodies = {member_id: content.render("star_result", quarter=review.quarter, gained=gained, lost=lost)
+              for member_id, (gained, lost) in told.items()}
+    org = await orgs.name_of(session, org_id=review.org_id)
+    if bodies:
+        await campaigns.personal(session, key=f"stars:{review.quarter}:{review.org_id}", kind="stars",
+                                 title=f"{review.quarter} 摘星授星结果", bodies=bodies, org_id=review.org_id,
+                                 at=now, now=now)
+    await audit.record(session, actor_id=by, member_id=None, action="star_confirm",
+                       subject=f"stars:{review.quarter}", detail=f"{org}: {len(applied)} changes, "
+                       f"{sum(r.decision != r.proposed for r in rows)} overruled", at=now)
+    return len(bodies)

@@ -1,0 +1,31 @@
+"""排行: the branch's top ten by points this month (positive only); members may leave it (隐藏排行)."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.repo import members, orgs, points
+from bot.routing import Need, Router
+from bot.rules.boards import top_ten
+from bot.rules.periods import month_of
+
+router = Router()
+
+
+@router.command("排行", "排行榜", need=Need.MEMBER)
+async def board(ctx: Context) -> str:
+    start, end = month_of(ctx.now.date()).bounds(ctx.settings.timezone)
+    sums = await points.month_board(ctx.session, org_id=ctx.bound.org_id, start=start, end=end)
+    return ctx.render("board", org=await orgs.name_of(ctx.session, org_id=ctx.bound.org_id), month=ctx.now.month,
+                      board=top_ten(sums, ctx.content.rules.policy.monthly_cap))
+
+
+@router.command("隐藏排行", need=Need.MEMBER)
+async def hide(ctx: Context) -> str:
+    await members.set_hide_rank(ctx.session, member_id=ctx.bound.id, hide=True)
+    return ctx.render("board_hidden", hidden=True)
+
+
+@router.command("显示排行", need=Need.MEMBER)
+async def show(ctx: Context) -> str:
+    await members.set_hide_rank(ctx.session, member_id=ctx.bound.id, hide=False)
+    return ctx.render("board_hidden", hidden=False)

@@ -1,0 +1,81 @@
+"""评星: a secretary reviews the quarter's star proposals, overrules any with a reason, and confirms them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import star_review
+from bot.context import Context
+from bot.models import StarReview
+from bot.repo import audit, members, stars
+from bot.routing import Need, Router
+
+router = Router()
+SHOWN = 20  # proposals listed in one reply (it must fit in one message); the rest are counted
+GRANT, REMOVE = "授", "摘"
+
+
+@router.command("评星", need=Need.SECRETARY)
+async def review(ctx: Context) -> str:
+    """`评星` lists; `评星 改 N 理由`, `评星 授|摘 姓名 星 理由` overrule; `评星 确认` confirms."""
+    pending = await stars.pending_reviews(ctx.session, org_ids=await ctx.governed())
+    if not pending:
+        return ctx.render("review_none")
+    verb = ctx.args[0] if ctx.args else ""
+    if verb == "确认":
+        return await _confirm(ctx, pending)
+    if verb == "改":
+        return await _flip(ctx, pending)
+    if verb in (GRANT, REMOVE):
+        return await _set(ctx, pending, hold=verb == GRANT)
+    if verb:
+        return ctx.render("review_usage")
+    rows = await stars.proposals(ctx.session, review_ids=[r.id for r in pending])
+    return ctx.render("review_list", quarters=sorted({r.quarter for r in pending}), proposals=rows[:SHOWN],
+                      total=len(rows), overruled=sum(r.decision != r.proposed for r in rows))
+
+
+async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
+    """`评星 改 12 理由`: confirming will do the opposite of proposal 12."""
+    if len(ctx.args) < 3 or not ctx.args[1].isdigit():
+        return ctx.render("review_usage")
+    found = await stars.proposal(ctx.session, proposal_id=int(ctx.args[1]))
+    if found is None or found.review_id not in {r.id for r in pending}:
+        return ctx.render("review_not_found", id=ctx.args[1])
+    return await _overrule(ctx, found.review_id, found.member_id, found.star, not found.decision, _reason(ctx, 2))
+
+
+async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> str:
+    """`评星 授 李秀英 服务星 理由`: decide one member's star whatever the rules proposed."""
+    if len(ctx.args) < 4 or ctx.content.rules.star(ctx.args[2]) is None:
+        return ctx.render("review_usage")
+    by_org = {r.org_id: r.id for r in pending}
+    found = await members.named(ctx.session, name=ctx.args[1], org_ids=list(by_org))
+    if len(found) != 1:
+        return ctx.render("review_member_unknown", name=ctx.args[1], count=len(found))
+    return await _overrule(ctx, by_org[found[0].org_id], found[0].id, ctx.args[2], hold, _reason(ctx, 3))
+
+
+async def _overrule(ctx: Context, review_id: int, member_id: int, star: str, hold: bool, reason: str) -> str:
+    if member_id == ctx.bound.id:
+        return ctx.render("review_own")
+    held_now = star in (await stars.held(ctx.session, member_ids=[member_id])).get(member_id, set())
+    await stars.decide(ctx.session, review_id=review_id, member_id=member_id, star=star, hold=hold,
+                       held_now=held_now, reason=reason, by=ctx.bound.id)
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member_id, action="star_overrule",
+                       subject=f"star:{star}", detail=f"{'hold' if hold else 'not hold'}: {reason}", at=ctx.now)
+    name = await members.name_of(ctx.session, member_id=member_id)
+    return ctx.render("review_changed", name=name, star=star, hold=hold, reason=reason)
+
+
+def _reason(ctx: Context, words: int) -> str:
+    """The text after the first `words` arguments, as typed."""
+    return ctx.rest.split(maxsplit=words)[-1].strip()
+
+
+async def _confirm(ctx: Context, pending: Sequence[StarReview]) -> str:
+    """Apply every waiting review the secretary answers for; only now are members told."""
+    told = 0
+    for found in pending:
+        told += await star_review.confirm(ctx.session, content=ctx.content, review=found, by=ctx.bound.id, now=ctx.now)
+    return ctx.render("review_confirmed", quarters=sorted({r.quarter for r in pending}), told=told)

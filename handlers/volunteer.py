@@ -1,0 +1,114 @@
+"""Volunteer service: members record it (志愿, a photo, 我的志愿); secretaries decide (审核, 通过, 驳回)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.awards import award
+from bot.context import Context
+from bot.models import ClaimStatus, VolunteerClaim
+from bot.repo import audit, campaigns, members, volunteer
+from bot.routing import Need, Router
+from bot.rules.periods import year_of
+from bot.rules.volunteer import hours_of, parse_claim, points_for
+
+router = Router()
+PHOTO_MINUTES = 10  # a photo sent this soon after `志愿` is attached to that claim
+ACTION = "volunteer_hour"
+
+
+@router.command("志愿", need=Need.MEMBER)
+async def record(ctx: Context) -> str:
+    """`志愿 2 社区环境整治`: a pending claim, numbered, for the secretary to confirm."""
+    claim = parse_claim(ctx.rest)
+    if claim is None:
+        return ctx.render("volunteer_usage")
+    claim_id = await volunteer.create(ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id,
+                                      minutes=claim.minutes, description=claim.description, now=ctx.now)
+    return ctx.render("volunteer_recorded", id=claim_id, hours=hours_of(claim.minutes),
+                      description=claim.description, minutes=PHOTO_MINUTES)
+
+
+@router.message("image", need=Need.MEMBER)
+async def photo(ctx: Context) -> str:
+    """A photo right after `志愿` is that claim's evidence."""
+    claim_id = await volunteer.attach_photo(ctx.session, member_id=ctx.bound.id,
+                                            since=ctx.now - timedelta(minutes=PHOTO_MINUTES),
+                                            media_id=str(ctx.msg.media_id), url=str(ctx.msg.image or ""))
+    return ctx.render("volunteer_photo", id=claim_id, minutes=PHOTO_MINUTES)
+
+
+@router.command("我的志愿", need=Need.MEMBER)
+async def mine(ctx: Context) -> str:
+    """This year's claims with their state, and the confirmed hours."""
+    start, end = year_of(ctx.now.date()).bounds(ctx.settings.timezone)
+    claims = await volunteer.of_member(ctx.session, member_id=ctx.bound.id, since=start)
+    confirmed = await volunteer.confirmed_minutes(ctx.session, member_id=ctx.bound.id, start=start, end=end)
+    return ctx.render("volunteer_mine", claims=claims, confirmed=hours_of(confirmed), year=ctx.now.year,
+                      tz=ctx.settings.timezone)
+
+
+@router.command("审核", need=Need.SECRETARY)
+async def pending(ctx: Context) -> str:
+    total, rows = await volunteer.pending(ctx.session, org_ids=await ctx.governed())
+    return ctx.render("volunteer_pending", total=total, claims=rows)
+
+
+@router.command("通过", need=Need.SECRETARY)
+async def approve(ctx: Context) -> str:
+    """Confirm a claim: its hours become points (once, however many secretaries press at once)."""
+    claim = await _decidable(ctx)
+    if isinstance(claim, str):
+        return claim
+    if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.APPROVED, by=ctx.bound.id,
+                                  at=ctx.now):
+        return ctx.render("volunteer_decided", id=claim.id)
+    earned = await award(ctx, action=ACTION, event_key=f"volunteer:{claim.id}", member_id=claim.member_id,
+                         points=points_for(claim.minutes, ctx.content.rules.actions[ACTION].points),
+                         detail=f"：{claim.description}")
+    await _settle(ctx, claim, approved=True, earned=earned, reason="")
+    return ctx.render("volunteer_approved", id=claim.id, name=await members.name_of(ctx.session, member_id=claim.member_id),
+                      hours=hours_of(claim.minutes), points=earned)
+
+
+@router.command("驳回", need=Need.SECRETARY)
+async def reject(ctx: Context) -> str:
+    """`驳回 12 理由`: the claim earns nothing and the member is told why."""
+    reason = ctx.rest.partition(" ")[2].strip() if ctx.args else ""
+    if not reason:
+        return ctx.render("volunteer_reject_usage")
+    claim = await _decidable(ctx)
+    if isinstance(claim, str):
+        return claim
+    if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.REJECTED, by=ctx.bound.id,
+                                  at=ctx.now, reason=reason):
+        return ctx.render("volunteer_decided", id=claim.id)
+    await _settle(ctx, claim, approved=False, earned=0, reason=reason)
+    return ctx.render("volunteer_rejected", id=claim.id, reason=reason)
+
+
+async def _decidable(ctx: Context) -> VolunteerClaim | str:
+    """The claim `通过 12` / `驳回 12` names, or the reply refusing it (unknown, another branch's, one's own)."""
+    if not ctx.args or not ctx.args[0].isdigit():
+        return ctx.render("volunteer_decide_usage")
+    claim = await volunteer.get(ctx.session, claim_id=int(ctx.args[0]))
+    if claim is None or claim.org_id not in await ctx.governed():
+        return ctx.render("volunteer_not_found", id=ctx.args[0])
+    if claim.member_id == ctx.bound.id:
+        return ctx.render("volunteer_own")
+    if claim.status != ClaimStatus.PENDING:
+        return ctx.render("volunteer_decided", id=claim.id)
+    return claim
+
+
+async def _settle(ctx: Context, claim: VolunteerClaim, *, approved: bool, earned: int, reason: str) -> None:
+    """The decision's audit entry and the member's message, in the decision's transaction."""
+    hours = hours_of(claim.minutes)
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=claim.member_id,
+                       action="volunteer_approve" if approved else "volunteer_reject", subject=f"volunteer:{claim.id}",
+                       detail=f"{hours:g}h {claim.description}; +{earned}" if approved else f"{hours:g}h {reason}",
+                       at=ctx.now)
+    body = ctx.render("volunteer_result", id=claim.id, approved=approved, hours=hours, description=claim.description,
+                      points=earned, reason=reason)
+    await campaigns.personal(ctx.session, key=f"volunteer:{claim.id}", kind="volunteer", title="志愿服务审核结果",
+                             bodies={claim.member_id: body}, at=ctx.now, now=ctx.now)

@@ -1,0 +1,108 @@
+"""微心愿: secretaries post residents' wishes; members claim (认领) and fulfil (完成) them; 验收 accepts."""
+
+from __future__ import annotations
+
+from bot.awards import award
+from bot.context import Context
+from bot.dispatch import SECRETARY_ROLES
+from bot.models import Wish, WishStatus
+from bot.repo import audit, campaigns, orgs, wishes
+from bot.routing import Need, Router
+from bot.rules.wishes import leaks_private, parse_wish
+
+router = Router()
+W = WishStatus
+
+
+@router.command("心愿", "微心愿", need=Need.MEMBER)
+async def wish(ctx: Context) -> str:
+    """`心愿` lists the open wishes; `心愿 内容 姓名 电话` is a secretary posting one."""
+    if ctx.rest:
+        return await _post(ctx)
+    visible = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
+    open_wishes = await wishes.listed(ctx.session, org_ids=visible, statuses=[W.OPEN])
+    mine = [w for w in await wishes.listed(ctx.session, org_ids=visible, statuses=[W.CLAIMED])
+            if w.claimed_by == ctx.bound.id]
+    if ctx.bound.role not in SECRETARY_ROLES:
+        return ctx.render("wishes", open=open_wishes, mine=mine, secretary=False, counters=None, done=[])
+    governed = await ctx.governed()
+    return ctx.render("wishes", open=open_wishes, mine=mine, secretary=True,
+                      counters=await wishes.counters(ctx.session, org_ids=governed),
+                      done=await wishes.listed(ctx.session, org_ids=governed, statuses=[W.DONE]))
+
+
+async def _post(ctx: Context) -> str:
+    if ctx.bound.role not in SECRETARY_ROLES:
+        return ctx.render("secretary_only")
+    new = parse_wish(ctx.rest)
+    if new is None:
+        return ctx.render("wish_usage")
+    if leaks_private(new):
+        return ctx.render("wish_private")
+    wish_id = await wishes.create(ctx.session, org_id=ctx.bound.org_id, content=new.content,
+                                  resident_name=new.resident_name, resident_phone=new.resident_phone,
+                                  by=ctx.bound.id, now=ctx.now)
+    return ctx.render("wish_posted", id=wish_id, content=new.content)
+
+
+@router.command("认领", need=Need.MEMBER)
+async def claim(ctx: Context) -> str:
+    found = await _wish(ctx, await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id))
+    if isinstance(found, str):
+        return found
+    if not await wishes.move(ctx.session, wish_id=found.id, before=W.OPEN, after=W.CLAIMED,
+                             claimed_by=ctx.bound.id, claimed_at=ctx.now):
+        return ctx.render("wish_taken", id=found.id)
+    await _tell(ctx, found.id, found.created_by, W.CLAIMED, ctx.render("wish_claimed_note", id=found.id, content=found.content,
+                                                        name=ctx.bound.name))
+    return ctx.render("wish_claimed", id=found.id, content=found.content)
+
+
+@router.command("完成", need=Need.MEMBER)
+async def done(ctx: Context) -> str:
+    found = await _wish(ctx, await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id))
+    if isinstance(found, str):
+        return found
+    if not await wishes.move(ctx.session, wish_id=found.id, before=W.CLAIMED, after=W.DONE,
+                             member_id=ctx.bound.id, done_at=ctx.now):
+        return ctx.render("wish_not_yours", id=found.id)
+    await _tell(ctx, found.id, found.created_by, W.DONE, ctx.render("wish_done_note", id=found.id, content=found.content,
+                                                        name=ctx.bound.name))
+    return ctx.render("wish_done", id=found.id)
+
+
+@router.command("验收", need=Need.SECRETARY)
+async def accept(ctx: Context) -> str:
+    """The secretary accepts a fulfilled wish: the member who fulfilled it earns service points."""
+    found = await _wish(ctx, await ctx.governed())
+    if isinstance(found, str):
+        return found
+    if found.claimed_by == ctx.bound.id:
+        return ctx.render("volunteer_own")
+    if found.claimed_by is None or not await wishes.move(
+            ctx.session, wish_id=found.id, before=W.DONE, after=W.FULFILLED, confirmed_by=ctx.bound.id,
+            confirmed_at=ctx.now):
+        return ctx.render("wish_not_done", id=found.id)
+    earned = await award(ctx, action="wish", event_key=f"wish:{found.id}", member_id=found.claimed_by,
+                         detail=f"：{found.content}")
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=found.claimed_by, action="wish_accept",
+                       subject=f"wish:{found.id}", detail=f"{found.content}; +{earned}", at=ctx.now)
+    await _tell(ctx, found.id, found.claimed_by, W.FULFILLED, ctx.render("wish_accepted_note", id=found.id, content=found.content,
+                                                        points=earned))
+    return ctx.render("wish_accepted", id=found.id, points=earned)
+
+
+async def _wish(ctx: Context, org_ids: list[int]) -> Wish | str:
+    """The wish `认领 3` names, if it belongs to these organisations, or the reply saying why not."""
+    if not ctx.args or not ctx.args[0].isdigit():
+        return ctx.render("wish_number_usage")
+    found = await wishes.get(ctx.session, wish_id=int(ctx.args[0]))
+    if found is None or found.org_id not in org_ids:
+        return ctx.render("wish_not_found", id=ctx.args[0])
+    return found
+
+
+async def _tell(ctx: Context, wish_id: int, member_id: int, step: W, body: str) -> None:
+    """A message about a wish's step to one member (the secretary who posted it, or the one who fulfilled it)."""
+    await campaigns.personal(ctx.session, key=f"wish:{wish_id}:{step}", kind="wish",
+                             title="微心愿", bodies={member_id: body}, at=ctx.now, now=ctx.now)
