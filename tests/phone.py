@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.db import SessionMaker
 from bot.models import OutboxMessage
-from bot.simulator import Simulator, click_xml, event_xml, openid_for, text_xml
+from bot.simulator import Simulator, click_xml, event_xml, image_xml, openid_for, text_xml
 from bot.wechat.fake import FakeWeChat
 
 _msg_ids = itertools.count(7_000_000_000_000_000_000)
@@ -51,6 +51,11 @@ class Phone:
         """What the fake WeChat API accepted for this member, oldest first."""
         assert self.wechat is not None
         return [m.content for m in self.wechat.messages_to(self.openid)]
+
+    async def photo(self, url: str) -> str | None:
+        if self.wechat is not None:
+            self.wechat.interaction(self.openid)
+        return await self.deliver(image_xml(self.openid, url, at=int(self.clock().timestamp())))
 
     async def click(self, key: str) -> str | None:
         return await self.deliver(click_xml(self.openid, key, at=int(self.clock().timestamp())))
