@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -51,6 +52,13 @@ class Phone:
         """What the fake WeChat API accepted for this member, oldest first."""
         assert self.wechat is not None
         return [m.content for m in self.wechat.messages_to(self.openid)]
+
+    async def volunteer(self, text: str) -> int:
+        """Record volunteer service (`志愿 2 社区环境整治`); the claim's number."""
+        reply = await self.send(f"志愿 {text}")
+        found = re.search(r"已记录志愿服务 (\d+) 号", reply or "")
+        assert found, reply
+        return int(found.group(1))
 
     async def photo(self, url: str) -> str | None:
         if self.wechat is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -46,13 +45,6 @@ async def bound(phone: Phone, name: str) -> Phone:
     return phone
 
 
-async def claim(phone: Phone, text: str) -> int:
-    reply = await phone.send(f"志愿 {text}")
-    found = re.search(r"已记录志愿服务 (\d+) 号", reply or "")
-    assert found, reply
-    return int(found.group(1))
-
-
 async def volunteer_points(db: SessionMaker) -> list[tuple[str, int]]:
     async with db() as session:
         rows = await session.execute(select(PointEntry.event_key, PointEntry.delta)
@@ -65,9 +57,9 @@ async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars
     secretary = await bound(member(SECRETARY_1), "张建国")
     li = await bound(member("13800000002"), "李秀英")
 
-    first = await claim(li, "2 社区环境整治")
+    first = await li.volunteer("2 社区环境整治")
     assert "照片已附在志愿服务" in (await li.photo("http://example.invalid/clean-up.jpg") or "")
-    second = await claim(li, "3 义务巡逻")
+    second = await li.volunteer("3 义务巡逻")
     pending = await secretary.send("审核")
     assert pending and f"{first} 号 李秀英 2 小时 社区环境整治（有照片）" in pending and f"{second} 号" in pending
 
@@ -113,7 +105,7 @@ async def test_a_rejected_claim_earns_nothing_and_the_member_is_told_why(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
     secretary = await bound(member(SECRETARY_1), "张建国")
     li = await bound(member("13800000002"), "李秀英")
-    number = await claim(li, "8 社区环境整治")
+    number = await li.volunteer("8 社区环境整治")
 
     assert "驳回需要写明理由" in (await secretary.send(f"驳回 {number}") or "")
     assert "理由：时长与活动记录不符" in (await secretary.send(f"驳回 {number} 时长与活动记录不符") or "")
@@ -134,12 +126,12 @@ async def test_a_secretary_of_another_branch_cannot_approve_and_nobody_approves_
     secretary = await bound(member(SECRETARY_1), "张建国")
     other = await bound(member(SECRETARY_2), "孙卫东")
     li = await bound(member("13800000002"), "李秀英")
-    number = await claim(li, "2 社区环境整治")
+    number = await li.volunteer("2 社区环境整治")
 
     assert "没有找到你所在支部的志愿服务" in (await other.send(f"通过 {number}") or "")
     assert "没有待审核" in (await other.send("审核") or "")
     assert "仅支部书记和管理员可以使用" in (await li.send(f"通过 {number}") or "")
-    own = await claim(secretary, "2 走访困难党员")
+    own = await secretary.volunteer("2 走访困难党员")
     assert "不能审核自己的" in (await secretary.send(f"通过 {own}") or "")
 
     async with db() as session:
@@ -152,7 +144,7 @@ async def test_concurrent_approvals_of_one_claim_give_points_once(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
     secretary = await bound(member(SECRETARY_1), "张建国")
     li = await bound(member("13800000002"), "李秀英")
-    number = await claim(li, "2 社区环境整治")
+    number = await li.volunteer("2 社区环境整治")
 
     replies = await asyncio.gather(*(secretary.send(f"通过 {number}") for _ in range(6)))
     assert sum("计 2 分" in (r or "") for r in replies) == 1, replies
