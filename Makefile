@@ -30,6 +30,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_webhook.py
 	$(BIN)/python tests/bench/bench_fanout.py
+	$(BIN)/python tests/bench/bench_stars.py
 
 clean:
 	rm -rf $(VENV) data
