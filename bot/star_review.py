@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.content.rules import Rules
+from bot.db import SessionMaker, transaction
 from bot.models import Member, StarReview
 from bot.repo import audit, campaigns, metrics, orgs, stars
 from bot.rules.periods import Period, quarter_label
@@ -40,49 +41,48 @@ def evidence(star: Star, values: Mapping[str, float], rules: Rules) -> str:
                     for r in star.requirements)
 
 
-async def propose(session: AsyncSession, *, content: Content, tz: ZoneInfo, quarter: Period,
+async def propose(sessionmaker: SessionMaker, *, content: Content, tz: ZoneInfo, quarter: Period,
                   now: datetime) -> Proposed:
-    """Open each organisation's review of the quarter and propose every grant and removal; idempotent."""
+    """Open each organisation's review of the quarter and propose every grant and removal; idempotent.
+
+    The quarter is read first; then each organisation's review is written in a short transaction of
+    its own, so on SQLite the serving process's writers never wait long for the write lock.
+    """
     rules, label = content.rules, quarter_label(quarter.start)
-    values = await metrics.for_members(session, period=quarter, tz=tz, monthly_cap=rules.policy.monthly_cap)
-    held = await stars.held(session)
-    reviews: dict[int, int | None] = {}
-    rows: list[dict[str, Any]] = []
-    made = 0
-    for member_id, org_id in await session.execute(select(Member.id, Member.org_id).order_by(Member.id)):
-        if org_id not in reviews:
-            reviews[org_id] = await stars.open_review(session, org_id=org_id, quarter=label, now=now)
-        review_id = reviews[org_id]
-        if review_id is None:
-            continue
-        mine = values.get(member_id) or metrics.zeros()
-        for change in changes(held.get(member_id, set()), evaluate(rules.stars, mine)):
-            star = rules.star(change.star)
-            assert star is not None
-            rows.append({"review_id": review_id, "member_id": member_id, "star": change.star,
-                         "proposed": change.grant, "decision": change.grant,
-                         "evidence": evidence(star, mine, rules)})
-        if len(rows) >= stars.CHUNK:
-            made += len(rows)
+    async with sessionmaker() as session:
+        values = await metrics.for_members(session, period=quarter, tz=tz, monthly_cap=rules.policy.monthly_cap)
+        held = await stars.held(session)
+        by_org: defaultdict[int, list[int]] = defaultdict(list)
+        for member_id, org_id in await session.execute(select(Member.id, Member.org_id).order_by(Member.id)):
+            by_org[org_id].append(member_id)
+    reviews = made = auto = 0
+    for org_id, member_ids in by_org.items():
+        async with transaction(sessionmaker) as session:
+            review_id = await stars.open_review(session, org_id=org_id, quarter=label, now=now)
+            if review_id is None:
+                continue
+            rows = [{"review_id": review_id, "member_id": member_id, **change}
+                    for member_id in member_ids
+                    for change in _changes(rules, held.get(member_id, set()), values.get(member_id) or metrics.zeros())]
             await stars.add_proposals(session, rows)
-            rows = []
-    made += len(rows)
-    await stars.add_proposals(session, rows)
-    opened = {org_id: review_id for org_id, review_id in reviews.items() if review_id is not None}
-    auto = await _auto_confirm(session, content=content, opened=opened, now=now)
-    return Proposed(label, len(opened), made, auto)
+            reviews, made = reviews + 1, made + len(rows)
+            if len(member_ids) <= rules.review.auto_confirm_max_members:
+                review = await session.get(StarReview, review_id)
+                assert review is not None
+                await confirm(session, content=content, review=review, by=None, now=now)
+                auto += 1
+    return Proposed(label, reviews, made, auto)
 
 
-async def _auto_confirm(session: AsyncSession, *, content: Content, opened: dict[int, int], now: datetime) -> int:
-    """Confirm at once the reviews of organisations small enough for `auto_confirm_max_members`."""
-    limit = content.rules.review.auto_confirm_max_members
-    sizes = await stars.member_counts(session, org_ids=list(opened))
-    small = [review_id for org_id, review_id in opened.items() if 0 < sizes.get(org_id, 0) <= limit]
-    for review_id in small:
-        review = await session.get(StarReview, review_id)
-        assert review is not None
-        await confirm(session, content=content, review=review, by=None, now=now)
-    return len(small)
+def _changes(rules: Rules, held: set[str], values: Mapping[str, float]) -> list[dict[str, Any]]:
+    """One member's proposal rows (without review and member): each grant or removal with its evidence."""
+    found = []
+    for change in changes(held, evaluate(rules.stars, values)):
+        star = rules.star(change.star)
+        assert star is not None
+        found.append({"star": change.star, "proposed": change.grant, "decision": change.grant,
+                      "evidence": evidence(star, values, rules)})
+    return found
 
 
 async def confirm(session: AsyncSession, *, content: Content, review: StarReview, by: int | None,

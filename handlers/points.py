@@ -42,7 +42,7 @@ async def correct(ctx: Context) -> str:
         return ctx.render("correction_usage")
     found = await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
     if len(found) != 1:
-        return ctx.render("review_member_unknown", name=ctx.args[0], count=len(found))
+        return ctx.render("member_unknown", name=ctx.args[0], count=len(found))
     member = found[0]
     if member.id == ctx.bound.id:
         return ctx.render("correction_own")

@@ -50,9 +50,9 @@ async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> st
     if len(ctx.args) < 4 or ctx.content.rules.star(ctx.args[2]) is None:
         return ctx.render("review_usage")
     by_org = {r.org_id: r.id for r in pending}
-    found = await members.named(ctx.session, name=ctx.args[1], org_ids=list(by_org))
+    found = await members.named(ctx.session, name=ctx.args[1], org_ids=list(by_org))  # those under review
     if len(found) != 1:
-        return ctx.render("review_member_unknown", name=ctx.args[1], count=len(found))
+        return ctx.render("member_unknown", name=ctx.args[1], count=len(found))
     return await _overrule(ctx, by_org[found[0].org_id], found[0].id, ctx.args[2], hold, _reason(ctx, 3))
 
 

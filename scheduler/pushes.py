@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import offloop
 from bot.content.calendar import RecurringDay
-from bot.db import SessionMaker, transaction
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member, Organisation, OrgKind, StarReview
 from bot.repo import activities, campaigns, members, orgs, volunteer
@@ -19,10 +18,10 @@ from bot.roster import CATEGORIES
 from bot.rules import boards
 from bot.rules.anniversaries import anniversary_days, party_years
 from bot.rules.checkin import new_code
-from bot.rules.periods import Period, month_of, previous_quarter
+from bot.rules.periods import month_of, previous_quarter
 from bot.rules.volunteer import hours_of
 from bot.services import Services
-from bot.star_review import Proposed, propose
+from bot.star_review import propose
 
 BOUND = select(Member.id).where(Member.openid.is_not(None))
 EVERYONE = select(Member.id)
@@ -121,7 +120,8 @@ async def star_review(services: Services, session: AsyncSession, at: datetime) -
     """Quarter start: propose every member's stars for the quarter just ended (摘星授星), off the serving loop,
     then ask the secretaries of the organisations whose reviews wait for them to review (`评星`)."""
     quarter = previous_quarter(_local_day(services, at))
-    done = await offloop.in_thread(services.settings.database_url, partial(_propose, services, quarter))
+    done = await offloop.in_thread(services.settings.database_url, partial(
+        propose, content=services.content, tz=services.settings.timezone, quarter=quarter, now=services.clock()))
     waiting = await session.scalars(select(StarReview.org_id).where(StarReview.quarter == done.quarter,
                                                                     StarReview.confirmed_at.is_(None)))
     chains = {org for org_id in waiting for org in await orgs.chain_up(session, org_id=org_id)}
@@ -153,12 +153,6 @@ async def service_star(services: Services, session: AsyncSession, at: datetime) 
                                          hours=hours_of(star.minutes)),
             audience=select(Member.id).where(Member.org_id.in_(branch)), org_id=org_id, at=at, now=services.clock())
     return f"service stars of {month.start:%Y-%m}: {named} branches"
-
-
-async def _propose(services: Services, quarter: Period, sessionmaker: SessionMaker) -> Proposed:
-    async with transaction(sessionmaker) as session:
-        return await propose(session, content=services.content, tz=services.settings.timezone, quarter=quarter,
-                             now=services.clock())
 
 
 async def _joined_on_this_day(session: AsyncSession, today: date) -> list[tuple[Member, date]]:

@@ -114,7 +114,7 @@ async def test_the_secretary_overrules_a_proposal_with_a_reason_and_the_member_i
     await runner.run(services(live), job, clock.now)
 
     assert "评星的用法" in (await secretary.send("评星 授 李秀英 星星 理由") or "")
-    assert "待评定的党员里没有「马丽娟」" in (await secretary.send("评星 授 马丽娟 服务星 其他支部") or "")
+    assert "你负责的组织里没有叫「马丽娟」的党员" in (await secretary.send("评星 授 马丽娟 服务星 其他支部") or "")
     assert "不能调整自己的星级" in (await secretary.send("评星 授 张建国 服务星 自己") or "")
     changed = await secretary.send("评星 授 李秀英 服务星 长期照顾孤寡老人，未及时登记")
     assert changed and "授予服务星，理由：长期照顾孤寡老人，未及时登记" in changed
@@ -192,7 +192,7 @@ async def test_a_correction_is_a_new_entry_with_its_reason_and_an_audit_line(
     await secretary.send(f"通过 {await li.volunteer('3 社区环境整治')}")
     assert "更正积分的格式" in (await secretary.send("调整 李秀英 两分 重复") or "")
     assert "不能更正自己的积分" in (await secretary.send("调整 张建国 +5 自己加分") or "")
-    assert "待评定的党员里没有「马丽娟」" in (await secretary.send("调整 马丽娟 -1 其他支部") or "")
+    assert "你负责的组织里没有叫「马丽娟」的党员" in (await secretary.send("调整 马丽娟 -1 其他支部") or "")
     done = await secretary.send("调整 李秀英 -1 时长多记了一小时")
     assert done and "已为李秀英记录积分更正 -1 分" in done
     points = await li.send("积分")

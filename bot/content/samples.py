@@ -105,7 +105,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                         reason=None),
         SimpleNamespace(id=13, name="王德明", star="学习星", proposed=False, decision=True, evidence="答对微党课题目 2 题",
                         reason="外出务工期间参加线下学习")] * 10},
-    "review_member_unknown": {"name": "李秀英", "count": 2},
+    "member_unknown": {"name": "李秀英", "count": 2},
     "review_none": {},
     "review_not_found": {"id": "12"},
     "review_own": {},

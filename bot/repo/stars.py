@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import HeldStar, Member, StarChange, StarProposal, StarReview
@@ -96,13 +96,6 @@ async def apply(session: AsyncSession, *, changes: Sequence[tuple[int, str, bool
     for member_id, star, granted, _ in changes:
         if not granted:
             await session.execute(delete(HeldStar).where(HeldStar.member_id == member_id, HeldStar.star == star))
-
-
-async def member_counts(session: AsyncSession, *, org_ids: Sequence[int]) -> dict[int, int]:
-    """How many members each organisation has."""
-    rows = await session.execute(select(Member.org_id, func.count()).where(Member.org_id.in_(org_ids))
-                                 .group_by(Member.org_id))
-    return {org_id: int(n) for org_id, n in rows}
 
 
 async def reviewed_orgs(session: AsyncSession, *, org_ids: Sequence[int]) -> set[int]:

@@ -18,15 +18,16 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot import offloop
 from bot.content import load_content
-from bot.db import SessionMaker, sqlite_path, transaction
+from bot.db import sqlite_path
 from bot.migrate import upgrade_async
 from bot.rules.periods import parse_quarter
-from bot.star_review import Proposed, propose
+from bot.star_review import propose
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = int(os.environ.get("BENCH_STARS_MEMBERS", "100000"))
@@ -91,14 +92,10 @@ async def review(url: str) -> None:
             await asyncio.sleep(0.01)
             longest = max(longest, time.perf_counter() - before - 0.01)
 
-    async def work(sessionmaker: SessionMaker) -> Proposed:
-        async with transaction(sessionmaker) as session:
-            return await propose(session, content=content, tz=TZ, quarter=quarter,
-                                 now=datetime.now(UTC))
-
     beat = asyncio.create_task(heartbeat())
     start = time.perf_counter()
-    done = await offloop.in_thread(url, work)
+    done = await offloop.in_thread(url, partial(propose, content=content, tz=TZ, quarter=quarter,
+                                                now=datetime.now(UTC)))
     elapsed = time.perf_counter() - start
     beat.cancel()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
