@@ -19,10 +19,12 @@ from sqlalchemy import text
 from bot.app import create_app
 from bot.config import Settings
 from bot.db import SessionMaker, make_engine, make_sessionmaker
+from bot.keys import SERVICES
 from bot.migrate import upgrade
 from bot.models import Base
 from bot.roster import apply_rows, read_rows
 from bot.routing import Router
+from bot.services import Services
 from bot.simulator import Simulator
 from bot.wechat.client import WeChatClient, build_client
 from bot.wechat.fake import FakeWeChat
@@ -160,3 +162,19 @@ def wechat_settings(settings: Settings, wechat: FakeWeChat) -> Settings:
 def wechat_client(wechat_settings: Settings, db: SessionMaker, clock: Clock,
                   http: aiohttp.ClientSession) -> WeChatClient:
     return build_client(wechat_settings, db, clock, http, backoff=0.001)
+
+
+@pytest.fixture
+async def live(make_client: AppMaker, wechat: FakeWeChat, roster: None) -> TestClient:  # type: ignore[type-arg]
+    """The bot with an AppSecret, sending through the fake WeChat API, with the demo roster."""
+    return await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)
+
+
+@pytest.fixture
+def member(live: TestClient, sim: Simulator, clock: Clock, wechat: FakeWeChat) -> Callable[[str], Phone]:  # type: ignore[type-arg]
+    """A phone of the roster member with this number, talking to `live`."""
+    return lambda number: Phone(live, sim, clock, number, wechat)
+
+
+def services_of(client: TestClient) -> Services:  # type: ignore[type-arg]
+    return client.app[SERVICES]

@@ -75,6 +75,11 @@ class Phone:
         reply = await self.send(f"绑定 {name} {self.number[-4:]}")
         assert reply and reply.startswith("绑定成功"), reply
 
+    async def bound(self, name: str) -> Phone:
+        """This phone, bound to the roster entry `name`."""
+        await self.bind(name)
+        return self
+
     async def outbox(self, db: SessionMaker) -> list[str]:
         """What the bot sent this member outside the passive reply."""
         async with db() as session:

@@ -16,17 +16,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.db import SessionMaker
-from bot.keys import SERVICES
 from bot.models import AuditEntry, Member, PointEntry, Wish
 from bot.operators import audit_trail, report
 from bot.report import write_csv, write_xlsx
 from bot.rules.periods import parse_quarter
-from bot.services import Services
-from bot.simulator import Simulator
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
-from tests.conftest import ROOT, SECRET, AppMaker, Clock
+from tests.conftest import ROOT, SECRET, AppMaker, Clock, services_of
 from tests.phone import Phone
 
 SECRETARY_1, SECRETARY_2 = "13800000001", "13800000011"
@@ -47,26 +44,15 @@ async def live(make_client: AppMaker, wechat: FakeWeChat, roster: None, content_
                              content_dir=content_dir)
 
 
-@pytest.fixture
-def member(live: TestClient, sim: Simulator, clock: Clock, wechat: FakeWeChat) -> Callable[[str], Phone]:  # type: ignore[type-arg]
-    return lambda number: Phone(live, sim, clock, number, wechat)
 
-
-def services(live: TestClient) -> Services:  # type: ignore[type-arg]
-    return live.app[SERVICES]
-
-
-async def bound(phone: Phone, name: str) -> Phone:
-    await phone.bind(name)
-    return phone
 
 
 async def test_a_micro_wish_from_posting_to_acceptance_never_shows_the_resident(
         live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat, db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
-    wang = await bound(member("13800000003"), "王德明")
-    other_branch = await bound(member("13800000012"), "马丽娟")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    wang = await member("13800000003").bound("王德明")
+    other_branch = await member("13800000012").bound("马丽娟")
     replies = [
         await secretary.send(f"心愿 {RESIDENT}想要一台收音机 {RESIDENT} {RESIDENT_PHONE}"),  # refused: names her
         await secretary.send(f"心愿 想要一台收音机听新闻 {RESIDENT} {RESIDENT_PHONE}"),
@@ -91,7 +77,7 @@ async def test_a_micro_wish_from_posting_to_acceptance_never_shows_the_resident(
     assert "认领的党员计 2 分" in (replies[-1] or "")
     replies.append(await secretary.send("心愿"))
     assert "收集 1 个，已认领 1 个，已实现 1 个" in (replies[-1] or "")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
 
     assert any(f"李秀英认领了 {n} 号微心愿" in m for m in secretary.pushed())
     assert any(f"{n} 号微心愿（想要一台收音机听新闻）已验收，计 2 分" in m for m in li.pushed())
@@ -106,12 +92,12 @@ async def test_a_micro_wish_from_posting_to_acceptance_never_shows_the_resident(
 
 async def test_the_secretary_overrules_a_proposal_with_a_reason_and_the_member_is_told_why(
         live: TestClient, member: Callable[[str], Phone], clock: Clock, db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     clock.now = datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
-    job = runner.find_job(services(live), "star_review")
+    job = runner.find_job(services_of(live), "star_review")
     assert job is not None
-    await runner.run(services(live), job, clock.now)
+    await runner.run(services_of(live), job, clock.now)
 
     assert "评星的用法" in (await secretary.send("评星 授 李秀英 星星 理由") or "")
     assert "你负责的组织里没有叫「马丽娟」的党员" in (await secretary.send("评星 授 马丽娟 服务星 其他支部") or "")
@@ -120,7 +106,7 @@ async def test_the_secretary_overrules_a_proposal_with_a_reason_and_the_member_i
     assert changed and "授予服务星，理由：长期照顾孤寡老人，未及时登记" in changed
     assert "已调整：长期照顾孤寡老人" in (await secretary.send("评星") or "")
     await secretary.send("评星 确认")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
 
     stars = await li.send("星级")
     assert stars and "现有 1 颗星：服务星" in stars and "获得服务星（长期照顾孤寡老人，未及时登记）" in stars
@@ -128,7 +114,7 @@ async def test_the_secretary_overrules_a_proposal_with_a_reason_and_the_member_i
     async with db() as session:
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["star_overrule", "star_confirm"]
-    lines = await audit_trail(services(live).settings, "第一党支部")
+    lines = await audit_trail(services_of(live).settings, "第一党支部")
     assert lines and "张建国\t李秀英\tstar_overrule\tstar:服务星\thold: 长期照顾孤寡老人，未及时登记" in lines[0]
 
 
@@ -137,14 +123,14 @@ async def test_small_branches_confirm_automatically_when_the_rules_say_so(
     rules = content_dir / "rules.toml"
     rules.write_text(rules.read_text().replace("auto_confirm_max_members = 0", "auto_confirm_max_members = 10"))
     from scheduler.content_watch import reload_content
-    assert await reload_content(services(live))
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    assert await reload_content(services_of(live))
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     await secretary.send(f"通过 {await li.volunteer('4 防汛值守')}")
     clock.now = datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
-    job = runner.find_job(services(live), "star_review")
+    job = runner.find_job(services_of(live), "star_review")
     assert job is not None
-    assert "2 confirmed automatically" in await runner.run(services(live), job, clock.now)
+    assert "2 confirmed automatically" in await runner.run(services_of(live), job, clock.now)
 
     assert "没有待评定" in (await secretary.send("评星") or "")
     assert "现有 1 颗星：服务星" in (await li.send("星级") or "")
@@ -152,8 +138,8 @@ async def test_small_branches_confirm_automatically_when_the_rules_say_so(
 
 async def test_the_points_board_shows_the_top_ten_this_month_and_members_may_leave_it(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li, wang = await bound(member("13800000002"), "李秀英"), await bound(member("13800000003"), "王德明")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li, wang = await member("13800000002").bound("李秀英"), await member("13800000003").bound("王德明")
     assert "本月还没有人获得积分" in (await li.send("排行") or "")
     await secretary.send(f"通过 {await li.volunteer('3 社区环境整治')}")
     await secretary.send(f"通过 {await wang.volunteer('1 社区环境整治')}")
@@ -168,8 +154,8 @@ async def test_the_points_board_shows_the_top_ten_this_month_and_members_may_lea
 
 async def test_follow_up_list_is_for_the_secretary_only(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     async with db.begin() as session:  # the roster has been there since 2022; 李秀英 earned 100 in 2026 so far
         for m in await session.scalars(select(Member)):
             m.created_at = datetime(2022, 3, 1, tzinfo=TZ)
@@ -187,8 +173,8 @@ async def test_follow_up_list_is_for_the_secretary_only(
 
 async def test_a_correction_is_a_new_entry_with_its_reason_and_an_audit_line(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     await secretary.send(f"通过 {await li.volunteer('3 社区环境整治')}")
     assert "更正积分的格式" in (await secretary.send("调整 李秀英 两分 重复") or "")
     assert "不能更正自己的积分" in (await secretary.send("调整 张建国 +5 自己加分") or "")
@@ -206,31 +192,31 @@ async def test_a_correction_is_a_new_entry_with_its_reason_and_an_audit_line(
 
 async def test_service_star_of_the_month_is_announced_to_the_branch_on_the_first(
         live: TestClient, member: Callable[[str], Phone], clock: Clock) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li, wang = await bound(member("13800000002"), "李秀英"), await bound(member("13800000003"), "王德明")
-    other = await bound(member("13800000012"), "马丽娟")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li, wang = await member("13800000002").bound("李秀英"), await member("13800000003").bound("王德明")
+    other = await member("13800000012").bound("马丽娟")
     wangs, lis = await wang.volunteer("2 义务巡逻"), await li.volunteer("2 社区环境整治")
     await secretary.send(f"通过 {wangs}")  # 王德明 reaches 2 hours first
     clock.advance(hours=1)
     await secretary.send(f"通过 {lis}")
     clock.now = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
-    job = runner.find_job(services(live), "service_star")
+    job = runner.find_job(services_of(live), "service_star")
     assert job is not None
-    assert await runner.run(services(live), job, clock.now) == "service stars of 2026-11: 1 branches"
-    await deliver_due(services(live))  # two weeks on, every window is closed: the news waits for `通知`
+    assert await runner.run(services_of(live), job, clock.now) == "service stars of 2026-11: 1 branches"
+    await deliver_due(services_of(live))  # two weeks on, every window is closed: the news waits for `通知`
     assert "【11月服务之星】王德明同志\n上月完成经确认的志愿服务 2 小时" in (await li.send("通知") or "")
     assert "服务之星" not in (await other.send("通知") or "")
-    assert await runner.run(services(live), job, clock.now, again=True) == "service stars of 2026-11: 1 branches"
-    await deliver_due(services(live))
+    assert await runner.run(services_of(live), job, clock.now, again=True) == "service stars of 2026-11: 1 branches"
+    await deliver_due(services_of(live))
     assert "服务之星" not in (await li.send("通知") or "")  # announced once
 
 
 async def test_quarter_report_as_xlsx_and_csv_and_the_chat_summary(
         live: TestClient, member: Callable[[str], Phone], tmp_path: Path) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     await secretary.send(f"通过 {await li.volunteer('3 社区环境整治')}")
-    settings = services(live).settings
+    settings = services_of(live).settings
     quarter = parse_quarter("2026Q4")
     assert quarter is not None
     built = await report(settings, "第一党支部", quarter, datetime(2026, 11, 16).date())

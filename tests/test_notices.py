@@ -4,66 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.keys import SERVICES
-from bot.services import Services
-from bot.simulator import Simulator
 from bot.wechat.fake import FakeWeChat
 from scheduler.delivery_loop import deliver_due
-from tests.conftest import SECRET, AppMaker, Clock
+from tests.conftest import Clock, services_of
 from tests.phone import Phone
 
 SECRETARY_1, SECRETARY_2 = "13800000001", "13800000011"
 BRANCH_1 = [f"138000000{i:02d}" for i in range(2, 6)]  # four members of 第一党支部 who will bind
 
 
-@pytest.fixture
-async def live(make_client: AppMaker, wechat: FakeWeChat, roster: None) -> TestClient:  # type: ignore[type-arg]
-    """The bot with an AppSecret, sending through the fake WeChat API."""
-    return await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)
 
 
-@pytest.fixture
-def member(live: TestClient, sim: Simulator, clock: Clock, wechat: FakeWeChat) -> Callable[[str], Phone]:  # type: ignore[type-arg]
-    return lambda number: Phone(live, sim, clock, number, wechat)
-
-
-async def bound(phone: Phone, name: str) -> Phone:
-    await phone.bind(name)
-    return phone
-
-
-def services(live: TestClient) -> Services:  # type: ignore[type-arg]
-    return live.app[SERVICES]
 
 
 async def test_a_secretary_previews_confirms_and_gets_the_delivery_report(
         live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    readers = [await bound(member(n), name) for n, name in zip(BRANCH_1, ["李秀英", "王德明", "赵春花", "刘志强"])]
-    other_branch = await bound(member("13800000012"), "马丽娟")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    readers = [await member(n).bound(name) for n, name in zip(BRANCH_1, ["李秀英", "王德明", "赵春花", "刘志强"])]
+    other_branch = await member("13800000012").bound("马丽娟")
 
     preview = await secretary.send("通知 本周六上午9点在村委会开展主题党日活动，请准时参加")
     assert preview and "共 10 人" in preview and "回复「确认」发送" in preview
     assert not wechat.sent  # nothing goes out before 确认
     started = await secretary.send("确认")
     assert started and "共 10 人" in started
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
 
     for reader in readers:
         assert reader.pushed() == ["【第一党支部通知】\n本周六上午9点在村委会开展主题党日活动，请准时参加"]
     assert other_branch.pushed() == []
     report = secretary.pushed()[-1]
     assert "发送完成" in report and "已送达 5 人" in report and "待阅读 5 人" in report  # 5 members never bound
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
     assert len(secretary.pushed()) == 2  # the notice itself, then one report, never two
 
 
 async def test_a_secretary_cannot_address_another_branch_but_an_administrator_can(
         live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_2), "孙卫东")
+    secretary = await member(SECRETARY_2).bound("孙卫东")
     refused = await secretary.send("通知 @第一党支部 明天开会")
     assert refused and "不能向「第一党支部」发送" in refused
     assert "没有待确认的通知" in (await secretary.send("确认") or "")
@@ -72,23 +52,23 @@ async def test_a_secretary_cannot_address_another_branch_but_an_administrator_ca
 
 async def test_cancel_and_expiry_send_nothing(live: TestClient, member: Callable[[str], Phone],  # type: ignore[type-arg]
                                              wechat: FakeWeChat, clock: Clock) -> None:
-    secretary = await bound(member(SECRETARY_1), "张建国")
+    secretary = await member(SECRETARY_1).bound("张建国")
     await secretary.send("通知 第一条")
     assert "已取消" in (await secretary.send("取消") or "")
     await secretary.send("通知 第二条")
     clock.advance(minutes=11)
     assert "已过" in (await secretary.send("确认") or "")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
     assert not wechat.sent
 
 
 async def test_members_acknowledge_and_the_secretary_sees_who_has_not(
         live: TestClient, member: Callable[[str], Phone]) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    first, second = [await bound(member(n), name) for n, name in zip(BRANCH_1, ["李秀英", "王德明"])]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    first, second = [await member(n).bound(name) for n, name in zip(BRANCH_1, ["李秀英", "王德明"])]
     await secretary.send("回执通知 请于周五前上交党费")
     await secretary.send("确认")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
     assert first.pushed()[-1].endswith("请回复「收到」确认。")
     assert second.pushed()[-1].endswith("请回复「收到」确认。")
 
@@ -100,12 +80,12 @@ async def test_members_acknowledge_and_the_secretary_sees_who_has_not(
 
 async def test_a_member_outside_the_window_is_told_of_the_notice_and_reads_it(
         live: TestClient, member: Callable[[str], Phone], clock: Clock, wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    quiet = await bound(member(BRANCH_1[0]), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    quiet = await member(BRANCH_1[0]).bound("李秀英")
     clock.advance(days=3)  # 李秀英's window has closed
     await secretary.send("通知 下周一交党费")
     await secretary.send("确认")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
     assert quiet.pushed() == []
 
     reply = await quiet.send("积分")

@@ -7,42 +7,22 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.db import SessionMaker
-from bot.keys import SERVICES
 from bot.models import AuditEntry, ClaimStatus, PointEntry, VolunteerClaim
-from bot.services import Services
-from bot.simulator import Simulator
-from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
-from tests.conftest import SECRET, AppMaker, Clock
+from tests.conftest import Clock, services_of
 from tests.phone import Phone
 
 SECRETARY_1, SECRETARY_2 = "13800000001", "13800000011"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture
-async def live(make_client: AppMaker, wechat: FakeWeChat, roster: None) -> TestClient:  # type: ignore[type-arg]
-    return await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)
 
 
-@pytest.fixture
-def member(live: TestClient, sim: Simulator, clock: Clock, wechat: FakeWeChat) -> Callable[[str], Phone]:  # type: ignore[type-arg]
-    return lambda number: Phone(live, sim, clock, number, wechat)
-
-
-def services(live: TestClient) -> Services:  # type: ignore[type-arg]
-    return live.app[SERVICES]
-
-
-async def bound(phone: Phone, name: str) -> Phone:
-    await phone.bind(name)
-    return phone
 
 
 async def volunteer_points(db: SessionMaker) -> list[tuple[str, int]]:
@@ -54,8 +34,8 @@ async def volunteer_points(db: SessionMaker) -> list[tuple[str, int]]:
 
 async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars_explanation(
         live: TestClient, member: Callable[[str], Phone], clock: Clock, db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
 
     first = await li.volunteer("2 社区环境整治")
     assert "照片已附在志愿服务" in (await li.photo("http://example.invalid/clean-up.jpg") or "")
@@ -65,7 +45,7 @@ async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars
 
     assert "计 2 分" in (await secretary.send(f"通过 {first}") or "")
     assert "计 3 分" in (await secretary.send(f"通过 {second}") or "")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
     told = li.pushed()
     assert any(f"志愿服务 {first} 号（2 小时，社区环境整治）已确认，计 2 分" in m for m in told), told
 
@@ -77,12 +57,12 @@ async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars
     assert before and "★ 服务星：已达到（完成志愿服务 5 小时）" in before and "现有 0 颗星" in before
 
     clock.now = datetime(2027, 1, 1, 9, 0, tzinfo=TZ)  # the quarter-start review of 2026Q4
-    job = runner.find_job(services(live), "star_review")
+    job = runner.find_job(services_of(live), "star_review")
     assert job is not None
-    outcome = await runner.run(services(live), job, clock.now)
+    outcome = await runner.run(services_of(live), job, clock.now)
     assert outcome.startswith("star review 2026Q4: 2 reviews"), outcome  # one per branch
-    assert await runner.run(services(live), job, clock.now) == ""  # once per fire time
-    await deliver_due(services(live))
+    assert await runner.run(services_of(live), job, clock.now) == ""  # once per fire time
+    await deliver_due(services_of(live))
     assert not any("摘星授星结果" in m for m in li.pushed())  # nobody is told before the secretary confirms
 
     proposals = await secretary.send("评星")  # the reminder waits: the window closed during December
@@ -90,7 +70,7 @@ async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars
     assert "评星提醒" in (await secretary.send("通知") or "")
     confirmed = await secretary.send("评星 确认")
     assert confirmed and "2026Q4 摘星授星已确认" in confirmed
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
 
     stars = await li.send("星级")  # the window had closed: the result waits for the member
     assert stars and "现有 1 颗星：服务星" in stars
@@ -103,14 +83,14 @@ async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars
 
 async def test_a_rejected_claim_earns_nothing_and_the_member_is_told_why(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     number = await li.volunteer("8 社区环境整治")
 
     assert "驳回需要写明理由" in (await secretary.send(f"驳回 {number}") or "")
     assert "理由：时长与活动记录不符" in (await secretary.send(f"驳回 {number} 时长与活动记录不符") or "")
     assert "已经审核过了" in (await secretary.send(f"通过 {number}") or "")
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
 
     assert any("未通过确认" in m and "理由：时长与活动记录不符" in m for m in li.pushed())
     assert await volunteer_points(db) == []
@@ -123,9 +103,9 @@ async def test_a_rejected_claim_earns_nothing_and_the_member_is_told_why(
 
 async def test_a_secretary_of_another_branch_cannot_approve_and_nobody_approves_their_own(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    other = await bound(member(SECRETARY_2), "孙卫东")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    other = await member(SECRETARY_2).bound("孙卫东")
+    li = await member("13800000002").bound("李秀英")
     number = await li.volunteer("2 社区环境整治")
 
     assert "没有找到你所在支部的志愿服务" in (await other.send(f"通过 {number}") or "")
@@ -142,8 +122,8 @@ async def test_a_secretary_of_another_branch_cannot_approve_and_nobody_approves_
 
 async def test_concurrent_approvals_of_one_claim_give_points_once(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
-    secretary = await bound(member(SECRETARY_1), "张建国")
-    li = await bound(member("13800000002"), "李秀英")
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
     number = await li.volunteer("2 社区环境整治")
 
     replies = await asyncio.gather(*(secretary.send(f"通过 {number}") for _ in range(6)))
@@ -153,13 +133,13 @@ async def test_concurrent_approvals_of_one_claim_give_points_once(
     async with db() as session:
         audits = await session.scalar(select(func.count()).select_from(AuditEntry))
     assert audits == 1
-    await deliver_due(services(live))
+    await deliver_due(services_of(live))
     assert sum("已确认" in m for m in li.pushed()) == 1
 
 
 async def test_a_wrong_claim_gets_the_format_and_a_stray_photo_is_explained(
         live: TestClient, member: Callable[[str], Phone], db: SessionMaker) -> None:  # type: ignore[type-arg]
-    li = await bound(member("13800000002"), "李秀英")
+    li = await member("13800000002").bound("李秀英")
     for text in ("志愿", "志愿 社区环境整治", "志愿 30 防汛", "志愿 1.2 清扫"):
         assert "志愿 2 社区环境整治" in (await li.send(text) or ""), text
     assert "请先发「志愿 时长 内容」" in (await li.photo("http://example.invalid/x.jpg") or "")
