@@ -9,8 +9,6 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +19,7 @@ from bot.repo import metrics, orgs, stars, wishes
 from bot.rules.periods import Period, months_in, quarter_label
 
 # Column and sheet names are for the organisation department's spreadsheets, not member messages.
-HEADERS = ("姓名", "月份积分", "季度积分", "星级", "签到次数", "答题正确", "答题次数", "确认志愿服务（小时）", "关注提示")
+AFTER_MONTHS = ("季度积分", "星级", "签到次数", "答题正确", "答题次数", "确认志愿服务（小时）", "关注提示")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +114,7 @@ def _flags(f: Flagged, rules: Rules) -> str:
 
 
 def _member_table(report: Report) -> list[list[object]]:
-    head: list[object] = [HEADERS[0], *(f"{m}月积分" for m in report.months), *HEADERS[2:]]
+    head: list[object] = ["姓名", *(f"{m}月积分" for m in report.months), *AFTER_MONTHS]
     return [head] + [[r.name, *r.months, r.quarter_points, "、".join(r.stars), r.checkins, r.quiz_correct,
                       r.quiz_answered, round(r.hours, 1), r.flags] for r in report.rows]
 
@@ -129,6 +127,9 @@ def write_csv(report: Report, path: Path) -> None:
 
 def write_xlsx(report: Report, path: Path) -> None:
     """A members sheet and a summary sheet with the check-in rate, star distribution and a points chart."""
+    from openpyxl import Workbook  # only the report command needs it
+    from openpyxl.chart import BarChart, Reference
+
     book = Workbook()
     sheet = book.active
     sheet.title = "成员"

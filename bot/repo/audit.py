@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,4 +27,4 @@ async def entries(session: AsyncSession, *, org_ids: Sequence[int] | None = None
             .order_by(AuditEntry.id))
     if org_ids is not None:
         stmt = stmt.where(member.org_id.in_(org_ids))
-    return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
+    return cast(list[tuple[datetime, str | None, str | None, str, str, str]], list(await session.execute(stmt)))
