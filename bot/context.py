@@ -44,5 +44,10 @@ class Context:
         """The organisations the sender answers for: their own and those under it (all, for an administrator)."""
         return await orgs.governed(self.session, org_id=self.bound.org_id, role=self.bound.role)
 
+    def text_after(self, words: int) -> str:
+        """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
+        parts = self.rest.split(maxsplit=words)
+        return parts[words].strip() if len(parts) > words else ""
+
     def render(self, name: str, /, **values: Any) -> str:
         return self.content.render(name, **values)

@@ -46,7 +46,7 @@ async def correct(ctx: Context) -> str:
     member = found[0]
     if member.id == ctx.bound.id:
         return ctx.render("correction_own")
-    reason, delta = ctx.rest.split(maxsplit=2)[-1].strip(), int(ctx.args[1])
+    reason, delta = ctx.text_after(2), int(ctx.args[1])
     await award(ctx, action=CORRECTION, event_key=f"correction:{ctx.msg.id}", member_id=member.id, points=delta,
                 detail=f"：{reason}")
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member.id, action="points_correct",

@@ -42,7 +42,8 @@ async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
     found = await stars.proposal(ctx.session, proposal_id=int(ctx.args[1]))
     if found is None or found.review_id not in {r.id for r in pending}:
         return ctx.render("review_not_found", id=ctx.args[1])
-    return await _overrule(ctx, found.review_id, found.member_id, found.star, not found.decision, _reason(ctx, 2))
+    return await _overrule(ctx, found.review_id, found.member_id, found.star, not found.decision,
+                           ctx.text_after(2))
 
 
 async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> str:
@@ -53,7 +54,7 @@ async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> st
     found = await members.named(ctx.session, name=ctx.args[1], org_ids=list(by_org))  # those under review
     if len(found) != 1:
         return ctx.render("member_unknown", name=ctx.args[1], count=len(found))
-    return await _overrule(ctx, by_org[found[0].org_id], found[0].id, ctx.args[2], hold, _reason(ctx, 3))
+    return await _overrule(ctx, by_org[found[0].org_id], found[0].id, ctx.args[2], hold, ctx.text_after(3))
 
 
 async def _overrule(ctx: Context, review_id: int, member_id: int, star: str, hold: bool, reason: str) -> str:
@@ -66,11 +67,6 @@ async def _overrule(ctx: Context, review_id: int, member_id: int, star: str, hol
                        subject=f"star:{star}", detail=f"{'hold' if hold else 'not hold'}: {reason}", at=ctx.now)
     name = await members.name_of(ctx.session, member_id=member_id)
     return ctx.render("review_changed", name=name, star=star, hold=hold, reason=reason)
-
-
-def _reason(ctx: Context, words: int) -> str:
-    """The text after the first `words` arguments, as typed."""
-    return ctx.rest.split(maxsplit=words)[-1].strip()
 
 
 async def _confirm(ctx: Context, pending: Sequence[StarReview]) -> str:

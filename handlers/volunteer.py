@@ -67,14 +67,14 @@ async def approve(ctx: Context) -> str:
                          points=points_for(claim.minutes, ctx.content.rules.actions[ACTION].points),
                          detail=f"：{claim.description}")
     await _settle(ctx, claim, approved=True, earned=earned, reason="")
-    return ctx.render("volunteer_approved", id=claim.id, name=await members.name_of(ctx.session, member_id=claim.member_id),
-                      hours=hours_of(claim.minutes), points=earned)
+    name = await members.name_of(ctx.session, member_id=claim.member_id)
+    return ctx.render("volunteer_approved", id=claim.id, name=name, hours=hours_of(claim.minutes), points=earned)
 
 
 @router.command("驳回", need=Need.SECRETARY)
 async def reject(ctx: Context) -> str:
     """`驳回 12 理由`: the claim earns nothing and the member is told why."""
-    reason = ctx.rest.partition(" ")[2].strip() if ctx.args else ""
+    reason = ctx.text_after(1)
     if not reason:
         return ctx.render("volunteer_reject_usage")
     claim = await _decidable(ctx)

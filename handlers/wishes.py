@@ -19,7 +19,7 @@ async def wish(ctx: Context) -> str:
     """`心愿` lists the open wishes; `心愿 内容 姓名 电话` is a secretary posting one."""
     if ctx.rest:
         return await _post(ctx)
-    visible = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
+    visible = await _visible(ctx)
     open_wishes = await wishes.listed(ctx.session, org_ids=visible, statuses=[W.OPEN])
     mine = [w for w in await wishes.listed(ctx.session, org_ids=visible, statuses=[W.CLAIMED])
             if w.claimed_by == ctx.bound.id]
@@ -47,27 +47,27 @@ async def _post(ctx: Context) -> str:
 
 @router.command("认领", need=Need.MEMBER)
 async def claim(ctx: Context) -> str:
-    found = await _wish(ctx, await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id))
+    found = await _wish(ctx, await _visible(ctx))
     if isinstance(found, str):
         return found
     if not await wishes.move(ctx.session, wish_id=found.id, before=W.OPEN, after=W.CLAIMED,
                              claimed_by=ctx.bound.id, claimed_at=ctx.now):
         return ctx.render("wish_taken", id=found.id)
-    await _tell(ctx, found.id, found.created_by, W.CLAIMED, ctx.render("wish_claimed_note", id=found.id, content=found.content,
-                                                        name=ctx.bound.name))
+    note = ctx.render("wish_claimed_note", id=found.id, content=found.content, name=ctx.bound.name)
+    await _tell(ctx, found.id, found.created_by, W.CLAIMED, note)
     return ctx.render("wish_claimed", id=found.id, content=found.content)
 
 
 @router.command("完成", need=Need.MEMBER)
 async def done(ctx: Context) -> str:
-    found = await _wish(ctx, await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id))
+    found = await _wish(ctx, await _visible(ctx))
     if isinstance(found, str):
         return found
     if not await wishes.move(ctx.session, wish_id=found.id, before=W.CLAIMED, after=W.DONE,
                              member_id=ctx.bound.id, done_at=ctx.now):
         return ctx.render("wish_not_yours", id=found.id)
-    await _tell(ctx, found.id, found.created_by, W.DONE, ctx.render("wish_done_note", id=found.id, content=found.content,
-                                                        name=ctx.bound.name))
+    note = ctx.render("wish_done_note", id=found.id, content=found.content, name=ctx.bound.name)
+    await _tell(ctx, found.id, found.created_by, W.DONE, note)
     return ctx.render("wish_done", id=found.id)
 
 
@@ -87,9 +87,14 @@ async def accept(ctx: Context) -> str:
                          detail=f"：{found.content}")
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=found.claimed_by, action="wish_accept",
                        subject=f"wish:{found.id}", detail=f"{found.content}; +{earned}", at=ctx.now)
-    await _tell(ctx, found.id, found.claimed_by, W.FULFILLED, ctx.render("wish_accepted_note", id=found.id, content=found.content,
-                                                        points=earned))
+    note = ctx.render("wish_accepted_note", id=found.id, content=found.content, points=earned)
+    await _tell(ctx, found.id, found.claimed_by, W.FULFILLED, note)
     return ctx.render("wish_accepted", id=found.id, points=earned)
+
+
+async def _visible(ctx: Context) -> list[int]:
+    """Whose wishes a member sees: those posted for their organisation and the organisations above it."""
+    return await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
 
 
 async def _wish(ctx: Context, org_ids: list[int]) -> Wish | str:

@@ -147,11 +147,11 @@ async def service_star(services: Services, session: AsyncSession, at: datetime) 
             continue
         named += 1
         name = await members.name_of(session, member_id=star.member_id)
-        await campaigns.create(
-            session, key=f"service-star:{org_id}:{month.start:%Y-%m}", kind="board", title=f"{month.start.month}月服务之星",
-            body=services.content.render("service_star", name=name, month=month.start.month,
-                                         hours=hours_of(star.minutes)),
-            audience=select(Member.id).where(Member.org_id.in_(branch)), org_id=org_id, at=at, now=services.clock())
+        body = services.content.render("service_star", name=name, month=month.start.month,
+                                       hours=hours_of(star.minutes))
+        await campaigns.create(session, key=f"service-star:{org_id}:{month.start:%Y-%m}", kind="board",
+                               title=f"{month.start.month}月服务之星", body=body, org_id=org_id, at=at,
+                               now=services.clock(), audience=select(Member.id).where(Member.org_id.in_(branch)))
     return f"service stars of {month.start:%Y-%m}: {named} branches"
 
 

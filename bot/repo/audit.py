@@ -19,7 +19,10 @@ async def record(session: AsyncSession, *, actor_id: int | None, member_id: int 
                            detail=detail[:500], at=at))
 
 
-async def entries(session: AsyncSession, *, org_ids: Sequence[int] | None = None) -> list[tuple[datetime, str | None, str | None, str, str, str]]:
+Line = tuple[datetime, str | None, str | None, str, str, str]  # at, actor, member, action, subject, detail
+
+
+async def entries(session: AsyncSession, *, org_ids: Sequence[int] | None = None) -> list[Line]:
     """(at, actor, member, action, subject, detail), oldest first; `org_ids` keeps entries about their members."""
     actor, member = aliased(Member), aliased(Member)
     stmt = (select(AuditEntry.at, actor.name, member.name, AuditEntry.action, AuditEntry.subject, AuditEntry.detail)
@@ -27,4 +30,4 @@ async def entries(session: AsyncSession, *, org_ids: Sequence[int] | None = None
             .order_by(AuditEntry.id))
     if org_ids is not None:
         stmt = stmt.where(member.org_id.in_(org_ids))
-    return cast(list[tuple[datetime, str | None, str | None, str, str, str]], list(await session.execute(stmt)))
+    return cast(list[Line], list(await session.execute(stmt)))
