@@ -7,13 +7,17 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
 from bot.config import ConfigError, Settings
 from bot.db import open_database
+
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     imp = members.add_parser("import", help="import a CSV or XLSX roster (姓名,手机号,支部,角色,入党日期)")
     imp.add_argument("file", type=Path)
     imp.set_defaults(run=_members_import)
-    members.add_parser("list", help="print the roster").set_defaults(run=_members_list)
+    listing = members.add_parser("list", help="print the roster")
+    listing.add_argument("--org", help="only this organisation (a name or path) and those under it")
+    listing.set_defaults(run=_members_list)
+    unbind = members.add_parser("unbind", help="unlink a member's WeChat account (they may bind again)")
+    unbind.add_argument("phone")
+    unbind.set_defaults(run=_members_unbind)
+    move = members.add_parser("move", help="move a member to another organisation, keeping their history")
+    move.add_argument("phone")
+    move.add_argument("--to", required=True, help="the organisation, such as 塘约村党总支/第二党支部")
+    move.set_defaults(run=_members_move)
 
     content = commands.add_parser("content", help="administrator content").add_subparsers(
         required=True, metavar="ACTION")
@@ -88,14 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(run=_jobs_run)
 
     rep = commands.add_parser("report", help="an organisation's quarter report (one row per member, a summary)")
-    rep.add_argument("--org", required=True, help="the organisation, such as 第一党支部 (with those under it)")
+    rep.add_argument("--org", required=True,
+                     help="the organisation, a name or path such as 塘约村党总支/第一党支部 (with those under it)")
     rep.add_argument("--quarter", required=True, help="such as 2026Q4")
     rep.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     rep.add_argument("--output", required=True, type=Path, help="the file to write")
     rep.set_defaults(run=_report)
 
     trail = commands.add_parser("audit", help="print the audit trail (approvals, rejections, corrections, stars)")
-    trail.add_argument("--org", help="only about members of this organisation and those under it")
+    trail.add_argument("--org", help="only rows about this organisation (a name or path) and those under it")
     trail.set_defaults(run=_audit)
 
     chat = commands.add_parser("chat", help="talk to a running server as a roster member")
@@ -139,34 +153,57 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _members_import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.roster import RosterError, apply_rows, read_rows
+    from bot.roster import ImportResult, RosterError, apply_rows, read_rows
+
+    async def apply() -> ImportResult:
+        rows = read_rows(args.file)
+        async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
+            return await apply_rows(session, rows, datetime.now(settings.timezone))
 
     try:
-        rows = read_rows(args.file)
+        result = asyncio.run(apply())
     except (RosterError, OSError) as exc:
         print(f"palmbot: {exc}; nothing was imported", file=sys.stderr)
         return 1
-
-    async def apply() -> str:
-        async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
-            result = await apply_rows(session, rows, datetime.now(settings.timezone))
-        return f"imported {args.file}: {result.created} created, {result.updated} updated"
-
-    print(asyncio.run(apply()))
+    print(f"imported {args.file}: {result.created} created, {result.updated} updated ({result.moved} moved)")
+    if result.kept:
+        print(f"{len(result.kept)} members of these organisations are not in the file and were kept "
+              "(`palmbot members move` or unbind them if they left):", *result.kept, sep="\n  ")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     return 0
 
 
-def _members_list(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.repo.members import roster
+def _members_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import members_list
 
-    async def fetch() -> list[str]:
-        async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
-            rows = await roster(session)
-        return [f"{org}\t{m.name}\t{m.phone}\t{m.role}\t{m.joined_on or ''}\t{'已绑定' if m.openid else '未绑定'}"
-                for m, org in rows]
+    lines = _org_lookup(lambda: asyncio.run(members_list(settings, args.org)))
+    return _print_found(None if lines is None else ["组织\t姓名\t手机号\t角色\t入党日期\t微信", *lines], "")
 
-    print("\n".join(["支部\t姓名\t手机号\t角色\t入党日期\t微信", *asyncio.run(fetch())]))
-    return 0
+
+def _members_unbind(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import members_unbind
+
+    done = asyncio.run(members_unbind(settings, args.phone))
+    return _print_found(None if done is None else [done], f"no member with phone {args.phone}")
+
+
+def _members_move(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import members_move
+
+    done = _org_lookup(lambda: asyncio.run(members_move(settings, args.phone, args.to)))
+    return _print_found(None if done is None else [done], f"no member with phone {args.phone}")
+
+
+def _org_lookup(run: Callable[[], T]) -> T | None:
+    """Run an operator command that names an organisation; a path naming none or several is printed, None."""
+    from bot.repo.orgs import OrgLookupError
+
+    try:
+        return run()
+    except OrgLookupError as exc:
+        print(f"palmbot: {exc}; `palmbot members list` shows the organisations", file=sys.stderr)
+        return None
 
 
 def _content_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -246,9 +283,9 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     if quarter is None:
         print(f"palmbot: --quarter {args.quarter!r} is not a quarter such as 2026Q4", file=sys.stderr)
         return 2
-    built = asyncio.run(report(settings, args.org, quarter, datetime.now(settings.timezone).date()))
+    today = datetime.now(settings.timezone).date()
+    built = _org_lookup(lambda: asyncio.run(report(settings, args.org, quarter, today)))
     if built is None:
-        print(f"palmbot: no organisation {args.org!r}; `palmbot members list` shows them", file=sys.stderr)
         return 1
     (write_xlsx if args.format == "xlsx" else write_csv)(built, args.output)
     print(f"{args.output}: {built.org} {built.quarter}, {len(built.rows)} members")
@@ -258,15 +295,15 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import audit_trail
 
-    lines = asyncio.run(audit_trail(settings, args.org))
-    return _print_found(None if lines is None else ["时间\t操作人\t党员\t操作\t对象\t说明", *lines],
-                        f"no organisation {args.org!r}")
+    lines = _org_lookup(lambda: asyncio.run(audit_trail(settings, args.org)))
+    return _print_found(None if lines is None else ["时间\t组织\t操作人\t党员\t操作\t对象\t说明", *lines], "")
 
 
 def _print_found(lines: list[str] | None, missing: str) -> int:
-    """Print what a command found, or say what was missing and fail."""
+    """Print what a command found, or say what was missing (unless already said) and fail."""
     if lines is None:
-        print(f"palmbot: {missing}", file=sys.stderr)
+        if missing:
+            print(f"palmbot: {missing}", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0

@@ -41,8 +41,9 @@ class Context:
         return self.member
 
     async def governed(self) -> list[int]:
-        """The organisations the sender answers for: their own and those under it (all, for an administrator)."""
-        return await orgs.governed(self.session, org_id=self.bound.org_id, role=self.bound.role)
+        """The organisations the sender answers for: their own and those under it, by id (secretaries and
+        administrators alike: a township's administrator never sees another township)."""
+        return await orgs.subtree(self.session, org_id=self.bound.org_id)
 
     def text_after(self, words: int) -> str:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""

@@ -43,12 +43,21 @@ class OrgKind(StrEnum):
 
 
 class Organisation(Base):
+    """A place in the tree (党委 → 党总支 → 党支部 → 党小组): unique by (parent, name), named by its path.
+
+    Villages repeat names (every one has a 第一党支部), so a name alone never identifies an organisation:
+    `path` (`塘约村党总支/第一党支部`, the names from the root down) does, and is unique.
+    """
+
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    path: Mapped[str] = mapped_column(String(500), unique=True)
+
+    __table_args__ = (UniqueConstraint("parent_id", "name"), Index("ix_organisations_name", "name"))
 
 
 class Member(Base):
@@ -306,8 +315,9 @@ class AuditEntry(Base):
     __tablename__ = "audit_trail"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None: a scheduled job
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None: a scheduled job or an operator
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)  # the organisation concerned
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(60))  # e.g. volunteer:12, wish:3, star:2026Q4
     detail: Mapped[str] = mapped_column(String(500))

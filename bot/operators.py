@@ -13,7 +13,7 @@ from bot.content import load_content
 from bot.db import open_database
 from bot.models import DeliveryStatus as S
 from bot.outbound import SandboxOutbox
-from bot.repo import audit, campaigns, orgs
+from bot.repo import audit, campaigns, members, orgs
 from bot.report import Report
 from bot.report import build as build_report
 from bot.routing import Router
@@ -117,26 +117,56 @@ async def menu_push(settings: Settings) -> int:
     return len(content.menu.buttons)
 
 
-async def report(settings: Settings, org_name: str, quarter: Period, today: date) -> Report | None:
-    """An organisation's quarter report, or None when there is no such organisation."""
+async def report(settings: Settings, org_path: str, quarter: Period, today: date) -> Report:
+    """An organisation's quarter report; OrgLookupError when the path names none or several."""
     content = load_content(settings.content_dir)
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
-        org = await orgs.by_name(session, name=org_name)
-        if org is None:
-            return None
+        org = await orgs.resolve(session, path=org_path)
         return await build_report(session, org_id=org.id, quarter=quarter, rules=content.rules,
                                   tz=settings.timezone, today=today)
 
 
-async def audit_trail(settings: Settings, org_name: str | None) -> list[str] | None:
-    """The audit trail, tab-separated, for one organisation's members or all; None for an unknown organisation."""
+async def audit_trail(settings: Settings, org_path: str | None) -> list[str]:
+    """The audit trail, tab-separated, of one organisation's subtree or of all; OrgLookupError for a bad path."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         org_ids = None
-        if org_name:
-            org = await orgs.by_name(session, name=org_name)
-            if org is None:
-                return None
+        if org_path:
+            org = await orgs.resolve(session, path=org_path)
             org_ids = await orgs.subtree(session, org_id=org.id)
         rows = await audit.entries(session, org_ids=org_ids)
-    return [f"{_when(at)}\t{actor or '系统'}\t{member or ''}\t{action}\t{subject}\t{detail}"
-            for at, actor, member, action, subject, detail in rows]
+    return [f"{_when(at.astimezone(settings.timezone))}\t{org or ''}\t{actor or '系统'}\t{member or ''}\t{action}\t"
+            f"{subject}\t{detail}" for at, org, actor, member, action, subject, detail in rows]
+
+
+async def members_list(settings: Settings, org_path: str | None) -> list[str]:
+    """The roster (of one organisation's subtree, or all), tab-separated; OrgLookupError for a bad path."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        org_ids = None
+        if org_path:
+            org_ids = await orgs.subtree(session, org_id=(await orgs.resolve(session, path=org_path)).id)
+        rows = await members.roster(session, org_ids=org_ids)
+    return [f"{org}\t{m.name}\t{m.phone}\t{m.role}\t{m.joined_on or ''}\t{'已绑定' if m.openid else '未绑定'}"
+            for m, org in rows]
+
+
+async def members_unbind(settings: Settings, phone: str) -> str | None:
+    """Unlink the WeChat account of the member with this phone (audited); what happened, or None: no such member."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
+        member = await members.by_phone(session, phone=phone)
+        if member is None:
+            return None
+        done = await members.release(session, member=member, actor_id=None, now=datetime.now(settings.timezone))
+        return f"{member.name} ({phone}): " + ("unbound; they may bind again" if done else "was not bound")
+
+
+async def members_move(settings: Settings, phone: str, to_path: str) -> str | None:
+    """Move the member with this phone to the organisation `to_path` names, keeping their ledger, stars, claims
+    and history (audited); what happened, or None: no such member. OrgLookupError for a bad path."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
+        member = await members.by_phone(session, phone=phone)
+        if member is None:
+            return None
+        org = await orgs.resolve(session, path=to_path)
+        done = await members.move(session, member=member, org_id=org.id, actor_id=None,
+                                  now=datetime.now(settings.timezone))
+        return f"{member.name} ({phone}): " + (f"moved to {org.path}" if done else f"already in {org.path}")

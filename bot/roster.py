@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Member, Role
+from bot.models import Member, Organisation, Role
 from bot.repo import members, orgs
+from bot.rules.orgs import size_warning
 
 HEADERS = {
     "姓名": "name", "name": "name",
@@ -43,12 +44,19 @@ class RosterRow:
     joined_on: date | None
     category: str | None = None
     language: str = "zh"
+    where: str = ""  # `path:line` of the row, for messages about it
 
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
+    """What an import did; `kept` are members of the file's organisations the file leaves out (never deleted),
+    `warnings` the organisations whose size the seeds advise against (rules/orgs.py)."""
+
     created: int
     updated: int
+    moved: int = 0
+    kept: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_rows(path: Path) -> list[RosterRow]:
@@ -60,15 +68,15 @@ def read_rows(path: Path) -> list[RosterRow]:
     columns = [HEADERS.get(str(h or "").strip().lower(), HEADERS.get(str(h or "").strip(), "")) for h in header]
     missing = {"name", "phone", "branch"} - set(columns)
     if missing:
-        raise RosterError(f"{path}: row 1: missing columns {sorted(missing)}; expected 姓名,手机号,支部,角色,入党日期")
+        raise RosterError(f"{path}:1: missing columns {sorted(missing)}; expected 姓名,手机号,支部,角色,入党日期")
     rows, phones = [], set()
     for number, values in enumerate(cells, start=2):
         record = {col: _cell(v) for col, v in zip(columns, values, strict=False) if col}
         if not any(record.values()):
             continue
-        row = _row(record, f"{path}: row {number}")
+        row = _row(record, f"{path}:{number}")
         if row.phone in phones:
-            raise RosterError(f"{path}: row {number}: phone {row.phone} appears twice in the file")
+            raise RosterError(f"{path}:{number}: phone {row.phone} appears twice in the file")
         phones.add(row.phone)
         rows.append(row)
     return rows
@@ -91,7 +99,8 @@ def _row(record: dict[str, str], where: str) -> RosterRow:
     language = record.get("language", "") or "zh"
     if language not in LANGUAGES:
         raise RosterError(f"{where}: 语言 {language!r} must be one of {', '.join(LANGUAGES)}")
-    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", ""), where), category, language)
+    return RosterRow(name, phone, orgs.normal_path(branch), role, _date(record.get("joined_on", ""), where),
+                     category, language, where)
 
 
 def _date(text: str, where: str) -> date | None:
@@ -129,18 +138,60 @@ def _xlsx_cells(path: Path) -> Iterator[Iterable[object]]:
 
 
 async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime) -> ImportResult:
-    """Create or update members by phone, creating missing organisations; the caller's transaction commits."""
-    created = updated = 0
+    """Create or update members by phone, creating missing organisations; the caller's transaction commits.
+
+    RosterError (naming the row) when a 支部 could mean several organisations; nothing is then applied.
+    A member the file leaves out is kept and listed, never deleted.
+    """
+    places = await _places(session, rows)
+    created = moved = 0
     for row in rows:
-        org = await orgs.ensure_path(session, path=row.branch)
+        org = places[row.branch]
         member = await members.by_phone(session, phone=row.phone)
         if member is None:
             session.add(Member(name=row.name, phone=row.phone, org_id=org.id, role=row.role, joined_on=row.joined_on,
                                category=row.category, language=row.language, created_at=now))
             created += 1
-        else:
-            member.name, member.org_id, member.role, member.joined_on = row.name, org.id, row.role, row.joined_on
-            member.category, member.language = row.category, row.language
-            updated += 1
+            continue
+        moved += await members.move(session, member=member, org_id=org.id, actor_id=None, now=now)
+        member.name, member.role, member.joined_on = row.name, row.role, row.joined_on
+        member.category, member.language = row.category, row.language
     await session.flush()
-    return ImportResult(created, updated)
+    touched = sorted({org.id for org in places.values()})
+    return ImportResult(created, len(rows) - created, moved, await _kept(session, touched, {r.phone for r in rows}),
+                        await _warnings(session, touched))
+
+
+async def _places(session: AsyncSession, rows: list[RosterRow]) -> dict[str, Organisation]:
+    """Each distinct 支部 of the file and its organisation, created if missing.
+
+    Deeper paths go first, so a bare name is judged against every organisation the file creates.
+    """
+    places: dict[str, Organisation] = {}
+    for row in sorted(rows, key=lambda r: -r.branch.count(orgs.SEPARATOR)):
+        if row.branch not in places:
+            try:
+                places[row.branch] = await orgs.ensure_path(session, path=row.branch)
+            except orgs.OrgLookupError as exc:
+                raise RosterError(f"{row.where}: 支部 {row.branch!r} could mean {', '.join(exc.candidates)}; "
+                                  "write the full path") from exc
+    return places
+
+
+async def _kept(session: AsyncSession, org_ids: list[int], phones: set[str]) -> list[str]:
+    """`path 姓名 手机号` of the members of these organisations that the file does not list."""
+    return [f"{org}\t{m.name}\t{m.phone}" for m, org in await members.roster(session, org_ids=org_ids)
+            if m.phone not in phones]
+
+
+async def _warnings(session: AsyncSession, org_ids: list[int]) -> list[str]:
+    """Size warnings for these organisations and those above them, counting members of each subtree."""
+    warnings = []
+    above = {up for touched in org_ids for up in await orgs.chain_up(session, org_id=touched)}
+    for org_id in sorted(above):
+        org = await session.get(Organisation, org_id)
+        assert org is not None
+        size = await members.count(session, org_ids=await orgs.subtree(session, org_id=org_id))
+        if warning := size_warning(org.kind, size):
+            warnings.append(f"{org.path}: {warning}")
+    return warnings

@@ -108,7 +108,7 @@ async def confirm(session: AsyncSession, *, content: Content, review: StarReview
         await campaigns.personal(session, key=f"stars:{review.quarter}:{review.org_id}", kind="stars",
                                  title=f"{review.quarter} 摘星授星结果", bodies=bodies, org_id=review.org_id,
                                  at=now, now=now)
-    await audit.record(session, actor_id=by, member_id=None, action="star_confirm",
+    await audit.record(session, actor_id=by, member_id=None, org_id=review.org_id, action="star_confirm",
                        subject=f"stars:{review.quarter}", detail=f"{org}: {len(applied)} changes, "
                        f"{sum(r.decision != r.proposed for r in rows)} overruled", at=now)
     return len(bodies)

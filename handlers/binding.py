@@ -6,7 +6,7 @@ import math
 
 from bot.context import Context
 from bot.repo import members, orgs
-from bot.routing import Router
+from bot.routing import Need, Router
 from bot.rules.binding import WINDOW, retry_after
 
 router = Router()
@@ -43,3 +43,20 @@ async def welcome(ctx: Context) -> str:
 async def farewell(ctx: Context) -> None:
     """Unlink the openid; the roster entry stays, it is the branch's record."""
     await members.unbind(ctx.session, openid=ctx.openid)
+
+
+@router.command("解绑", need=Need.SECRETARY)
+async def release(ctx: Context) -> str:
+    """`解绑 姓名 [手机号后四位]`: a secretary unlinks the WeChat account of a member they answer for (audited);
+    the member may bind again, say from a new phone."""
+    if not 1 <= len(ctx.args) <= 2:
+        return ctx.render("unbind_usage")
+    found = await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
+    if len(ctx.args) == 2:
+        found = [m for m in found if m.phone.endswith(ctx.args[1])]
+    if len(found) != 1:
+        return ctx.render("unbind_unknown", name=ctx.args[0], count=len(found))
+    member = found[0]
+    if not await members.release(ctx.session, member=member, actor_id=ctx.bound.id, now=ctx.now):
+        return ctx.render("unbind_not_bound", name=member.name)
+    return ctx.render("unbind_done", name=member.name, org=await orgs.path_of(ctx.session, org_id=member.org_id))

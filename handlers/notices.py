@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member, Organisation, Role
+from bot.models import Member, Organisation
 from bot.repo import campaigns, lessons, notices, orgs
 from bot.routing import Need, Router
 
@@ -40,40 +40,43 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
         return ctx.render("secretary_only")
     name, body = _addressee(ctx.rest)
     if not body:
-        return ctx.render("notice_usage", admin=ctx.bound.role == Role.ADMIN)
+        return ctx.render("notice_usage")
     org = await _target(ctx, name)
     if isinstance(org, str):
         return org
     size = await notices.audience_size(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=org.id))
     await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body, needs_ack=needs_ack,
                              expires_at=ctx.now + PREVIEW)
-    return ctx.render("notice_preview", body=body, org=org.name, size=size, needs_ack=needs_ack,
+    return ctx.render("notice_preview", body=body, org=org.path, size=size, needs_ack=needs_ack,
                       minutes=PREVIEW_MINUTES)
 
 
 def _addressee(text: str) -> tuple[str, str]:
     """"@第二党支部 内容" → ("第二党支部", "内容"); without "@", no addressee."""
-    if not text.startswith("@"):
+    if not text.startswith(("@", "＠")):
         return "", text
-    name, _, body = text[1:].partition(" ")
+    name, _, body = text[1:].strip().partition(" ")
     return name.strip(), body.strip()
 
 
 async def _target(ctx: Context, name: str) -> Organisation | str:
     """The organisation a notice goes to, or the reply refusing it.
 
-    A secretary addresses their own branch and the organisations under it; an administrator any.
+    A secretary or administrator addresses their own organisation or one under it, by name or path; a name
+    that could mean several of theirs is refused with the paths it could mean.
     """
-    own = await ctx.session.get(Organisation, ctx.bound.org_id)
-    assert own is not None
+    governed = await ctx.governed()
     if not name:
+        own = await ctx.session.get(Organisation, ctx.bound.org_id)
+        assert own is not None
         return own
-    org = await orgs.by_name(ctx.session, name=name)
-    if org is None:
-        return ctx.render("notice_unknown_org", org=name)
-    if org.id not in await orgs.governed(ctx.session, org_id=own.id, role=ctx.bound.role):
-        return ctx.render("notice_other_branch", org=name)
-    return org
+    found = await orgs.matching(ctx.session, path=name, within=governed)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        return ctx.render("org_ambiguous", org=name, paths=[org.path for org in found])
+    elsewhere = await orgs.matching(ctx.session, path=name)
+    return ctx.render("notice_other_branch" if elsewhere else "notice_unknown_org", org=name)
 
 
 @router.command("确认", need=Need.SECRETARY)

@@ -49,7 +49,8 @@ async def correct(ctx: Context) -> str:
     reason, delta = ctx.text_after(2), int(ctx.args[1])
     await award(ctx, action=CORRECTION, event_key=f"correction:{ctx.msg.id}", member_id=member.id, points=delta,
                 detail=f"：{reason}")
-    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member.id, action="points_correct",
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member.id, org_id=member.org_id,
+                       action="points_correct",
                        subject=f"points:{member.id}", detail=f"{delta:+d}: {reason}", at=ctx.now)
     return ctx.render("correction_done", name=member.name, delta=delta, reason=reason)
 

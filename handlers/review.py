@@ -42,28 +42,29 @@ async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
     found = await stars.proposal(ctx.session, proposal_id=int(ctx.args[1]))
     if found is None or found.review_id not in {r.id for r in pending}:
         return ctx.render("review_not_found", id=ctx.args[1])
-    return await _overrule(ctx, found.review_id, found.member_id, found.star, not found.decision,
-                           ctx.text_after(2))
+    review = next(r for r in pending if r.id == found.review_id)
+    return await _overrule(ctx, review, found.member_id, found.star, not found.decision, ctx.text_after(2))
 
 
 async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> str:
     """`评星 授 李秀英 服务星 理由`: decide one member's star whatever the rules proposed."""
     if len(ctx.args) < 4 or ctx.content.rules.star(ctx.args[2]) is None:
         return ctx.render("review_usage")
-    by_org = {r.org_id: r.id for r in pending}
+    by_org = {r.org_id: r for r in pending}
     found = await members.named(ctx.session, name=ctx.args[1], org_ids=list(by_org))  # those under review
     if len(found) != 1:
         return ctx.render("member_unknown", name=ctx.args[1], count=len(found))
     return await _overrule(ctx, by_org[found[0].org_id], found[0].id, ctx.args[2], hold, ctx.text_after(3))
 
 
-async def _overrule(ctx: Context, review_id: int, member_id: int, star: str, hold: bool, reason: str) -> str:
+async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str, hold: bool, reason: str) -> str:
     if member_id == ctx.bound.id:
         return ctx.render("review_own")
     held_now = star in (await stars.held(ctx.session, member_ids=[member_id])).get(member_id, set())
-    await stars.decide(ctx.session, review_id=review_id, member_id=member_id, star=star, hold=hold,
+    await stars.decide(ctx.session, review_id=review.id, member_id=member_id, star=star, hold=hold,
                        held_now=held_now, reason=reason, by=ctx.bound.id)
-    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member_id, action="star_overrule",
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member_id, org_id=review.org_id,
+                       action="star_overrule",
                        subject=f"star:{star}", detail=f"{'hold' if hold else 'not hold'}: {reason}", at=ctx.now)
     name = await members.name_of(ctx.session, member_id=member_id)
     return ctx.render("review_changed", name=name, star=star, hold=hold, reason=reason)

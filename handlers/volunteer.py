@@ -104,7 +104,7 @@ async def _decidable(ctx: Context) -> VolunteerClaim | str:
 async def _settle(ctx: Context, claim: VolunteerClaim, *, approved: bool, earned: int, reason: str) -> None:
     """The decision's audit entry and the member's message, in the decision's transaction."""
     hours = hours_of(claim.minutes)
-    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=claim.member_id,
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=claim.member_id, org_id=claim.org_id,
                        action="volunteer_approve" if approved else "volunteer_reject", subject=f"volunteer:{claim.id}",
                        detail=f"{hours:g}h {claim.description}; +{earned}" if approved else f"{hours:g}h {reason}",
                        at=ctx.now)

@@ -85,7 +85,8 @@ async def accept(ctx: Context) -> str:
         return ctx.render("wish_not_done", id=found.id)
     earned = await award(ctx, action="wish", event_key=f"wish:{found.id}", member_id=found.claimed_by,
                          detail=f"：{found.content}")
-    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=found.claimed_by, action="wish_accept",
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=found.claimed_by, org_id=found.org_id,
+                       action="wish_accept",
                        subject=f"wish:{found.id}", detail=f"{found.content}; +{earned}", at=ctx.now)
     note = ctx.render("wish_accepted_note", id=found.id, content=found.content, points=earned)
     await _tell(ctx, found.id, found.claimed_by, W.FULFILLED, note)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -23,6 +24,7 @@ from bot.rules.volunteer import hours_of
 from bot.services import Services
 from bot.star_review import propose
 
+log = logging.getLogger(__name__)
 BOUND = select(Member.id).where(Member.openid.is_not(None))
 EVERYONE = select(Member.id)
 
@@ -34,7 +36,11 @@ async def daily_lesson(services: Services, session: AsyncSession, at: datetime) 
     lesson = content.lesson_for(day)
     if lesson is None:
         return "no lesson for the day"
-    audience = await _lesson_audience(session, lesson.audience)
+    try:
+        audience = await _lesson_audience(session, lesson.audience)
+    except orgs.OrgLookupError as exc:
+        log.warning("lesson %s not sent: its audience %s", lesson.id, exc)
+        return f"lesson {lesson.id} for {day} not sent: audience {exc}"
     translated = list(lesson.translations)
     for language in ["zh", *translated]:
         version = lesson.in_language(language)
@@ -46,14 +52,14 @@ async def daily_lesson(services: Services, session: AsyncSession, at: datetime) 
 
 
 async def _lesson_audience(session: AsyncSession, audience: str) -> Select[int]:
-    """Bound members a lesson is for: everyone, a category (在职, 流动…), or an organisation and those under it."""
+    """Bound members a lesson is for: everyone, a category (在职, 流动…), or an organisation (a name or path
+    naming exactly one; OrgLookupError otherwise) and those under it."""
     if audience == "all":
         return BOUND
     if audience in CATEGORIES:
         return BOUND.where(Member.category == audience)
-    org = await orgs.by_name(session, name=audience)
-    org_ids = await orgs.subtree(session, org_id=org.id) if org else []
-    return BOUND.where(Member.org_id.in_(org_ids))
+    org = await orgs.resolve(session, path=audience)
+    return BOUND.where(Member.org_id.in_(await orgs.subtree(session, org_id=org.id)))
 
 
 async def theme_day_reminder(services: Services, session: AsyncSession, at: datetime) -> str:

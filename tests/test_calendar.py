@@ -73,12 +73,12 @@ async def test_the_theme_day_reminder_fires_on_the_14th_at_18_and_the_notice_on_
 
     keys = await campaign_keys(db)
     assert "themeday-reminder:2026-11-15" in keys
-    assert len([k for k in keys if k.startswith("themeday:2026-11-15:")]) == 2  # one per branch
+    assert len([k for k in keys if k.startswith("themeday:2026-11-15:")]) == 3  # one per organisation with members
     async with db() as session:
         opened = await session.scalar(select(func.count()).select_from(Activity).where(Activity.key.is_not(None)))
         reminded = await session.scalar(select(func.count()).select_from(Delivery).join(Campaign)
                                         .where(Campaign.key == "themeday-reminder:2026-11-15"))
-    assert opened == 2 and reminded == 20
+    assert opened == 3 and reminded == 22
 
 
 async def test_a_push_missed_by_less_than_the_grace_time_goes_out_once_an_older_one_never(
@@ -139,7 +139,7 @@ async def test_running_a_job_by_hand_again_sends_nothing_twice(bot: Services, cl
     await runner.run(bot, job, at(2026, 11, 15, 8, 0), again=True)
     async with db() as session:
         deliveries = await session.scalar(select(func.count()).select_from(Delivery))
-    assert deliveries == 20
+    assert deliveries == 22
 
 
 async def test_the_three_affairs_day_reaches_everyone_on_the_25th(bot: Services, clock: Clock, db: SessionMaker) -> None:
@@ -151,4 +151,4 @@ async def test_the_three_affairs_day_reaches_everyone_on_the_25th(bot: Services,
         body, rows = (await session.execute(
             select(Campaign.body, func.count(Delivery.id)).join(Delivery)
             .where(Campaign.key == "recurring:three_affairs:2026-11-25").group_by(Campaign.body))).one()
-    assert "三务公开日" in body and rows == 20
+    assert "三务公开日" in body and rows == 22

@@ -23,7 +23,7 @@ async def branch_of(db: SessionMaker, clock: Clock, size: int, *, messaged: bool
     """`size` bound members who (with `messaged`) wrote to the account an hour ago, as `wechat` saw too."""
     now = clock()
     async with db.begin() as session:
-        org = Organisation(name="大村党支部", kind="党支部")
+        org = Organisation(name="大村党支部", kind="党支部", path="大村党支部")
         session.add(org)
         await session.flush()
         openids = [f"o-member-{i:06d}" for i in range(size)]

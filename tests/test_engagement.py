@@ -18,6 +18,7 @@ from sqlalchemy import select
 from bot.db import SessionMaker
 from bot.models import AuditEntry, Member, PointEntry, Wish
 from bot.operators import audit_trail, report
+from bot.repo.orgs import OrgLookupError
 from bot.report import write_csv, write_xlsx
 from bot.rules.periods import parse_quarter
 from bot.wechat.fake import FakeWeChat
@@ -130,7 +131,7 @@ async def test_small_branches_confirm_automatically_when_the_rules_say_so(
     clock.now = datetime(2027, 1, 1, 9, 0, tzinfo=TZ)
     job = runner.find_job(services_of(live), "star_review")
     assert job is not None
-    assert "2 confirmed automatically" in await runner.run(services_of(live), job, clock.now)
+    assert "3 confirmed automatically" in await runner.run(services_of(live), job, clock.now)
 
     assert "没有待评定" in (await secretary.send("评星") or "")
     assert "现有 1 颗星：服务星" in (await li.send("星级") or "")
@@ -220,7 +221,8 @@ async def test_quarter_report_as_xlsx_and_csv_and_the_chat_summary(
     quarter = parse_quarter("2026Q4")
     assert quarter is not None
     built = await report(settings, "第一党支部", quarter, datetime(2026, 11, 16).date())
-    assert built is not None and await report(settings, "第九党支部", quarter, quarter.start) is None
+    with pytest.raises(OrgLookupError, match="第九党支部"):
+        await report(settings, "第九党支部", quarter, quarter.start)
 
     write_xlsx(built, tmp_path / "q4.xlsx")
     book = load_workbook(tmp_path / "q4.xlsx")

@@ -26,10 +26,11 @@ def test_running_the_theme_day_by_hand_twice_creates_its_campaigns_once(
     assert main(["jobs", "run", "theme_day", "--at", "2026-11-15T08:00"]) == 0
     assert main(["campaigns", "list"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if "\tthemeday\t" in line]
-    assert len(rows) == 2  # one per branch, however often it ran
-    assert all(line.split("\t")[4:7] == ["0", "0", "10"] for line in rows)  # sent, read, waiting: nobody bound
+    assert len(rows) == 3  # one per organisation with members (two branches, the 党总支), however often it ran
+    assert sorted(line.split("\t")[6] for line in rows) == ["10", "10", "2"]  # waiting: nobody bound
+    assert all(line.split("\t")[4:6] == ["0", "0"] for line in rows)  # sent, read
 
-    assert main(["campaigns", "show", rows[0].split("\t")[0]]) == 0
+    assert main(["campaigns", "show", next(r for r in rows if r.endswith("\t10\t0\t0\t0\t0\t0")).split("\t")[0]]) == 0
     shown = capsys.readouterr().out
     assert "waiting 10" in shown and shown.count("\twaiting\t未绑定微信") == 10
     assert main(["campaigns", "show", "999"]) == 1

@@ -26,13 +26,13 @@ def _csv(tmp_path: Path, body: str, header: str = HEADER) -> Path:
 async def test_import_creates_members_and_the_branch_tree(db, clock) -> None:
     async with db.begin() as session:
         result = await apply_rows(session, read_rows(ROOT / "deploy/demo/roster.csv"), clock())
-    assert (result.created, result.updated) == (20, 0)
+    assert (result.created, result.updated) == (22, 0)
     async with db() as session:
         orgs = {o.name: o for o in await session.scalars(select(Organisation))}
         assert orgs["第一党支部"].parent_id == orgs["塘约村党总支"].id
         assert orgs["塘约村党总支"].kind == "党总支" and orgs["第二党支部"].kind == "党支部"
         secretaries = (await session.scalars(select(Member.name).where(Member.role == "书记"))).all()
-    assert sorted(secretaries) == ["孙卫东", "张建国"]
+    assert sorted(secretaries) == ["孙卫东", "张建国", "彭光明"]
 
 
 async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) -> None:
@@ -50,12 +50,12 @@ async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) 
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ("李秀英,13800000002,第一党支部,党员,2005-06-15\n王,12345,第一党支部,党员,\n", "row 3: 手机号 '12345'"),
-    ("李秀英,13800000002,第一党支部,队长,\n", "row 2: 角色 '队长'"),
-    ("李秀英,13800000002,第一党支部,党员,去年\n", "row 2: 入党日期 '去年'"),
-    (",13800000002,第一党支部,党员,\n", "row 2: 姓名 is empty"),
-    ("李秀英,13800000002,,党员,\n", "row 2: 支部 is empty"),
-    ("李秀英,13800000002,第一党支部,党员,\n李秀英,13800000002,第一党支部,党员,\n", "row 3: phone 13800000002 appears twice"),
+    ("李秀英,13800000002,第一党支部,党员,2005-06-15\n王,12345,第一党支部,党员,\n", ":3: 手机号 '12345'"),
+    ("李秀英,13800000002,第一党支部,队长,\n", ":2: 角色 '队长'"),
+    ("李秀英,13800000002,第一党支部,党员,去年\n", ":2: 入党日期 '去年'"),
+    (",13800000002,第一党支部,党员,\n", ":2: 姓名 is empty"),
+    ("李秀英,13800000002,,党员,\n", ":2: 支部 is empty"),
+    ("李秀英,13800000002,第一党支部,党员,\n李秀英,13800000002,第一党支部,党员,\n", ":3: phone 13800000002 appears twice"),
 ])
 def test_a_bad_row_is_reported_with_its_number(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(RosterError, match=message):
@@ -63,7 +63,7 @@ def test_a_bad_row_is_reported_with_its_number(tmp_path: Path, body: str, messag
 
 
 def test_missing_columns_are_named(tmp_path: Path) -> None:
-    with pytest.raises(RosterError, match=r"row 1: missing columns \['phone'\]"):
+    with pytest.raises(RosterError, match=r":1: missing columns \['phone'\]"):
         read_rows(_csv(tmp_path, "李秀英,第一党支部\n", header="姓名,支部\n"))
 
 
@@ -85,7 +85,7 @@ def test_cli_import_of_a_bad_file_applies_nothing(tmp_path: Path, monkeypatch, c
     monkeypatch.chdir(tmp_path)
     bad = _csv(tmp_path, "李秀英,13800000002,第一党支部,党员,\n王,12345,第一党支部,党员,\n")
     assert main(["members", "import", str(bad)]) == 1
-    assert "row 3" in capsys.readouterr().err
+    assert "roster.csv:3:" in capsys.readouterr().err
     assert main(["members", "list"]) == 0
     assert "李秀英" not in capsys.readouterr().out
     good = _csv(tmp_path, "李秀英,13800000002,第一党支部,党员,2005-06-15\n")

@@ -60,7 +60,7 @@ async def test_claim_photo_approval_points_then_the_quarter_review_and_the_stars
     job = runner.find_job(services_of(live), "star_review")
     assert job is not None
     outcome = await runner.run(services_of(live), job, clock.now)
-    assert outcome.startswith("star review 2026Q4: 2 reviews"), outcome  # one per branch
+    assert outcome.startswith("star review 2026Q4: 3 reviews"), outcome  # one per organisation with members
     assert await runner.run(services_of(live), job, clock.now) == ""  # once per fire time
     await deliver_due(services_of(live))
     assert not any("摘星授星结果" in m for m in li.pushed())  # nobody is told before the secretary confirms

@@ -1,4 +1,4 @@
-"""The audit trail: written by approvals, rejections, corrections and star decisions; no command changes it."""
+"""The audit trail: who did what to whom, in which organisation, when and why; no command changes it."""
 
 from __future__ import annotations
 
@@ -10,24 +10,28 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.models import AuditEntry, Member
+from bot.models import AuditEntry, Member, Organisation
 
 
-async def record(session: AsyncSession, *, actor_id: int | None, member_id: int | None, action: str, subject: str,
-                 detail: str, at: datetime) -> None:
-    session.add(AuditEntry(actor_id=actor_id, member_id=member_id, action=action, subject=subject,
+async def record(session: AsyncSession, *, actor_id: int | None, member_id: int | None, org_id: int, action: str,
+                 subject: str, detail: str, at: datetime) -> None:
+    """One row; `org_id` is the organisation it concerns (the member's, or the reviewed organisation)."""
+    session.add(AuditEntry(actor_id=actor_id, member_id=member_id, org_id=org_id, action=action, subject=subject,
                            detail=detail[:500], at=at))
 
 
-Line = tuple[datetime, str | None, str | None, str, str, str]  # at, actor, member, action, subject, detail
+Line = tuple[datetime, str | None, str | None, str | None, str, str, str]
+"""at, organisation path, actor, member, action, subject, detail"""
 
 
 async def entries(session: AsyncSession, *, org_ids: Sequence[int] | None = None) -> list[Line]:
-    """(at, actor, member, action, subject, detail), oldest first; `org_ids` keeps entries about their members."""
+    """Every row as a Line, oldest first; `org_ids` keeps the rows about those organisations."""
     actor, member = aliased(Member), aliased(Member)
-    stmt = (select(AuditEntry.at, actor.name, member.name, AuditEntry.action, AuditEntry.subject, AuditEntry.detail)
+    stmt = (select(AuditEntry.at, Organisation.path, actor.name, member.name, AuditEntry.action, AuditEntry.subject,
+                   AuditEntry.detail)
+            .outerjoin(Organisation, Organisation.id == AuditEntry.org_id)
             .outerjoin(actor, actor.id == AuditEntry.actor_id).outerjoin(member, member.id == AuditEntry.member_id)
             .order_by(AuditEntry.id))
     if org_ids is not None:
-        stmt = stmt.where(member.org_id.in_(org_ids))
+        stmt = stmt.where(AuditEntry.org_id.in_(org_ids))
     return cast(list[Line], list(await session.execute(stmt)))

@@ -9,8 +9,16 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import BindFailure, Delivery, DeliveryStatus, Member, Organisation
-from bot.repo import run
+from bot.models import (
+    BindFailure,
+    ClaimStatus,
+    Delivery,
+    DeliveryStatus,
+    Member,
+    Organisation,
+    VolunteerClaim,
+)
+from bot.repo import audit, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +86,44 @@ async def bind_failures_since(session: AsyncSession, *, openid: str, since: date
     return list(rows)
 
 
-async def roster(session: AsyncSession) -> Sequence[tuple[Member, str]]:
-    """Every member with their organisation's name, by organisation then name."""
-    rows = await session.execute(
-        select(Member, Organisation.name).join(Organisation).order_by(Organisation.name, Member.name)
-    )
-    return [(member, org) for member, org in rows]
+async def roster(session: AsyncSession, *, org_ids: Sequence[int] | None = None) -> Sequence[tuple[Member, str]]:
+    """Members (of `org_ids`, or all) with their organisation's path, by path then name."""
+    stmt = select(Member, Organisation.path).join(Organisation).order_by(Organisation.path, Member.name)
+    if org_ids is not None:
+        stmt = stmt.where(Member.org_id.in_(org_ids))
+    return [(member, org) for member, org in await session.execute(stmt)]
+
+
+async def move(session: AsyncSession, *, member: Member, org_id: int, actor_id: int | None, now: datetime) -> bool:
+    """Put `member` in another organisation; False when already there.
+
+    The ledger, stars, check-ins and decided claims stay the member's (they hang on the member's id); a
+    claim still pending goes with the member to the new branch's secretary. The audit trail gets a row in
+    the organisation left and one in the organisation joined.
+    """
+    old = member.org_id
+    if old == org_id:
+        return False
+    member.org_id = org_id
+    await session.execute(update(VolunteerClaim).where(VolunteerClaim.member_id == member.id,
+                                                       VolunteerClaim.status == ClaimStatus.PENDING)
+                          .values(org_id=org_id))
+    paths = {id_: path for id_, path in await session.execute(
+        select(Organisation.id, Organisation.path).where(Organisation.id.in_([old, org_id])))}
+    for where, action, other in ((old, "member_leave", org_id), (org_id, "member_join", old)):
+        await audit.record(session, actor_id=actor_id, member_id=member.id, org_id=where, action=action,
+                           subject=f"member:{member.id}", detail=f"{paths[old]} → {paths[org_id]}", at=now)
+    return True
+
+
+async def release(session: AsyncSession, *, member: Member, actor_id: int | None, now: datetime) -> bool:
+    """Unlink the member's WeChat account (they may bind again); audited. False when it was not linked."""
+    if member.openid is None:
+        return False
+    member.openid = None
+    await audit.record(session, actor_id=actor_id, member_id=member.id, org_id=member.org_id, action="unbind",
+                       subject=f"member:{member.id}", detail="解除微信绑定", at=now)
+    return True
 
 
 async def name_of(session: AsyncSession, *, member_id: int) -> str:
@@ -97,3 +137,8 @@ async def named(session: AsyncSession, *, name: str, org_ids: Sequence[int]) -> 
 
 async def set_hide_rank(session: AsyncSession, *, member_id: int, hide: bool) -> None:
     await session.execute(update(Member).where(Member.id == member_id).values(hide_rank=hide))
+
+
+async def count(session: AsyncSession, *, org_ids: Sequence[int]) -> int:
+    """How many members these organisations have."""
+    return int(await session.scalar(select(func.count()).select_from(Member).where(Member.org_id.in_(org_ids))) or 0)

@@ -1,11 +1,29 @@
-"""The organisation tree."""
+"""The organisation tree: organisations are places, found by path, and every view is a subtree of ids.
+
+Many villages have a `第一党支部`, so a name alone is not an address. A path (`塘约村党总支/第一党支部`) names
+the organisations whose full path ends with it; the full path names exactly one. Callers scope by the ids
+`subtree` returns, never by name.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Organisation, OrgKind, Role
+from bot.models import Organisation, OrgKind
+
+SEPARATOR = "/"
+
+
+class OrgLookupError(Exception):
+    """An organisation named by a path that matches none, or several (`candidates`, their full paths)."""
+
+    def __init__(self, path: str, candidates: Sequence[str] = ()) -> None:
+        self.path, self.candidates = path, list(candidates)
+        found = f"could mean {', '.join(self.candidates)}; write the full path" if candidates else "not found"
+        super().__init__(f"organisation {path!r} {found}")
 
 
 def kind_of(name: str) -> OrgKind:
@@ -13,19 +31,57 @@ def kind_of(name: str) -> OrgKind:
     return next((kind for kind in OrgKind if name.endswith(kind.value)), OrgKind.BRANCH)
 
 
+def normal_path(path: str) -> str:
+    """`甲村党总支 / 第一党支部/` → `甲村党总支/第一党支部` (the parts stripped, empty ones dropped)."""
+    return SEPARATOR.join(part.strip() for part in path.split(SEPARATOR) if part.strip())
+
+
+async def matching(session: AsyncSession, *, path: str, within: Sequence[int] | None = None) -> list[Organisation]:
+    """The organisations `path` names, by full path: an exact full path alone, else every one ending with it.
+
+    `within` keeps only those ids (a secretary's subtree). An empty path names nothing.
+    """
+    wanted = normal_path(path)
+    if not wanted:
+        return []
+    stmt = select(Organisation).where(or_(Organisation.path == wanted,
+                                          Organisation.path.endswith(SEPARATOR + wanted, autoescape=True)))
+    if within is not None:
+        stmt = stmt.where(Organisation.id.in_(within))
+    found = list(await session.scalars(stmt.order_by(Organisation.path)))
+    exact = [org for org in found if org.path == wanted]
+    return exact or found
+
+
+async def resolve(session: AsyncSession, *, path: str, within: Sequence[int] | None = None) -> Organisation:
+    """The one organisation `path` names; OrgLookupError when it names none or several."""
+    found = await matching(session, path=path, within=within)
+    if len(found) != 1:
+        raise OrgLookupError(normal_path(path), [org.path for org in found])
+    return found[0]
+
+
 async def ensure_path(session: AsyncSession, *, path: str) -> Organisation:
-    """The organisation at `a/b/c`, creating any missing level under its parent."""
-    parent: Organisation | None = None
-    for name in (part.strip() for part in path.split("/") if part.strip()):
-        org = await session.scalar(select(Organisation).where(Organisation.name == name))
-        if org is None:
-            org = Organisation(name=name, kind=kind_of(name), parent_id=parent.id if parent else None)
-            session.add(org)
-            await session.flush()
-        parent = org
-    if parent is None:
+    """The organisation `path` names, creating the missing levels under the one its parent path names.
+
+    A path whose first part names no organisation starts a new tree. OrgLookupError when the path (or the
+    part of it that exists) could mean several organisations.
+    """
+    wanted = normal_path(path)
+    if not wanted:
         raise ValueError("empty organisation path")
-    return parent
+    found = await matching(session, path=wanted)
+    if len(found) > 1:
+        raise OrgLookupError(wanted, [org.path for org in found])
+    if found:
+        return found[0]
+    parent_path, _, name = wanted.rpartition(SEPARATOR)
+    parent = await ensure_path(session, path=parent_path) if parent_path else None
+    org = Organisation(name=name, kind=kind_of(name), parent_id=parent.id if parent else None,
+                       path=f"{parent.path}{SEPARATOR}{name}" if parent else name)
+    session.add(org)
+    await session.flush()
+    return org
 
 
 async def chain_up(session: AsyncSession, *, org_id: int) -> list[int]:
@@ -42,22 +98,16 @@ async def name_of(session: AsyncSession, *, org_id: int) -> str:
     return (await session.scalar(select(Organisation.name).where(Organisation.id == org_id))) or ""
 
 
+async def path_of(session: AsyncSession, *, org_id: int) -> str:
+    """The full path, which tells two villages' `第一党支部` apart (what secretaries and operators see)."""
+    return (await session.scalar(select(Organisation.path).where(Organisation.id == org_id))) or ""
+
+
 async def subtree(session: AsyncSession, *, org_id: int) -> list[int]:
-    """The organisation and every organisation under it (a notice's audience)."""
-    found, frontier = [org_id], [org_id]
-    while frontier:
-        children = list(await session.scalars(select(Organisation.id).where(Organisation.parent_id.in_(frontier))))
-        frontier = [c for c in children if c not in found]
-        found.extend(frontier)
-    return found
-
-
-async def by_name(session: AsyncSession, *, name: str) -> Organisation | None:
-    return await session.scalar(select(Organisation).where(Organisation.name == name))
-
-
-async def governed(session: AsyncSession, *, org_id: int, role: str) -> list[int]:
-    """The organisations a secretary answers for (their own and those under it); an administrator, all."""
-    if role == Role.ADMIN:
-        return list(await session.scalars(select(Organisation.id)))
-    return await subtree(session, org_id=org_id)
+    """The organisation and every organisation under it, by id (what a secretary or administrator governs)."""
+    root = await path_of(session, org_id=org_id)
+    if not root:
+        return []
+    below = Organisation.path.startswith(root + SEPARATOR, autoescape=True)
+    return list(await session.scalars(select(Organisation.id).where(or_(Organisation.id == org_id, below))
+                                      .order_by(Organisation.id)))

@@ -42,7 +42,7 @@ async def seed(url: str) -> None:
     now = datetime.now().astimezone()
     async with open_database(url) as sessionmaker:
         async with sessionmaker.begin() as session:
-            org = Organisation(name="基准党委", kind="党委")
+            org = Organisation(name="基准党委", kind="党委", path="基准党委")
             session.add(org)
             await session.flush()
             org_id = org.id

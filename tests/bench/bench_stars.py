@@ -49,9 +49,9 @@ def seed(path: str) -> None:
     rng = random.Random(5)
     now = START.strftime("%Y-%m-%d %H:%M:%S.%f")
     db = sqlite3.connect(path)
-    db.execute("INSERT INTO organisations (id, name, kind) VALUES (1, '基准党委', '党委')")
-    db.executemany("INSERT INTO organisations (id, name, kind, parent_id) VALUES (?, ?, '党支部', 1)",
-                   [(b + 2, f"第{b + 1}党支部") for b in range(BRANCHES)])
+    db.execute("INSERT INTO organisations (id, name, kind, path) VALUES (1, '基准党委', '党委', '基准党委')")
+    db.executemany("INSERT INTO organisations (id, name, kind, parent_id, path) VALUES (?, ?, '党支部', 1, ?)",
+                   [(b + 2, f"第{b + 1}党支部", f"基准党委/第{b + 1}党支部") for b in range(BRANCHES)])
     db.executemany("INSERT INTO members (id, name, phone, org_id, role, language, hide_rank, created_at) "
                    "VALUES (?, ?, ?, ?, '党员', 'zh', 0, ?)",
                    [(i, f"党员{i}", f"136{i:08d}", i % BRANCHES + 2, now) for i in range(1, MEMBERS + 1)])

@@ -37,7 +37,7 @@ async def seed(url: str) -> list[str]:
     """Members bound to WeChat, each with a few ledger entries, so `积分` does real work."""
     now = datetime.now().astimezone()
     async with open_database(url) as sessionmaker, sessionmaker.begin() as session:
-        org = Organisation(name="基准党支部", kind="党支部")
+        org = Organisation(name="基准党支部", kind="党支部", path="基准党支部")
         session.add(org)
         await session.flush()
         phones = [f"139{i:08d}" for i in range(MEMBERS)]
