@@ -13,9 +13,12 @@ router = Router()
 
 @router.command("排行", "排行榜", need=Need.MEMBER)
 async def board(ctx: Context) -> str:
+    """The board of the member's branch (a 党小组's members see their branch's board)."""
     start, end = month_of(ctx.now.date()).bounds(ctx.settings.timezone)
-    sums = await points.month_board(ctx.session, org_id=ctx.bound.org_id, start=start, end=end)
-    return ctx.render("board", org=await orgs.name_of(ctx.session, org_id=ctx.bound.org_id), month=ctx.now.month,
+    branch = await orgs.branch_of(ctx.session, org_id=ctx.bound.org_id)
+    sums = await points.month_board(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=branch), start=start,
+                                    end=end)
+    return ctx.render("board", org=await orgs.name_of(ctx.session, org_id=branch), month=ctx.now.month,
                       board=top_ten(sums, ctx.content.rules.policy.monthly_cap))
 
 

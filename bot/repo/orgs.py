@@ -94,6 +94,15 @@ async def chain_up(session: AsyncSession, *, org_id: int) -> list[int]:
     return chain
 
 
+async def branch_of(session: AsyncSession, *, org_id: int) -> int:
+    """The 党支部 an organisation belongs to: itself or its nearest branch above (a 党小组's branch); an
+    organisation with no branch above it (a 党总支's own members) stands for itself."""
+    chain = await chain_up(session, org_id=org_id)
+    kinds = {id_: kind for id_, kind in await session.execute(
+        select(Organisation.id, Organisation.kind).where(Organisation.id.in_(chain)))}
+    return next((up for up in chain if kinds.get(up) == OrgKind.BRANCH), org_id)
+
+
 async def name_of(session: AsyncSession, *, org_id: int) -> str:
     return (await session.scalar(select(Organisation.name).where(Organisation.id == org_id))) or ""
 

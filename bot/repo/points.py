@@ -62,10 +62,11 @@ async def entries_of(session: AsyncSession, *, member_ids: Sequence[int], start:
     )).all()
 
 
-async def month_board(session: AsyncSession, *, org_id: int, start: datetime, end: datetime) -> list[tuple[str, int]]:
-    """(name, points in [start, end)) of the organisation's members who did not opt out of the board."""
+async def month_board(session: AsyncSession, *, org_ids: Sequence[int], start: datetime,
+                      end: datetime) -> list[tuple[str, int]]:
+    """(name, points in [start, end)) of these organisations' members who did not opt out of the board."""
     rows = await session.execute(
         select(Member.name, func.sum(PointEntry.delta)).join(Member, Member.id == PointEntry.member_id)
-        .where(Member.org_id == org_id, Member.hide_rank.is_(False), PointEntry.occurred_at >= start,
+        .where(Member.org_id.in_(org_ids), Member.hide_rank.is_(False), PointEntry.occurred_at >= start,
                PointEntry.occurred_at < end).group_by(Member.id, Member.name))
     return [(name, int(total)) for name, total in rows]
