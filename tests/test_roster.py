@@ -92,3 +92,131 @@ def test_cli_import_of_a_bad_file_applies_nothing(tmp_path: Path, monkeypatch, c
     assert main(["members", "import", str(good)]) == 0
     assert main(["members", "list"]) == 0
     assert "第一党支部\t李秀英\t13800000002\t党员\t2005-06-15\t未绑定" in capsys.readouterr().out
+
+
+TWO_VILLAGES = (
+    "甲一,13900000001,甲村党总支/第一党支部,书记,\n"
+    "甲二,13900000002,甲村党总支/第一党支部/第一党小组,党员,\n"
+    "乙一,13900000011,乙村党总支/第一党支部,书记,\n"
+    "乙二,13900000012,乙村党总支/第一党支部/第一党小组,党员,\n"
+)
+
+
+async def _paths(db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    async with db() as session:
+        rows = await session.execute(select(Member.name, Organisation.path).join(Organisation))
+        return {name: path for name, path in rows}
+
+
+async def test_two_villages_with_the_same_branch_names_stay_apart(db, clock, tmp_path: Path) -> None:
+    async with db.begin() as session:
+        result = await apply_rows(session, read_rows(_csv(tmp_path, TWO_VILLAGES)), clock())
+    assert (result.created, result.updated) == (4, 0)
+    assert await _paths(db) == {"甲一": "甲村党总支/第一党支部", "甲二": "甲村党总支/第一党支部/第一党小组",
+                                "乙一": "乙村党总支/第一党支部", "乙二": "乙村党总支/第一党支部/第一党小组"}
+    async with db() as session:
+        kinds = {o.path: (o.name, o.kind) for o in await session.scalars(select(Organisation))}
+    assert len(kinds) == 6 and kinds["乙村党总支/第一党支部/第一党小组"] == ("第一党小组", "党小组")
+
+
+async def test_the_issue_roster_imported_after_the_demo_lands_in_its_own_village(db, clock, tmp_path: Path) -> None:
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(ROOT / "deploy/demo/roster.csv"), clock())
+    second = _csv(tmp_path, "钱书记,13900000077,乙村党总支/第一党支部,书记,2012-05-04\n"
+                            "孙乙一,13800000071,乙村党总支/第一党支部,党员,2012-05-04\n"
+                            "周乙二,13800000072,乙村党总支/第一党支部,党员,2012-05-04\n")
+    async with db.begin() as session:
+        result = await apply_rows(session, read_rows(second), clock())
+    assert result.created == 3
+    paths = await _paths(db)
+    assert {paths[n] for n in ("钱书记", "孙乙一", "周乙二")} == {"乙村党总支/第一党支部"}
+    assert paths["李秀英"] == "塘约村党总支/第一党支部"
+
+
+async def test_an_ambiguous_bare_name_is_refused_with_its_line_and_the_paths(db, clock, tmp_path: Path) -> None:
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(_csv(tmp_path, TWO_VILLAGES)), clock())
+    bare = _csv(tmp_path, "丙一,13900000021,甲村党总支/第一党支部,党员,\n丙二,13900000022,第一党支部,党员,\n")
+    with pytest.raises(RosterError) as refused:
+        async with db.begin() as session:
+            await apply_rows(session, read_rows(bare), clock())
+    assert str(refused.value).startswith(f"{bare}:3: 支部 '第一党支部' could mean ")
+    assert "乙村党总支/第一党支部, 甲村党总支/第一党支部; write the full path" in str(refused.value)
+    assert "丙一" not in await _paths(db)  # nothing from the file was applied
+
+
+async def test_a_bare_name_is_judged_against_the_whole_file(db, clock, tmp_path: Path) -> None:
+    """The bare name comes first in the file, but the file itself makes it ambiguous."""
+    rows = "丙二,13900000022,第一党支部,党员,\n" + TWO_VILLAGES
+    with pytest.raises(RosterError, match=r":2: 支部 '第一党支部' could mean"):
+        async with db.begin() as session:
+            await apply_rows(session, read_rows(_csv(tmp_path, rows)), clock())
+
+
+@pytest.mark.parametrize(("branch", "lands_in"), [
+    ("乙村党总支", "乙村党总支"),  # a unique bare name
+    ("第一党小组", None),  # two villages have one
+    ("乙村党总支/第一党支部", "乙村党总支/第一党支部"),  # a path below the root
+    (" 乙村党总支 / 第一党支部 / 第一党小组 ", "乙村党总支/第一党支部/第一党小组"),  # spaces around the parts
+    ("乙村党总支/第二党支部", "乙村党总支/第二党支部"),  # a new branch under a unique parent
+    ("第一党支部/第三党小组", None),  # a new group under an ambiguous parent
+])
+async def test_names_and_paths_in_a_roster(db, clock, tmp_path: Path, branch: str, lands_in: str | None) -> None:
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(_csv(tmp_path, TWO_VILLAGES)), clock())
+    path = tmp_path / "more.csv"
+    path.write_text(HEADER + f"丙三,13900000023,{branch},党员,\n", encoding="utf-8")
+    if lands_in is None:
+        with pytest.raises(RosterError, match="could mean"):
+            async with db.begin() as session:
+                await apply_rows(session, read_rows(path), clock())
+        return
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(path), clock())
+    assert (await _paths(db))["丙三"] == lands_in
+
+
+async def test_import_keeps_and_lists_members_the_file_leaves_out_and_warns_about_sizes(
+        db, clock, tmp_path: Path) -> None:
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(_csv(tmp_path, TWO_VILLAGES)), clock())
+    smaller = _csv(tmp_path, "甲一,13900000001,甲村党总支/第一党支部,书记,\n")
+    async with db.begin() as session:
+        result = await apply_rows(session, read_rows(smaller), clock())
+    assert result.kept == []  # 甲二 is in the 党小组, an organisation the file does not name
+    group = _csv(tmp_path, "甲一,13900000001,甲村党总支/第一党支部/第一党小组,书记,\n")
+    async with db.begin() as session:
+        result = await apply_rows(session, read_rows(group), clock())
+    assert result.moved == 1 and result.kept == ["甲村党总支/第一党支部/第一党小组\t甲二\t13900000002"]
+    assert result.warnings == ["甲村党总支/第一党支部/第一党小组: a 党小组 of 2 members "
+                               "(a 党小组 needs at least 3; 002 L147)"]
+    assert "甲二" in await _paths(db)
+
+
+def test_cli_members_list_unbind_and_move(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    upgrade(url)
+    monkeypatch.setenv("PALMBOT_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["members", "import", str(_csv(tmp_path, TWO_VILLAGES))]) == 0
+    capsys.readouterr()
+
+    assert main(["members", "list", "--org", "乙村党总支"]) == 0
+    listed = capsys.readouterr().out
+    assert "乙村党总支/第一党支部/第一党小组\t乙二\t13900000012" in listed and "甲" not in listed
+    assert main(["members", "list", "--org", "第一党支部"]) == 1
+    assert "could mean 乙村党总支/第一党支部, 甲村党总支/第一党支部" in capsys.readouterr().err
+
+    assert main(["members", "move", "13900000012", "--to", "甲村党总支/第一党支部"]) == 0
+    assert "moved to 甲村党总支/第一党支部" in capsys.readouterr().out
+    assert main(["members", "move", "13900000012", "--to", "第一党支部"]) == 1
+    assert main(["members", "move", "13000000000", "--to", "乙村党总支"]) == 1
+    assert "no member with phone 13000000000" in capsys.readouterr().err
+
+    assert main(["members", "unbind", "13900000012"]) == 0
+    assert "was not bound" in capsys.readouterr().out
+    assert main(["audit", "--org", "乙村党总支"]) == 0
+    trail = capsys.readouterr().out
+    assert "乙村党总支/第一党支部/第一党小组\t系统\t乙二\tmember_leave" in trail and "member_join" not in trail
+    assert main(["audit", "--org", "甲村党总支"]) == 0
+    assert "甲村党总支/第一党支部\t系统\t乙二\tmember_join" in capsys.readouterr().out

@@ -48,7 +48,7 @@ async def matching(session: AsyncSession, *, path: str, within: Sequence[int] | 
                                           Organisation.path.endswith(SEPARATOR + wanted, autoescape=True)))
     if within is not None:
         stmt = stmt.where(Organisation.id.in_(within))
-    found = list(await session.scalars(stmt.order_by(Organisation.path)))
+    found = sorted(await session.scalars(stmt), key=lambda org: org.path)  # by code point on either engine
     exact = [org for org in found if org.path == wanted]
     return exact or found
 
