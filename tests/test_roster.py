@@ -188,8 +188,8 @@ async def test_import_keeps_and_lists_members_the_file_leaves_out_and_warns_abou
     async with db.begin() as session:
         result = await apply_rows(session, read_rows(group), clock())
     assert result.moved == 1 and result.kept == ["甲村党总支/第一党支部/第一党小组\t甲二\t13900000002"]
-    assert result.warnings == ["甲村党总支/第一党支部/第一党小组: a 党小组 of 2 members "
-                               "(a 党小组 needs at least 3; 002 L147)"]
+    assert result.warnings == [
+        "甲村党总支/第一党支部/第一党小组: a 党小组 of 2 members (a 党小组 needs at least 3; 002 L147)"]
     assert "甲二" in await _paths(db)
 
 
