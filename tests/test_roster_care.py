@@ -94,3 +94,13 @@ async def test_a_moved_member_keeps_points_stars_claims_and_history(
     assert not any("member_join" in line for line in first_trail)
     assert await members_unbind(settings, LI) == "李秀英 (13800000002): unbound; they may bind again"
     assert await members_unbind(settings, "13000000000") is None
+
+
+async def test_a_branch_secretarys_own_claim_is_decided_by_the_general_branch_secretary(
+        live: TestClient, member: Callable[[str], Phone]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    general = await member(GENERAL_SECRETARY).bound("彭光明")
+    claim = await secretary.volunteer("2 防汛值守")
+    assert "不能审核自己的志愿服务记录" in (await secretary.send(f"通过 {claim}") or "")
+    assert f"{claim} 号 张建国" in (await general.send("审核") or "")
+    assert "计 2 分" in (await general.send(f"通过 {claim}") or "")
