@@ -30,7 +30,7 @@ async def bind(ctx: Context) -> str:
     member = found[0]
     if not await members.bind(ctx.session, member_id=member.id, openid=ctx.openid):
         return ctx.render("bind_taken")
-    return ctx.render("bind_done", name=member.name, org=await orgs.name_of(ctx.session, org_id=member.org_id))
+    return ctx.render("bind_done", name=member.name, org=await orgs.path_of(ctx.session, org_id=member.org_id))
 
 
 @router.event("subscribe", "subscribe_scan")

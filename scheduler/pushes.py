@@ -96,7 +96,8 @@ async def theme_day(services: Services, session: AsyncSession, at: datetime) -> 
 
 
 async def political_birthdays(services: Services, session: AsyncSession, at: datetime) -> str:
-    """A card to each member whose Party anniversary it is, and a note to their branch's secretaries."""
+    """A card to each member whose Party anniversary it is, and a note to the secretaries of their organisation
+    up to its 党支部 (a 党小组 member's note reaches the branch secretary)."""
     today = _local_day(services, at)
     celebrants = [(m, years) for m, joined in await _joined_on_this_day(session, today)
                   if (years := party_years(joined, today)) > 0]
@@ -107,10 +108,12 @@ async def political_birthdays(services: Services, session: AsyncSession, at: dat
                                now=services.clock())
     for org_id in sorted({m.org_id for m, _ in celebrants}):
         names = [(m.name, years) for m, years in celebrants if m.org_id == org_id]
+        chain = await orgs.chain_up(session, org_id=org_id)
+        up_to_branch = chain[:chain.index(await orgs.branch_of(session, org_id=org_id)) + 1]  # a 党小组 has none
         await campaigns.create(
             session, key=f"birthday-note:{today}:{org_id}", kind="birthday_note", title="政治生日提醒",
             body=services.content.render("birthday_note", members=names), org_id=org_id, at=at, now=services.clock(),
-            audience=select(Member.id).where(Member.org_id == org_id, Member.role.in_(SECRETARY_ROLES)))
+            audience=select(Member.id).where(Member.org_id.in_(up_to_branch), Member.role.in_(SECRETARY_ROLES)))
     return f"{len(celebrants)} political birthdays"
 
 

@@ -35,7 +35,7 @@ async def test_help_differs_by_role(roster, phone) -> None:
 async def test_binding_links_the_openid_to_the_roster_entry(roster, phone, db) -> None:
     member = phone("13800000002")
     reply = await member.send("绑定 李秀英 0002")
-    assert reply == "绑定成功！李秀英同志，你已加入第一党支部。回复「帮助」查看可以使用的功能。"
+    assert reply == "绑定成功！李秀英同志，你已加入塘约村党总支/第一党支部。回复「帮助」查看可以使用的功能。"
     async with db() as session:
         assert await session.scalar(select(Member.openid).where(Member.phone == "13800000002")) == member.openid
     assert "已绑定为李秀英" in await member.send("绑定 李秀英 0002")

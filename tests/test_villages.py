@@ -653,8 +653,6 @@ async def test_a_secretary_unbinds_only_a_member_of_their_own_village(
 # --- political birthdays (not on the list, but a job that addresses a branch's secretaries) ------------
 
 
-@pytest.mark.xfail(strict=True, reason="the birthday note goes to secretaries of the member's own organisation, "
-                   "so a 党小组 member's note reaches nobody (scheduler/pushes.py political_birthdays)")
 async def test_a_group_members_political_birthday_is_noted_to_their_own_branchs_secretary_only(
         villages: dict[str, Village], live: TestClient, clock: Clock, wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
     clock.now = datetime(2027, 5, 4, 9, 0, tzinfo=TZ)  # A's 李强 joined on 2012-05-04; nobody in B did
