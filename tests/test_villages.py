@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from bot.content.lessons import Lesson
 from bot.db import SessionMaker
 from bot.models import (
     Activity,
@@ -662,3 +663,25 @@ async def test_a_group_members_political_birthday_is_noted_to_their_own_branchs_
     assert "李强（党龄 15 年）" not in await villages[B].secretary.says("通知")
     assert_private(villages, wechat)
     assert "李强（党龄 15 年）" in await villages[A].secretary.says("通知")
+
+
+# --- a lesson's audience names an organisation (content, not a secretary's command) -----------------------------
+
+
+@pytest.mark.parametrize(("audience", "reached", "outcome"), [
+    (f"{A}{GROUP}", names_in(A, GROUP), "lesson village-lesson"),
+    ("甲村党总支", names_in(A, below=True), "lesson village-lesson"),
+    ("第一党小组", set(), ("not sent: audience organisation '第一党小组' could mean 乙村党总支/第一党支部/第一党小组, "
+                     "甲村党总支/第一党支部/第一党小组")),
+])
+async def test_a_lessons_audience_is_one_organisation_by_path_and_an_ambiguous_name_sends_nothing(
+        villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]
+        audience: str, reached: set[str], outcome: str) -> None:
+    services = services_of(live)
+    lesson = Lesson("village-lesson", "村里的微党课", "正文。", day=clock.now.date(), audience=audience)
+    services.content = replace(services.content, lessons=(*services.content.lessons, lesson))
+    assert outcome in await run_job(live, "daily_lesson", clock.now.replace(hour=8, minute=0))
+    async with db() as session:
+        got = set(await session.scalars(select(Member.name).join(Delivery, Delivery.member_id == Member.id)
+                                        .join(Campaign).where(Campaign.ref == "village-lesson")))
+    assert got == reached
