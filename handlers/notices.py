@@ -55,8 +55,8 @@ def _addressee(text: str) -> tuple[str, str]:
     """"@第二党支部 内容" → ("第二党支部", "内容"); without "@", no addressee."""
     if not text.startswith(("@", "＠")):
         return "", text
-    name, _, body = text[1:].strip().partition(" ")
-    return name.strip(), body.strip()
+    parts = text[1:].split(maxsplit=1) + ["", ""]  # any space, the full-width one too
+    return parts[0], parts[1].strip()
 
 
 async def _target(ctx: Context, name: str) -> Organisation | str:

@@ -104,3 +104,12 @@ async def test_a_branch_secretarys_own_claim_is_decided_by_the_general_branch_se
     assert "不能审核自己的志愿服务记录" in (await secretary.send(f"通过 {claim}") or "")
     assert f"{claim} 号 张建国" in (await general.send("审核") or "")
     assert "计 2 分" in (await general.send(f"通过 {claim}") or "")
+
+
+async def test_a_notice_addressed_with_a_full_width_at_and_space_or_nothing_after_it(
+        live: TestClient, member: Callable[[str], Phone]) -> None:  # type: ignore[type-arg]
+    general = await member(GENERAL_SECRETARY).bound("彭光明")
+    preview = await general.send("通知 ＠第二党支部　周六上午开会")
+    assert preview and "发送对象：塘约村党总支/第二党支部（含下级组织）共 10 人" in preview and "周六上午开会" in preview
+    assert "请在「通知」后面写上通知内容" in (await general.send("通知 @") or "")
+    assert "请在「通知」后面写上通知内容" in (await general.send("通知 @第二党支部") or "")
