@@ -7,17 +7,14 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 from aiohttp import web
 
 from bot.config import ConfigError, Settings
 from bot.db import open_database
-
-T = TypeVar("T")
+from bot.repo.orgs import OrgLookupError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"palmbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    return int(args.run(settings, args) or 0)
+    try:
+        return int(args.run(settings, args) or 0)
+    except OrgLookupError as exc:  # an --org or --to naming no organisation, or several
+        print(f"palmbot: {exc}; `palmbot members list` shows the organisations", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -177,8 +178,9 @@ def _members_import(settings: Settings, args: argparse.Namespace) -> int:
 def _members_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import members_list
 
-    lines = _org_lookup(lambda: asyncio.run(members_list(settings, args.org)))
-    return _print_found(None if lines is None else ["组织\t姓名\t手机号\t角色\t入党日期\t微信", *lines], "")
+    lines = asyncio.run(members_list(settings, args.org))
+    print("\n".join(["组织\t姓名\t手机号\t角色\t入党日期\t微信", *lines]))
+    return 0
 
 
 def _members_unbind(settings: Settings, args: argparse.Namespace) -> int:
@@ -191,19 +193,8 @@ def _members_unbind(settings: Settings, args: argparse.Namespace) -> int:
 def _members_move(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import members_move
 
-    done = _org_lookup(lambda: asyncio.run(members_move(settings, args.phone, args.to)))
+    done = asyncio.run(members_move(settings, args.phone, args.to))
     return _print_found(None if done is None else [done], f"no member with phone {args.phone}")
-
-
-def _org_lookup(run: Callable[[], T]) -> T | None:
-    """Run an operator command that names an organisation; a path naming none or several is printed, None."""
-    from bot.repo.orgs import OrgLookupError
-
-    try:
-        return run()
-    except OrgLookupError as exc:
-        print(f"palmbot: {exc}; `palmbot members list` shows the organisations", file=sys.stderr)
-        return None
 
 
 def _content_check(settings: Settings, args: argparse.Namespace) -> int:
@@ -284,9 +275,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         print(f"palmbot: --quarter {args.quarter!r} is not a quarter such as 2026Q4", file=sys.stderr)
         return 2
     today = datetime.now(settings.timezone).date()
-    built = _org_lookup(lambda: asyncio.run(report(settings, args.org, quarter, today)))
-    if built is None:
-        return 1
+    built = asyncio.run(report(settings, args.org, quarter, today))
     (write_xlsx if args.format == "xlsx" else write_csv)(built, args.output)
     print(f"{args.output}: {built.org} {built.quarter}, {len(built.rows)} members")
     return 0
@@ -295,15 +284,15 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 def _audit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import audit_trail
 
-    lines = _org_lookup(lambda: asyncio.run(audit_trail(settings, args.org)))
-    return _print_found(None if lines is None else ["时间\t组织\t操作人\t党员\t操作\t对象\t说明", *lines], "")
+    lines = asyncio.run(audit_trail(settings, args.org))
+    print("\n".join(["时间\t组织\t操作人\t党员\t操作\t对象\t说明", *lines]))
+    return 0
 
 
 def _print_found(lines: list[str] | None, missing: str) -> int:
-    """Print what a command found, or say what was missing (unless already said) and fail."""
+    """Print what a command found, or say what was missing and fail."""
     if lines is None:
-        if missing:
-            print(f"palmbot: {missing}", file=sys.stderr)
+        print(f"palmbot: {missing}", file=sys.stderr)
         return 1
     print("\n".join(lines))
     return 0

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.content import load_content
 from bot.db import open_database
 from bot.models import DeliveryStatus as S
+from bot.models import Role
 from bot.outbound import SandboxOutbox
 from bot.repo import audit, campaigns, members, orgs
 from bot.report import Report
@@ -130,7 +131,7 @@ async def audit_trail(settings: Settings, org_path: str | None) -> list[str]:
     """The audit trail, tab-separated, of one organisation's subtree or of all; OrgLookupError for a bad path."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         org_ids = None
-        if org_path:
+        if org_path is not None:
             org = await orgs.resolve(session, path=org_path)
             org_ids = await orgs.subtree(session, org_id=org.id)
         rows = await audit.entries(session, org_ids=org_ids)
@@ -142,7 +143,7 @@ async def members_list(settings: Settings, org_path: str | None) -> list[str]:
     """The roster (of one organisation's subtree, or all), tab-separated; OrgLookupError for a bad path."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         org_ids = None
-        if org_path:
+        if org_path is not None:
             org_ids = await orgs.subtree(session, org_id=(await orgs.resolve(session, path=org_path)).id)
         rows = await members.roster(session, org_ids=org_ids)
     return [f"{org}\t{m.name}\t{m.phone}\t{m.role}\t{m.joined_on or ''}\t{'已绑定' if m.openid else '未绑定'}"
@@ -169,4 +170,5 @@ async def members_move(settings: Settings, phone: str, to_path: str) -> str | No
         org = await orgs.resolve(session, path=to_path)
         done = await members.move(session, member=member, org_id=org.id, actor_id=None,
                                   now=datetime.now(settings.timezone))
-        return f"{member.name} ({phone}): " + (f"moved to {org.path}" if done else f"already in {org.path}")
+        role = "" if member.role == Role.MEMBER else f"; still {member.role}, now of {org.path}"
+        return f"{member.name} ({phone}): " + (f"moved to {org.path}{role}" if done else f"already in {org.path}")

@@ -85,7 +85,7 @@ async def build(session: AsyncSession, *, org_id: int, quarter: Period, rules: R
     chain = set(org_ids) | set(await orgs.chain_up(session, org_id=org_id))
     activities = await session.scalar(select(func.count()).select_from(Activity).where(
         Activity.org_id.in_(chain), Activity.closes_at >= start, Activity.closes_at < end))
-    return Report(await orgs.name_of(session, org_id=org_id), quarter_label(quarter.start),
+    return Report(await orgs.path_of(session, org_id=org_id), quarter_label(quarter.start),
                   tuple(m.start.month for m in months), tuple(rows), int(activities or 0),
                   await wishes.counters(session, org_ids=org_ids))
 

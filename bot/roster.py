@@ -83,7 +83,8 @@ def read_rows(path: Path) -> list[RosterRow]:
 
 
 def _row(record: dict[str, str], where: str) -> RosterRow:
-    name, phone, branch = record.get("name", ""), record.get("phone", ""), record.get("branch", "")
+    name, phone = record.get("name", ""), record.get("phone", "")
+    branch = orgs.normal_path(record.get("branch", ""))  # "/" alone is as empty as nothing
     if not name:
         raise RosterError(f"{where}: 姓名 is empty")
     if not PHONE.fullmatch(phone):
@@ -99,7 +100,7 @@ def _row(record: dict[str, str], where: str) -> RosterRow:
     language = record.get("language", "") or "zh"
     if language not in LANGUAGES:
         raise RosterError(f"{where}: 语言 {language!r} must be one of {', '.join(LANGUAGES)}")
-    return RosterRow(name, phone, orgs.normal_path(branch), role, _date(record.get("joined_on", ""), where),
+    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", ""), where),
                      category, language, where)
 
 

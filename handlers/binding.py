@@ -14,10 +14,11 @@ router = Router()
 
 @router.command("绑定")
 async def bind(ctx: Context) -> str:
-    """绑定 姓名 手机号后四位: link this WeChat account to the roster entry."""
+    """绑定 姓名 手机号后四位 (or the whole number, when two of a name share the last four digits): link this
+    WeChat account to the roster entry."""
     if ctx.member is not None:
         return ctx.render("bind_already", name=ctx.member.name)
-    if len(ctx.args) != 2 or not (len(ctx.args[1]) == 4 and ctx.args[1].isdigit()):
+    if len(ctx.args) != 2 or not (len(ctx.args[1]) in (4, 11) and ctx.args[1].isdigit()):
         return ctx.render("bind_usage")
     failures = await members.bind_failures_since(ctx.session, openid=ctx.openid, since=ctx.now - WINDOW)
     wait = retry_after(failures, ctx.now)
@@ -51,12 +52,14 @@ async def release(ctx: Context) -> str:
     the member may bind again, say from a new phone."""
     if not 1 <= len(ctx.args) <= 2:
         return ctx.render("unbind_usage")
-    found = await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
-    if len(ctx.args) == 2:
-        found = [m for m in found if m.phone.endswith(ctx.args[1])]
+    tail = ctx.args[1] if len(ctx.args) == 2 else ""
+    found = [m for m in await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
+             if m.phone.endswith(tail)]
     if len(found) != 1:
-        return ctx.render("unbind_unknown", name=ctx.args[0], count=len(found))
+        return ctx.render("unbind_unknown", name=ctx.args[0], count=len(found), tail=tail)
     member = found[0]
+    if member.id == ctx.bound.id:
+        return ctx.render("unbind_own")
     if not await members.release(ctx.session, member=member, actor_id=ctx.bound.id, now=ctx.now):
         return ctx.render("unbind_not_bound", name=member.name)
     return ctx.render("unbind_done", name=member.name, org=await orgs.path_of(ctx.session, org_id=member.org_id))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import offloop
 from bot.content.calendar import RecurringDay
 from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member, Organisation, OrgKind, StarReview
+from bot.models import Member, Organisation, OrgKind, Role, StarReview
 from bot.repo import activities, campaigns, members, orgs, volunteer
 from bot.roster import CATEGORIES
 from bot.rules import boards
@@ -38,8 +38,12 @@ async def daily_lesson(services: Services, session: AsyncSession, at: datetime) 
         return "no lesson for the day"
     try:
         audience = await _lesson_audience(session, lesson.audience)
-    except orgs.OrgLookupError as exc:
+    except orgs.OrgLookupError as exc:  # content cannot see the tree: the administrators are told, once
         log.warning("lesson %s not sent: its audience %s", lesson.id, exc)
+        await campaigns.create(session, key=f"lesson-refused:{day}", kind="reminder", title="微党课未发送",
+                               body=content.render("lesson_audience_refused", lesson=lesson, paths=exc.candidates),
+                               audience=select(Member.id).where(Member.role == Role.ADMIN), at=at,
+                               now=services.clock())
         return f"lesson {lesson.id} for {day} not sent: audience {exc}"
     translated = list(lesson.translations)
     for language in ["zh", *translated]:
@@ -74,25 +78,36 @@ async def theme_day_reminder(services: Services, session: AsyncSession, at: date
 
 
 async def theme_day(services: Services, session: AsyncSession, at: datetime) -> str:
-    """主题党日 itself: each organisation with members gets a check-in, and its members the notice with the code."""
+    """主题党日 itself: each 党支部 (its 党小组 included) gets one check-in, and its members the notice with the code.
+
+    Members of an organisation with no 党支部 above it (a 党总支's own members) meet as that organisation.
+    """
     day = _local_day(services, at)
     theme = services.content.calendar.theme_day
     month = theme.months.get(day.month)
-    org_ids = list(await session.scalars(select(Member.org_id).distinct()))
     closes_at = at + timedelta(minutes=theme.checkin_minutes)
-    for org_id in sorted(org_ids):
+    units = await _branch_units(session)
+    for unit, org_ids in sorted(units.items()):
         code = await activities.ensure_calendar_activity(
-            session, key=f"themeday:{day}:{org_id}", org_id=org_id, title=f"{day.month}月主题党日",
-            code=new_code(await activities.open_codes(session, org_id=org_id, now=at), secrets.randbelow),
+            session, key=f"themeday:{day}:{unit}", org_id=unit, title=f"{day.month}月主题党日",
+            code=new_code(await activities.open_codes(session, org_id=unit, now=at), secrets.randbelow),
             opens_at=at, closes_at=closes_at)
         body = services.content.render("themeday_notice", day=day, month=month, code=code,
-                                       org=await orgs.name_of(session, org_id=org_id),
+                                       org=await orgs.name_of(session, org_id=unit),
                                        closes_at=closes_at.astimezone(services.settings.timezone))
-        await campaigns.create(session, key=f"themeday:{day}:{org_id}", kind="themeday",
-                               title=f"{day.month}月主题党日通知", body=body, org_id=org_id,
-                               audience=select(Member.id).where(Member.org_id == org_id), at=at,
+        await campaigns.create(session, key=f"themeday:{day}:{unit}", kind="themeday",
+                               title=f"{day.month}月主题党日通知", body=body, org_id=unit,
+                               audience=select(Member.id).where(Member.org_id.in_(org_ids)), at=at,
                                now=services.clock())
-    return f"theme day {day}: {len(org_ids)} organisations"
+    return f"theme day {day}: {len(units)} branches"
+
+
+async def _branch_units(session: AsyncSession) -> dict[int, list[int]]:
+    """The organisations with members, grouped by the 党支部 they meet in (orgs.branch_of)."""
+    units: dict[int, list[int]] = {}
+    for org_id in await session.scalars(select(Member.org_id).distinct()):
+        units.setdefault(await orgs.branch_of(session, org_id=org_id), []).append(org_id)
+    return units
 
 
 async def political_birthdays(services: Services, session: AsyncSession, at: datetime) -> str:

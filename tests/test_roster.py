@@ -55,6 +55,7 @@ async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) 
     ("李秀英,13800000002,第一党支部,党员,去年\n", ":2: 入党日期 '去年'"),
     (",13800000002,第一党支部,党员,\n", ":2: 姓名 is empty"),
     ("李秀英,13800000002,,党员,\n", ":2: 支部 is empty"),
+    ("李秀英,13800000002, / ,党员,\n", ":2: 支部 is empty"),
     ("李秀英,13800000002,第一党支部,党员,\n李秀英,13800000002,第一党支部,党员,\n", ":3: phone 13800000002 appears twice"),
 ])
 def test_a_bad_row_is_reported_with_its_number(tmp_path: Path, body: str, message: str) -> None:
@@ -158,6 +159,7 @@ async def test_a_bare_name_is_judged_against_the_whole_file(db, clock, tmp_path:
     ("第一党小组", None),  # two villages have one
     ("乙村党总支/第一党支部", "乙村党总支/第一党支部"),  # a path below the root
     (" 乙村党总支 / 第一党支部 / 第一党小组 ", "乙村党总支/第一党支部/第一党小组"),  # spaces around the parts
+    ("乙村党总支／第一党支部\\第一党小组", "乙村党总支/第一党支部/第一党小组"),  # full-width slash, backslash
     ("乙村党总支/第二党支部", "乙村党总支/第二党支部"),  # a new branch under a unique parent
     ("第一党支部/第三党小组", None),  # a new group under an ambiguous parent
 ])
@@ -210,6 +212,11 @@ def test_cli_members_list_unbind_and_move(tmp_path: Path, monkeypatch, capsys) -
     assert main(["members", "move", "13900000012", "--to", "甲村党总支/第一党支部"]) == 0
     assert "moved to 甲村党总支/第一党支部" in capsys.readouterr().out
     assert main(["members", "move", "13900000012", "--to", "第一党支部"]) == 1
+    assert "no member" not in capsys.readouterr().err
+    assert main(["members", "list", "--org", ""]) == 1
+    assert "organisation '' not found" in capsys.readouterr().err
+    assert main(["members", "move", "13900000001", "--to", "乙村党总支"]) == 0
+    assert "moved to 乙村党总支; still 书记, now of 乙村党总支" in capsys.readouterr().out
     assert main(["members", "move", "13000000000", "--to", "乙村党总支"]) == 1
     assert "no member with phone 13000000000" in capsys.readouterr().err
 
@@ -217,6 +224,6 @@ def test_cli_members_list_unbind_and_move(tmp_path: Path, monkeypatch, capsys) -
     assert "was not bound" in capsys.readouterr().out
     assert main(["audit", "--org", "乙村党总支"]) == 0
     trail = capsys.readouterr().out
-    assert "乙村党总支/第一党支部/第一党小组\t系统\t乙二\tmember_leave" in trail and "member_join" not in trail
+    assert "乙村党总支/第一党支部/第一党小组\t系统\t乙二\tmember_leave" in trail and "乙二\tmember_join" not in trail
     assert main(["audit", "--org", "甲村党总支"]) == 0
     assert "甲村党总支/第一党支部\t系统\t乙二\tmember_join" in capsys.readouterr().out

@@ -36,6 +36,8 @@ async def test_a_secretary_unbinds_their_own_member_who_may_bind_again(
     assert done and "已解除「李秀英」（塘约村党总支/第一党支部）的微信绑定" in done
     assert await openid_of(db, LI) is None
     assert "没有绑定微信" in (await secretary.send("解绑 李秀英 0002") or "")
+    assert "没有手机号后四位是 0003 的「李秀英」" in (await secretary.send("解绑 李秀英 0003") or "")
+    assert "不能解除自己的微信绑定" in (await secretary.send("解绑 张建国") or "")
     assert "请先" in (await li.send("积分") or "")  # the old account is no longer the member
     await li.bind("李秀英")
     assert await openid_of(db, LI) == li.openid

@@ -28,6 +28,7 @@ from bot.models import (
     Member,
     Organisation,
     PointEntry,
+    Role,
     StarProposal,
     StarReview,
     VolunteerClaim,
@@ -569,33 +570,32 @@ async def test_each_branch_gets_its_own_service_star_of_the_month(
     assert_private(villages, wechat)
 
 
-async def test_a_theme_day_code_checks_in_only_members_of_its_own_organisation_and_those_under_it(
+async def test_a_theme_day_code_checks_in_only_members_of_its_own_branch_its_group_included(
         villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]
         wechat: FakeWeChat, monkeypatch: pytest.MonkeyPatch) -> None:
     codes = itertools.count(1234)
     monkeypatch.setattr("secrets.randbelow", lambda n: next(codes) % n)  # distinct codes in both villages
     clock.now = datetime(2026, 12, 15, 8, 0, tzinfo=TZ)
-    assert await run_job(live, "theme_day", clock.now) == "theme day 2026-12-15: 6 organisations"
+    assert await run_job(live, "theme_day", clock.now) == "theme day 2026-12-15: 4 branches"  # the 党总支s meet too
     await deliver_due(services_of(live))
     ids = await org_ids(db)
     async with db() as session:
         code = {org: c for org, c in await session.execute(select(Activity.org_id, Activity.code))}
     path_of = {id_: path for path, id_ in ids.items()}
-    assert len(set(code.values())) == 6 and set(code) == set(ids.values())
+    assert len(set(code.values())) == 4 and set(code) == {ids[v] for v in (A, B)} | {ids[v + BRANCH] for v in (A, B)}
 
     for path, village in villages.items():
         for person in village.people.values():
-            own = code[ids[rows_by_phone[person.number].branch]]
+            branch = rows_by_phone[person.number].branch
+            own = code[ids[path if branch == path else path + BRANCH]]  # one meeting for the branch and its group
             notice = await person.says("通知")
             assert f"回复「签到 {own}」完成签到" in notice, notice
             assert not [c for c in code.values() if c != own and c in notice], notice
-        for name, tail in (("王芳", BRANCH), ("李强", GROUP)):
-            for theirs in (other(path), other(path) + BRANCH, other(path) + GROUP):
+        for name in ("王芳", "李强"):
+            for theirs in (other(path), other(path) + BRANCH):
                 refused = await village[name].says(f"签到 {code[ids[theirs]]}")
                 assert f"签到码 {code[ids[theirs]]} 不正确" in refused, refused
-            assert f"签到成功！{name}同志" in await village[name].says(f"签到 {code[ids[path + tail]]}")
-        in_group = "赵敏" if path == A else "黄磊"  # a 党小组's member checks in at the branch above it too
-        assert f"签到成功！{in_group}同志" in await village[in_group].says(f"签到 {code[ids[path + BRANCH]]}")
+            assert f"签到成功！{name}同志" in await village[name].says(f"签到 {code[ids[path + BRANCH]]}")
 
     opened = await villages[A].secretary.says("发起签到 支部学习 60")
     found = re.search(r"签到码：(\d{4})", opened)
@@ -610,7 +610,7 @@ async def test_a_theme_day_code_checks_in_only_members_of_its_own_organisation_a
     phone_of = {id_: phone for phone, id_ in people.items()}
     for member, org in checked:  # every check-in is at the member's organisation or one above it, in their village
         assert rows_by_phone[phone_of[member]].branch.startswith(path_of[org]), (member, path_of[org])
-    assert len(checked) == 7  # 王芳, 李强 and one more of each village, and A's 王芳 at her branch's meeting
+    assert len(checked) == 5  # 王芳 and 李强 of each village, and A's 王芳 at her branch's meeting
     assert_private(villages, wechat)
 
 
@@ -684,4 +684,23 @@ async def test_a_lessons_audience_is_one_organisation_by_path_and_an_ambiguous_n
     async with db() as session:
         got = set(await session.scalars(select(Member.name).join(Delivery, Delivery.member_id == Member.id)
                                         .join(Campaign).where(Campaign.ref == "village-lesson")))
+        told = set(await session.scalars(select(Member.name).join(Delivery, Delivery.member_id == Member.id)
+                                         .join(Campaign).where(Campaign.title == "微党课未发送")))
     assert got == reached
+    assert told == (set() if reached else {v.admin.name for v in villages.values()})
+    if not reached:
+        await deliver_due(services_of(live))
+        told_admin = villages[A].admin.pushed()[-1]
+        assert "「村里的微党课」" in told_admin and "甲村党总支/第一党支部/第一党小组" in told_admin, told_admin
+
+
+async def test_two_of_a_name_sharing_the_last_four_digits_bind_with_the_whole_number(
+        villages: dict[str, Village], live: TestClient, sim: Simulator, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]
+        wechat: FakeWeChat) -> None:
+    async with db.begin() as session:
+        await apply_rows(session, [RosterRow("王同名", "13800005555", A + BRANCH, Role.MEMBER, None),
+                                   RosterRow("王同名", "13900005555", B + BRANCH, Role.MEMBER, None)], clock())
+    first, second = (Phone(live, sim, clock, number, wechat) for number in ("13800005555", "13900005555"))
+    assert "请发送完整手机号绑定" in (await first.send("绑定 王同名 5555") or "")
+    assert (await first.send("绑定 王同名 13800005555") or "").startswith("绑定成功！王同名同志，你已加入甲村党总支/第一党支部")
+    assert (await second.send("绑定 王同名 13900005555") or "").startswith("绑定成功！王同名同志，你已加入乙村党总支/第一党支部")

@@ -32,8 +32,10 @@ def kind_of(name: str) -> OrgKind:
 
 
 def normal_path(path: str) -> str:
-    """`甲村党总支 / 第一党支部/` → `甲村党总支/第一党支部` (the parts stripped, empty ones dropped)."""
-    return SEPARATOR.join(part.strip() for part in path.split(SEPARATOR) if part.strip())
+    """`甲村党总支 ／ 第一党支部\\` → `甲村党总支/第一党支部`: full-width slashes and backslashes separate too, the
+    parts are stripped and empty ones dropped."""
+    parts = path.replace("／", SEPARATOR).replace("\\", SEPARATOR).split(SEPARATOR)
+    return SEPARATOR.join(part.strip() for part in parts if part.strip())
 
 
 async def matching(session: AsyncSession, *, path: str, within: Sequence[int] | None = None) -> list[Organisation]:
