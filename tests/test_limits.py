@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot import limits
+from bot.content.rules import LABEL_LIMIT
 from bot.db import SessionMaker
 from bot.models import Activity, PointEntry, VolunteerClaim, Wish
 from bot.rules.wishes import NewWish, leaks_private
@@ -54,8 +55,7 @@ async def test_typed_text_over_its_limit_is_refused_by_name_and_at_the_limit_is_
 
 
 def test_every_typed_limit_fits_its_column_with_what_the_code_adds() -> None:
-    label_room = 200 - limits.REASON.chars - 1  # the ledger's reason is label + "：" + typed reason
-    assert label_room >= 40
+    assert LABEL_LIMIT + 1 + limits.REASON.chars <= limits.length_of(PointEntry.reason)  # label, "：", reason
     assert limits.DESCRIPTION.chars <= limits.length_of(VolunteerClaim.description)
     assert limits.REASON.chars <= limits.length_of(VolunteerClaim.reason)
     assert limits.WISH.chars <= limits.length_of(Wish.content)
