@@ -36,6 +36,7 @@ _LIMITS = {
 _PATTERNS = {"ToUserName": ACCOUNT_ID, "FromUserName": ACCOUNT_ID, "MsgType": WORD, "Event": WORD,
              "CreateTime": NUMBER, "MsgId": NUMBER}
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+_REQUIRED_BY_TYPE = {"text": "Content", "event": "Event"}  # what the router reads
 
 
 def parse(xml: str) -> Any:
@@ -75,7 +76,8 @@ def invalid_field(fields: dict[str, Any]) -> str | None:
             return f"{name} is too long"
     if int(fields.get("MsgId") or 0) > MAX_MSG_ID or int(fields["CreateTime"]) > MAX_CREATE_TIME:
         return "MsgId or CreateTime is out of range"
-    return None
+    needed = _REQUIRED_BY_TYPE.get(fields["MsgType"])
+    return f"{needed} is missing" if needed and not fields.get(needed) else None
 
 
 def dedup_key(msg: Any) -> str:
