@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+from datetime import timedelta
 
 import pytest
 import xmltodict
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.logs import RateLimit, member_tag
 from bot.models import InboundMessage
+from bot.replay import DatabaseMemory, forget_before, kept_for
 from bot.simulator import Simulator, text_xml
 from tests.phone import Phone
 
@@ -208,3 +210,13 @@ async def test_a_sender_with_a_cdata_terminator_gets_a_400_and_replies_stay_well
     assert resp.status == 200
     assert xmltodict.parse(await resp.text())["xml"]["Encrypt"]
 
+
+
+async def test_the_hourly_purge_forgets_queries_past_twice_the_window(db, clock) -> None:  # type: ignore[no-untyped-def]
+    memory = DatabaseMemory(db)
+    old = clock() - kept_for(300) - timedelta(seconds=1)
+    assert await memory.admits("q-old", "msg:a:1", old)
+    assert await memory.admits("q-new", "msg:a:2", clock())
+    assert not await memory.admits("q-new", "msg:b:3", clock())
+    assert await forget_before(db, clock() - kept_for(300)) == 1
+    assert await memory.admits("q-old", "msg:b:4", clock())  # forgotten: its timestamp is stale by now anyway
