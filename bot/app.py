@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -20,8 +21,10 @@ from bot.content import Content, load_content
 from bot.db import make_engine, make_sessionmaker
 from bot.delivery import DeliveryWorker
 from bot.keys import SERVICES
+from bot.logs import AccessLogger
 from bot.models import OutboxMessage
 from bot.outbound import Clock, SandboxOutbox
+from bot.replay import RedisMemory, kept_for
 from bot.routing import Router
 from bot.services import Services
 from bot.webhook import receive, verify
@@ -29,6 +32,7 @@ from bot.wechat.client import build_client
 from bot.wechat.fake import FakeWeChat
 
 MAX_BODY = 1024 * 1024
+SERVER_OPTIONS: dict[str, Any] = {"access_log_class": AccessLogger}  # for web.run_app and test servers alike
 
 
 def create_app(
@@ -65,6 +69,7 @@ def create_app(
                 router=router or build_router(),
                 clock=now,
                 crypto=_crypto(settings),
+                redis_replays=RedisMemory(redis, kept_for(settings.request_max_age)) if redis else None,
                 deliveries=DeliveryWorker(sessionmaker, client, now, settings.wechat_template_notice,
                                           settings.wechat_template_fields) if client else None,
             )
@@ -114,7 +119,7 @@ def _reload_on_sighup(services: Services) -> None:
 
 
 def _crypto(settings: Settings) -> WeChatCrypto | None:
-    if not settings.safe_mode:
+    if settings.message_mode == "plaintext":
         return None
     return WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
 

@@ -14,24 +14,20 @@ from aiohttp import web
 
 from bot.config import ConfigError, Settings
 from bot.db import open_database
-from bot.repo.orgs import OrgLookupError
+from bot.failures import in_one_line
+from bot.logs import configure as configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings once, and run the chosen command."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per 10-s checkpoint
+    configure_logging(args.log_level)
     try:
         settings = Settings.load(os.environ, args.config)
     except ConfigError as exc:
         print(f"palmbot: configuration error: {exc}", file=sys.stderr)
         return 2
-    try:
-        return int(args.run(settings, args) or 0)
-    except OrgLookupError as exc:  # an --org or --to naming no organisation, or several
-        print(f"palmbot: {exc}; `palmbot members list` shows the organisations", file=sys.stderr)
-        return 1
+    return in_one_line(args.run, settings, args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from bot.app import SERVER_OPTIONS, create_app
     from bot.content import ContentError, load_content
 
     try:
@@ -132,7 +128,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     mode = ("sandbox (outbox, nothing sent to WeChat)" if settings.sandbox
             else "sandbox (fake WeChat API at /fake-wechat)" if settings.fake_wechat else "live")
     logging.getLogger("palmbot").info("serving %s on http://%s:%d/wechat", mode, args.host, args.port)
-    web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None)
+    web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None,
+                **SERVER_OPTIONS)
     return 0
 
 
@@ -245,11 +242,12 @@ def _jobs_run(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         print(f"palmbot: --at {args.at!r} is not an ISO time such as 2026-11-15T08:00", file=sys.stderr)
         return 2
-    result = asyncio.run(jobs_run(settings, args.name, at if at.tzinfo else at.replace(tzinfo=settings.timezone)))
+    at = at if at.tzinfo else at.replace(tzinfo=settings.timezone)
+    result = asyncio.run(jobs_run(settings, args.name, at))
     if result is None:
         print(f"palmbot: no job {args.name!r}; `palmbot jobs list` shows them", file=sys.stderr)
         return 1
-    print(f"{args.name} at {at:%Y-%m-%d %H:%M}: {result}")
+    print(f"{args.name} at {at:%Y-%m-%d %H:%M %z}: {result}")
     return 0
 
 

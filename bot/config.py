@@ -39,7 +39,9 @@ class Settings:
     send_rate: float = 50.0  # customer-service and template messages per second, per process
     fake_wechat: bool = False  # serve the fake WeChat API at /fake-wechat (the sandbox of `make run`)
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
-    redis_url: str = ""  # keep the access token in Redis instead of the database
+    redis_url: str = ""  # keep the access token (and the replay memory) in Redis instead of the database
+    wechat_message_mode: str = ""  # plaintext, compatible or safe; empty: safe with an EncodingAESKey, else plaintext
+    request_max_age: float = 300.0  # seconds a callback's timestamp may be away from now (WeChat retries within 15 s)
 
     @property
     def sandbox(self) -> bool:
@@ -47,9 +49,16 @@ class Settings:
         return not self.wechat_secret
 
     @property
-    def safe_mode(self) -> bool:
-        """With an EncodingAESKey the account talks to us encrypted."""
-        return bool(self.wechat_aes_key)
+    def message_mode(self) -> str:
+        """WeChat's message mode (明文 plaintext, 兼容 compatible, 安全 safe), as set in its console.
+
+        Unset, it is safe mode when an EncodingAESKey is configured, else plaintext.
+        """
+        return self.wechat_message_mode or ("safe" if self.wechat_aes_key else "plaintext")
+
+    def __post_init__(self) -> None:
+        if self.message_mode != "plaintext" and not self.wechat_aes_key:
+            raise ConfigError(f"PALMBOT_WECHAT_MESSAGE_MODE: {self.message_mode} mode needs wechat_aes_key")
 
     @classmethod
     def load(cls, environ: Mapping[str, str], config_path: str | os.PathLike[str] | None = None) -> Settings:
@@ -180,6 +189,16 @@ def _redis_url(name: str, value: Any) -> str:
     return url
 
 
+MESSAGE_MODES = ("plaintext", "compatible", "safe")
+
+
+def _message_mode(name: str, value: Any) -> str:
+    mode = _text(name, value).strip().lower()
+    if mode and mode not in MESSAGE_MODES:
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected one of {', '.join(MESSAGE_MODES)}, got {value!r}")
+    return mode
+
+
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "database_url": _database_url,
     "content_dir": lambda name, value: Path(_text(name, value)),
@@ -196,4 +215,6 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "fake_wechat": _flag,
     "missed_grace_hours": _positive,
     "redis_url": _redis_url,
+    "wechat_message_mode": _message_mode,
+    "request_max_age": _positive,
 }

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content import Content
+from bot.limits import Limit, too_long
 from bot.outbound import Outbound
 from bot.repo import orgs
 from bot.repo.members import Sender
@@ -49,6 +50,10 @@ class Context:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
         parts = self.rest.split(maxsplit=words)
         return parts[words].strip() if len(parts) > words else ""
+
+    def refuse_long(self, text: str, limit: Limit) -> str | None:
+        """The reply naming the limit ("理由最多 100 字") when `text` is over it, else None."""
+        return self.render("too_long", what=limit.what, limit=limit.chars) if too_long(text, limit) else None
 
     def render(self, name: str, /, **values: Any) -> str:
         return self.content.render(name, **values)

@@ -51,9 +51,20 @@ def sqlite_path(url: str) -> str | None:
     return url.split("///", 1)[-1].split("?", 1)[0] if url.startswith("sqlite") else None
 
 
+class NoDatabase(Exception):
+    """An SQLite file that is not there: a command run from another folder, or before `palmbot db upgrade`."""
+
+
 @asynccontextmanager
 async def open_database(url: str) -> AsyncIterator[SessionMaker]:
-    """A session factory for a short-lived command, its engine disposed on the way out."""
+    """A session factory for a short-lived command, its engine disposed on the way out.
+
+    Raises NoDatabase for a missing SQLite file rather than creating an empty one.
+    """
+    path = sqlite_path(url)
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise NoDatabase(f"no database at {Path(path).resolve()}; run palmbot in the folder that holds it "
+                         "(or set database_url), or create it with `palmbot db upgrade`")
     engine = make_engine(url)
     try:
         yield make_sessionmaker(engine)

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.db import transaction
 from bot.dispatch import dispatch
+from bot.logs import member_tag
 from bot.replies import split_text
 from bot.repo import inbound
 from bot.services import Services
@@ -24,16 +25,12 @@ class Outcome:
     fresh: bool
 
 
-def message_key(msg: Any) -> str:
-    """WeChat's dedup key: MsgId for messages, sender and CreateTime for events."""
-    if msg.type != "event" and msg.id:
-        return f"msg:{msg.id}"
-    return f"evt:{msg.source}:{int(msg.create_time.timestamp())}:{getattr(msg, 'event', '')}"
+async def answer(services: Services, msg: Any, key: str) -> str | None:
+    """The text to reply passively now, or None to answer `success` and deliver later.
 
-
-async def answer(services: Services, msg: Any) -> str | None:
-    """The text to reply passively now, or None to answer `success` and deliver later."""
-    task: asyncio.Task[Outcome] = services.spawn(process(services, msg))
+    `key` is the message's dedup key (`bot.wire.dedup_key`), which names its sender.
+    """
+    task: asyncio.Task[Outcome] = services.spawn(process(services, msg, key))
     try:
         async with asyncio.timeout(services.settings.reply_deadline):
             outcome = await asyncio.shield(task)
@@ -45,9 +42,8 @@ async def answer(services: Services, msg: Any) -> str | None:
     return outcome.reply
 
 
-async def process(services: Services, msg: Any) -> Outcome:
+async def process(services: Services, msg: Any, key: str) -> Outcome:
     """Claim the message's key and run its handler in the same transaction, or return the stored reply."""
-    key = message_key(msg)
     try:
         async with transaction(services.sessionmaker) as session:
             if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):
@@ -56,7 +52,7 @@ async def process(services: Services, msg: Any) -> Outcome:
             await inbound.set_reply(session, key=key, reply=reply)
         return Outcome(reply, fresh=True)
     except Exception:
-        log.exception("handler failed for %s", key)
+        log.exception("handler failed for a %s from member %s", msg.type, member_tag(msg.source))
         return await _apologise(services, msg, key)
 
 
@@ -72,7 +68,7 @@ async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
             if fresh:
                 await inbound.set_reply(session, key=key, reply=apology)
     except Exception:
-        log.exception("could not record the failure of %s", key)
+        log.exception("could not record the failure of a %s from member %s", msg.type, member_tag(msg.source))
         return Outcome(apology, fresh=False)
     return Outcome(apology, fresh=fresh)
 
@@ -97,5 +93,5 @@ async def _send_in_order(services: Services, openid: str, pieces: list[str]) -> 
         try:
             await services.outbound.send_text(openid, piece)
         except Exception:
-            log.exception("could not deliver a message to %s", openid)
+            log.exception("could not deliver a message to member %s", member_tag(openid))
             return

@@ -91,6 +91,19 @@ class InboundMessage(Base):
     __table_args__ = (Index("ix_inbound_messages_openid_at", "openid", "received_at"), {"sqlite_with_rowid": False})
 
 
+class UsedQuery(Base):
+    """The replay memory: a plaintext callback's signed query (timestamp, nonce, signature) and the message
+    it carried, kept while the freshness window could still admit it. Shared by every replica."""
+
+    __tablename__ = "used_queries"
+
+    query_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the three values
+    message_key: Mapped[str] = mapped_column(String(120))  # the dedup key of the message it carried
+    seen_at: Mapped[datetime]
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
 class BindFailure(Base):
     """A wrong binding attempt, kept to slow down guessing."""
 

@@ -41,7 +41,7 @@ async def campaigns_list(settings: Settings) -> list[str]:
         lines = ["id\tkind\tscheduled\ttitle\t" + "\t".join(COLUMNS)]
         for campaign in await campaigns.recent(session):
             counts = await campaigns.counts(session, campaign_id=campaign.id)
-            when = campaign.scheduled_at.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M")
+            when = local_time(campaign.scheduled_at, settings)
             lines.append(f"{campaign.id}\t{campaign.kind}\t{when}\t{campaign.title}\t"
                          + "\t".join(str(counts[c]) for c in COLUMNS))
     return lines
@@ -77,8 +77,8 @@ async def jobs_list(settings: Settings, now: datetime) -> list[str]:
         for job in runner.jobs_of(services):
             upcoming = job.next_fire(now)
             previous = runs.get(job.name)
-            last = f"{_when(previous[0].astimezone(settings.timezone))} {previous[1]}" if previous else "-"
-            lines.append(f"{job.name}\t{job.description}\tnext {_when(upcoming)}\tlast {last}")
+            last = f"{local_time(previous[0], settings)} {previous[1]}" if previous else "-"
+            lines.append(f"{job.name}\t{job.description}\tnext {local_time(upcoming, settings)}\tlast {last}")
     return lines
 
 
@@ -91,8 +91,9 @@ async def jobs_run(settings: Settings, name: str, at: datetime) -> str | None:
         return await runner.run(services, job, at, again=True)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M %z") if moment else "-"
+def local_time(moment: datetime | None, settings: Settings) -> str:
+    """An operator's time: in the configured zone, with its offset (`2026-11-15 08:00 +0800`); "-" for none."""
+    return moment.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M %z") if moment else "-"
 
 
 def content_preview(settings: Settings, lesson_id: str, language: str) -> list[str] | None:
@@ -135,7 +136,7 @@ async def audit_trail(settings: Settings, org_path: str | None) -> list[str]:
             org = await orgs.resolve(session, path=org_path)
             org_ids = await orgs.subtree(session, org_id=org.id)
         rows = await audit.entries(session, org_ids=org_ids)
-    return [f"{_when(at.astimezone(settings.timezone))}\t{org or ''}\t{actor or '系统'}\t{member or ''}\t{action}\t"
+    return [f"{local_time(at, settings)}\t{org or ''}\t{actor or '系统'}\t{member or ''}\t{action}\t"
             f"{subject}\t{detail}" for at, org, actor, member, action, subject, detail in rows]
 
 

@@ -38,8 +38,9 @@ def _fit(text: str, limit: int) -> int:
 
 
 def text_reply(msg: Any, text: str) -> str:
-    """The passive reply XML carrying `text` back to the sender."""
-    return str(TextReply(message=msg, content=cdata_safe(text)).render())
+    """The passive reply XML carrying `text` back to the sender; every field CDATA-safe, whoever wrote it."""
+    return str(TextReply(source=cdata_safe(msg.target), target=cdata_safe(msg.source),
+                         content=cdata_safe(text)).render())
 
 
 def encrypted(crypto: Any, xml: str) -> str:

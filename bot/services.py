@@ -11,6 +11,7 @@ from bot.content import Content
 from bot.db import SessionMaker
 from bot.delivery import DeliveryWorker
 from bot.outbound import Clock, Outbound
+from bot.replay import DatabaseMemory, ReplayMemory
 from bot.routing import Router
 
 
@@ -23,8 +24,14 @@ class Services:
     router: Router
     clock: Clock
     crypto: Any = None
+    redis_replays: ReplayMemory | None = None  # with `redis_url`: the replay memory in Redis
     deliveries: DeliveryWorker | None = None  # None without an AppSecret: pushes queue, nothing is sent
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def replays(self) -> ReplayMemory:
+        """Where plaintext callbacks' signed queries are remembered (`bot/replay.py`): Redis, else the database."""
+        return self.redis_replays or DatabaseMemory(self.sessionmaker)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run `coro` in the background, keeping a reference so it is neither lost nor collected."""

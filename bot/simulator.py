@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,7 @@ class Simulator:
     token: str
     aes_key: str = ""
     appid: str = ""
+    clock: Callable[[], float] = time.time  # WeChat's clock, in Unix seconds: the query's timestamp
     _crypto: WeChatCrypto | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -71,17 +73,16 @@ class Simulator:
 
     def signed_query(self, *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
         """The query WeChat adds to every callback: timestamp, nonce and their signature."""
-        timestamp = timestamp or str(int(time.time()))
+        timestamp = timestamp or str(int(self.clock()))
         nonce = nonce or str(secrets.randbelow(10**10))
         signer = WeChatSigner()
         signer.add_data(self.token, timestamp, nonce)
         return {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce}
 
-    def request(self, xml: str) -> tuple[dict[str, str], str]:
-        """Query and body for POSTing `xml` to /wechat, encrypted in safe mode."""
+    def request(self, xml: str, *, openid: str | None = None) -> tuple[dict[str, str], str]:
+        """Query and body for POSTing `xml` to /wechat, encrypted in safe mode; `openid` defaults to the sender."""
         query = self.signed_query()
-        openid = xmltodict.parse(xml)["xml"]["FromUserName"]
-        query["openid"] = openid
+        query["openid"] = xmltodict.parse(xml)["xml"]["FromUserName"] if openid is None else openid
         if self._crypto is None:
             return query, xml
         envelope = xmltodict.parse(self._crypto.encrypt_message(xml, query["nonce"], query["timestamp"]))["xml"]

@@ -1,78 +1,106 @@
-"""The /wechat endpoint: verify, decrypt, parse, answer (encrypted in safe mode)."""
+"""The /wechat endpoint: verify, enforce the message mode, refuse stale or replayed queries, parse, answer.
+
+Message modes as WeChat's console names them (明文, 兼容, 安全): `plaintext` refuses encrypted callbacks,
+`safe` refuses anything without a valid msg_signature over the `Encrypt` body, `compatible` accepts both
+and answers each in kind. Every refusal is a 403 with a WARNING naming the reason (rate-limited with the
+other warnings, `bot/logs.py`); a request that is not what WeChat sends is a 400, never a 500.
+"""
 
 from __future__ import annotations
 
 import hmac
 import logging
+import re
 from typing import Any
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
-from wechatpy import parse_message
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from bot import inbox
 from bot.keys import SERVICES
+from bot.replay import query_key
 from bot.replies import encrypted, split_text, text_reply
 from bot.services import Services
+from bot.wire import dedup_key, parse
 
 log = logging.getLogger(__name__)
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 def signature_ok(token: str, query: Any) -> bool:
     """WeChat's query signature over token, timestamp and nonce, compared in constant time."""
     signer = WeChatSigner()
     signer.add_data(token, query.get("timestamp", ""), query.get("nonce", ""))
-    return hmac.compare_digest(signer.signature, query.get("signature", ""))
+    return hmac.compare_digest(signer.signature.encode(), query.get("signature", "").encode())
+
+
+def refuse(reason: str) -> web.HTTPForbidden:
+    """A 403 for a request that is not WeChat speaking now, logged with its reason (never the query)."""
+    log.warning("refused: %s", reason)
+    return web.HTTPForbidden(text=reason)
+
+
+def check_query(services: Services, query: Any) -> None:
+    """A valid signature and a timestamp within `request_max_age` of now, or a 403."""
+    if not signature_ok(services.settings.wechat_token, query):
+        raise refuse("bad signature")
+    timestamp = query.get("timestamp", "")
+    if not TIMESTAMP.fullmatch(timestamp):
+        raise web.HTTPBadRequest(text="timestamp is not a number")
+    if abs(services.clock().timestamp() - int(timestamp)) > services.settings.request_max_age:
+        raise refuse("stale timestamp")
 
 
 async def verify(request: web.Request) -> web.Response:
     """GET: WeChat checks the server URL; echo `echostr` when the signature holds."""
-    services = request.app[SERVICES]
-    if not signature_ok(services.settings.wechat_token, request.query):
-        raise web.HTTPForbidden(text="bad signature")
+    check_query(request.app[SERVICES], request.query)
     return web.Response(text=request.query.get("echostr", ""))
 
 
 async def receive(request: web.Request) -> web.Response:
     """POST: one message or event from WeChat; the reply goes back in the response body."""
     services = request.app[SERVICES]
-    if not signature_ok(services.settings.wechat_token, request.query):
-        raise web.HTTPForbidden(text="bad signature")
+    query = request.query
+    check_query(services, query)
+    aes = query.get("encrypt_type") == "aes"
+    mode = services.settings.message_mode
+    if mode == "safe" and not aes:
+        raise refuse("safe mode refuses a plaintext callback")
+    if mode == "plaintext" and aes:
+        raise refuse("plaintext mode refuses an encrypted callback")
     body = await request.read()
-    aes = request.query.get("encrypt_type") == "aes"
-    msg = parse(_decrypt(services, request.query, body) if aes else body.decode("utf-8", "replace"))
-    reply = await inbox.answer(services, msg)
+    msg = parse(_decrypt(services, query, body) if aes else body.decode("utf-8", "replace"))
+    key = dedup_key(msg)
+    if not aes and not await _first_use(services, query, key):
+        raise refuse("replayed query with another message")
+    reply = await inbox.answer(services, msg, key)
     if not reply:
         return web.Response(text="success")
     xml = text_reply(msg, split_text(reply)[0])
     return web.Response(text=encrypted(services.crypto, xml) if aes else xml, content_type="application/xml")
 
 
+async def _first_use(services: Services, query: Any, key: str) -> bool:
+    """Whether this signed query is new, or carries the same message as before (WeChat's retry)."""
+    used = query_key(query.get("timestamp", ""), query.get("nonce", ""), query.get("signature", ""))
+    try:
+        return await services.replays.admits(used, key, services.clock())
+    except (SQLAlchemyError, RedisError, OSError):
+        log.exception("replay memory unreachable")
+        raise web.HTTPServiceUnavailable(text="try again") from None
+
+
 def _decrypt(services: Services, query: Any, body: bytes) -> str:
     """Safe or compatible mode: check msg_signature and the AppID, and return the plain XML."""
-    if services.crypto is None:
-        log.warning("encrypted message received but no EncodingAESKey is configured")
-        raise web.HTTPForbidden(text="encryption not configured")
     try:
         return str(services.crypto.decrypt_message(
             body, query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", "")
         ))
     except (InvalidSignatureException, InvalidAppIdException):
-        raise web.HTTPForbidden(text="bad message signature") from None
-    except (ExpatError, ValueError, KeyError, TypeError):
+        raise refuse("bad message signature") from None
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError):
         raise web.HTTPBadRequest(text="malformed encrypted message") from None
-
-
-def parse(xml: str) -> Any:
-    """Parse WeChat XML, refusing malformed or hostile (entity-laden) documents with 400."""
-    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
-        raise web.HTTPBadRequest(text="DTDs and entities are not accepted")
-    try:
-        msg = parse_message(xml)
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError):
-        raise web.HTTPBadRequest(text="malformed XML") from None
-    if msg is None or not getattr(msg, "source", None):
-        raise web.HTTPBadRequest(text="not a WeChat message")
-    return msg

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.repo import activities, orgs
@@ -20,6 +21,8 @@ async def open_check_in(ctx: Context) -> str:
     minutes = window_minutes(ctx.args[1] if len(ctx.args) > 1 else None)
     if not ctx.args or minutes is None or len(ctx.args) > 2:
         return ctx.render("checkin_open_usage")
+    if refusal := ctx.refuse_long(ctx.args[0], limits.ACTIVITY):
+        return refusal
     org_id = ctx.bound.org_id
     code = new_code(await activities.open_codes(ctx.session, org_id=org_id, now=ctx.now), secrets.randbelow)
     activity = await activities.open_activity(

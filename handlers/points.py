@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.repo import audit, members, points
@@ -47,8 +48,10 @@ async def correct(ctx: Context) -> str:
     if member.id == ctx.bound.id:
         return ctx.render("correction_own")
     reason, delta = ctx.text_after(2), int(ctx.args[1])
-    await award(ctx, action=CORRECTION, event_key=f"correction:{ctx.msg.id}", member_id=member.id, points=delta,
-                detail=f"：{reason}")
+    if refusal := ctx.refuse_long(reason, limits.REASON):
+        return refusal
+    await award(ctx, action=CORRECTION, event_key=f"correction:{ctx.openid}:{ctx.msg.id}", member_id=member.id,
+                points=delta, detail=f"：{reason}")
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member.id, org_id=member.org_id,
                        action="points_correct",
                        subject=f"points:{member.id}", detail=f"{delta:+d}: {reason}", at=ctx.now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot import star_review
+from bot import limits, star_review
 from bot.context import Context
 from bot.models import StarReview
 from bot.repo import audit, members, stars
@@ -60,6 +60,8 @@ async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> st
 async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str, hold: bool, reason: str) -> str:
     if member_id == ctx.bound.id:
         return ctx.render("review_own")
+    if refusal := ctx.refuse_long(reason, limits.REASON):
+        return refusal
     held_now = star in (await stars.held(ctx.session, member_ids=[member_id])).get(member_id, set())
     await stars.decide(ctx.session, review_id=review.id, member_id=member_id, star=star, hold=hold,
                        held_now=held_now, reason=reason, by=ctx.bound.id)

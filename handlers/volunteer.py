@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.models import ClaimStatus, VolunteerClaim
@@ -23,6 +24,8 @@ async def record(ctx: Context) -> str:
     claim = parse_claim(ctx.rest)
     if claim is None:
         return ctx.render("volunteer_usage")
+    if refusal := ctx.refuse_long(claim.description, limits.DESCRIPTION):
+        return refusal
     claim_id = await volunteer.create(ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id,
                                       minutes=claim.minutes, description=claim.description, now=ctx.now)
     return ctx.render("volunteer_recorded", id=claim_id, hours=hours_of(claim.minutes),
@@ -77,6 +80,8 @@ async def reject(ctx: Context) -> str:
     reason = ctx.text_after(1)
     if not reason:
         return ctx.render("volunteer_reject_usage")
+    if refusal := ctx.refuse_long(reason, limits.REASON):
+        return refusal
     claim = await _decidable(ctx)
     if isinstance(claim, str):
         return claim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
@@ -37,6 +38,8 @@ async def _post(ctx: Context) -> str:
     new = parse_wish(ctx.rest)
     if new is None:
         return ctx.render("wish_usage")
+    if refusal := ctx.refuse_long(new.content, limits.WISH) or ctx.refuse_long(new.resident_name, limits.RESIDENT):
+        return refusal
     if leaks_private(new):
         return ctx.render("wish_private")
     wish_id = await wishes.create(ctx.session, org_id=ctx.bound.org_id, content=new.content,

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.content import ContentError, load_content
+from bot.logs import member_tag
 from bot.models import Member, Role
 from bot.services import Services
 
@@ -61,4 +62,4 @@ async def _tell_administrators(services: Services, problems: str) -> None:
         try:
             await services.outbound.send_text(str(openid), text)
         except Exception:
-            log.exception("could not tell administrator %s about the refused content", openid)
+            log.exception("could not tell administrator %s about the refused content", member_tag(openid))

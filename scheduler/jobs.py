@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot import sqlite_inline
+from bot import replay, sqlite_inline
 from bot.db import sqlite_path
 from bot.repo import inbound
 from bot.services import Services
@@ -17,10 +17,12 @@ DEDUP_KEEP = timedelta(days=2)  # also the 48-hour window: the delivery worker r
 
 
 async def purge_inbound(services: Services) -> None:
-    """Drop dedup keys long past WeChat's retry window, so the table stays small."""
+    """Drop dedup keys long past WeChat's retry window, and queries past the freshness window."""
     async with services.sessionmaker.begin() as session:
         gone = await inbound.purge_before(session, cutoff=services.clock() - DEDUP_KEEP)
-    log.info("purged %d old inbound message keys", gone)
+    queries = await replay.forget_before(services.sessionmaker, services.clock() - replay.kept_for(
+        services.settings.request_max_age))
+    log.info("purged %d old inbound message keys and %d used queries", gone, queries)
 
 
 async def checkpoint_sqlite(services: Services) -> None:

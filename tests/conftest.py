@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
-from bot.app import create_app
+from bot.app import SERVER_OPTIONS, create_app
 from bot.config import Settings
 from bot.db import SessionMaker, make_engine, make_sessionmaker
 from bot.keys import SERVICES
@@ -112,8 +112,9 @@ def make_client(aiohttp_client, settings: Settings, clock: Clock, db: SessionMak
     """
 
     async def make(router: Router | None = None, **overrides: object) -> TestClient:  # type: ignore[type-arg]
-        app = create_app(replace(settings, **overrides), clock=clock, router=router, background=False)
-        return await aiohttp_client(app)
+        server = TestServer(create_app(replace(settings, **overrides), clock=clock, router=router, background=False))
+        await server.start_server(**SERVER_OPTIONS)  # the access log as `palmbot serve` writes it
+        return await aiohttp_client(server)
 
     return make
 
@@ -124,8 +125,10 @@ async def client(make_client: AppMaker) -> TestClient:  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def sim(settings: Settings) -> Simulator:
-    return Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+def sim(settings: Settings, clock: Clock) -> Simulator:
+    """WeChat's side: signs (and encrypts) requests, its timestamps from the test's clock."""
+    return Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid,
+                     clock=lambda: clock().timestamp())
 
 
 @pytest.fixture

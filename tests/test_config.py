@@ -14,7 +14,7 @@ def test_defaults_are_sqlite_under_data_and_shanghai_time(tmp_path: Path, monkey
     settings = Settings.load({})
     assert settings.database_url == "sqlite+aiosqlite:///data/palmbot.db"
     assert str(settings.timezone) == "Asia/Shanghai"
-    assert settings.sandbox and not settings.safe_mode
+    assert settings.sandbox and settings.message_mode == "plaintext"
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
@@ -44,6 +44,9 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ({"PALMBOT_FAKE_WECHAT": "maybe"}, "PALMBOT_FAKE_WECHAT"),
     ({"PALMBOT_REDIS_URL": "localhost:6379"}, "PALMBOT_REDIS_URL"),
     ({"PALMBOT_WECHAT_TEMPLATE_FIELDS": "thing1=name"}, "PALMBOT_WECHAT_TEMPLATE_FIELDS"),
+    ({"PALMBOT_WECHAT_MESSAGE_MODE": "secure"}, "PALMBOT_WECHAT_MESSAGE_MODE"),
+    ({"PALMBOT_WECHAT_MESSAGE_MODE": "safe"}, "PALMBOT_WECHAT_MESSAGE_MODE"),  # safe mode without a key
+    ({"PALMBOT_REQUEST_MAX_AGE": "-1"}, "PALMBOT_REQUEST_MAX_AGE"),
 ])
 def test_a_bad_value_names_its_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -71,3 +74,15 @@ def test_palmbot_serve_stops_with_one_line_on_a_bad_setting(capsys, monkeypatch)
 def test_template_fields_map_the_account_s_template() -> None:
     settings = Settings.load({"PALMBOT_WECHAT_TEMPLATE_FIELDS": "thing1=title, thing2=content,time3=date"})
     assert settings.wechat_template_fields == (("thing1", "title"), ("thing2", "content"), ("time3", "date"))
+
+
+@pytest.mark.parametrize(("env", "mode"), [
+    ({}, "plaintext"),
+    ({"PALMBOT_WECHAT_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}, "safe"),
+    ({"PALMBOT_WECHAT_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+      "PALMBOT_WECHAT_MESSAGE_MODE": "Compatible"}, "compatible"),
+    ({"PALMBOT_WECHAT_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+      "PALMBOT_WECHAT_MESSAGE_MODE": "plaintext"}, "plaintext"),
+])
+def test_the_message_mode_is_safe_by_default_with_a_key(env: dict[str, str], mode: str) -> None:
+    assert Settings.load(env).message_mode == mode

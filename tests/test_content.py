@@ -54,6 +54,7 @@ LONG_BODY = "党员要按时参加组织生活，认真学习，积极服务群�
     ("rules.toml", 'metric = "points", at_least = 24', 'metric = "points", at_least = 40', 0,
      "效能星 cannot be earned: it needs 40 points but a quarter counts at most 30"),
     ("rules.toml", "[actions.volunteer_hour]", "[actions.volunteer_hours]", 0, "missing [actions.volunteer_hour]"),
+    ("rules.toml", 'label = "积分更正"', 'label = "' + "积分更正" * 11 + '"', 0, "[actions.correction] label is 44"),
     ("calendar.toml", "day = 15", "day = 31", 0, "must be 1 to 28"),
     ("calendar.toml", 'time = "08:00"', 'time = "8 点"', 0, "must be a time like"),
     ("menu.toml", 'key = "HELP"', 'key = "HLEP"', 0, "unknown key `HLEP`"),

@@ -626,7 +626,7 @@ async def test_a_secretary_unbinds_only_a_member_of_their_own_village(
         for who in (village.secretary, village.admin):
             assert f"你负责的组织里没有叫「{outsider}」的党员" in await who.says(f"解绑 {outsider}")
             refused = await who.says(f"解绑 王芳 {theirs['王芳'].number[-4:]}")  # the other 王芳, by her phone
-            assert "你负责的组织里没有叫「王芳」的党员" in refused, refused
+            assert f"你负责的组织里没有手机号后四位是 {theirs['王芳'].number[-4:]} 的「王芳」" in refused, refused
         assert "你负责的组织里没有" in await village.secretary.says(f"解绑 {village.admin.name}")
 
     done = await a.secretary.says("解绑 王芳")

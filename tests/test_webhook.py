@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from datetime import datetime
 
 import xmltodict
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from bot.models import CheckIn, InboundMessage, PointEntry
 from bot.replies import split_text
 from bot.routing import Router
 from bot.simulator import Simulator, text_xml
-from tests.conftest import AES_KEY, APPID
+from tests.conftest import AES_KEY, APPID, TZ
 
 SAMPLE_ENCRYPT = (
     "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/"
@@ -55,7 +56,8 @@ async def test_post_with_a_tampered_msg_signature_is_forbidden(client, sim, phon
     assert resp.status == 403
 
 
-async def test_wechat_published_sample_message_decrypts_and_gets_an_encrypted_reply(make_client) -> None:
+async def test_wechat_published_sample_message_decrypts_and_gets_an_encrypted_reply(make_client, clock) -> None:
+    clock.now = datetime.fromtimestamp(1409659813, TZ)  # the sample's own time: it is fresh
     client = await make_client(wechat_token="QDG6eK")
     sim = Simulator("QDG6eK", AES_KEY, APPID)
     query = sim.signed_query(timestamp="1409659813", nonce="1372623149")
@@ -72,9 +74,9 @@ async def test_wechat_published_sample_message_decrypts_and_gets_an_encrypted_re
     assert "帮助" in inner["xml"]["Content"]
 
 
-async def test_plaintext_mode_round_trip(make_client, phone) -> None:
+async def test_plaintext_mode_round_trip(make_client, clock) -> None:
     client = await make_client(wechat_aes_key="")
-    sim = Simulator("palmbottest")
+    sim = Simulator("palmbottest", clock=lambda: clock().timestamp())
     query, body = sim.request(text_xml("oPlainUser", "帮助"))
     assert "encrypt_type" not in query
     resp = await client.post("/wechat", params=query, data=body.encode())
@@ -94,17 +96,20 @@ async def test_compatible_mode_body_with_plain_fields_and_encrypt_is_answered_en
     assert "绑定 姓名 手机号后四位" in sim.reply_text(await resp.text())
 
 
-async def test_malformed_xml_gets_400(client, sim) -> None:
+async def test_malformed_xml_gets_400(make_client, sim) -> None:
+    client = await make_client(wechat_message_mode="compatible")
     resp = await client.post("/wechat", params=sim.signed_query(), data=b"<xml><ToUserName>oops")
     assert resp.status == 400
 
 
-async def test_xml_without_a_sender_gets_400(client, sim) -> None:
+async def test_xml_without_a_sender_gets_400(make_client, sim) -> None:
+    client = await make_client(wechat_message_mode="compatible")
     resp = await client.post("/wechat", params=sim.signed_query(), data=b"<xml><MsgType>text</MsgType></xml>")
     assert resp.status == 400
 
 
-async def test_hostile_xml_with_entities_is_refused(client, sim) -> None:
+async def test_hostile_xml_with_entities_is_refused(make_client, sim) -> None:
+    client = await make_client(wechat_message_mode="compatible")
     bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
             b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
             b"<MsgType>text</MsgType><Content>&b;</Content><MsgId>1</MsgId></xml>")
@@ -112,7 +117,8 @@ async def test_hostile_xml_with_entities_is_refused(client, sim) -> None:
     assert resp.status == 400
 
 
-async def test_body_over_one_mebibyte_gets_413(client, sim) -> None:
+async def test_body_over_one_mebibyte_gets_413(make_client, sim) -> None:
+    client = await make_client(wechat_message_mode="compatible")
     body = io.BytesIO(b"<xml>" + b"a" * (1024 * 1024 + 1))
     resp = await client.post("/wechat", params=sim.signed_query(), data=body)
     assert resp.status == 413

@@ -52,6 +52,9 @@ class Rules:
         return next((s for s in self.stars if s.name == name), None)
 
 
+LABEL_LIMIT = 40  # room in point_entries.reason (200) for "：" and a typed reason (`bot/limits.py`)
+
+
 def load_rules(path: Path, problems: Problems) -> Rules | None:
     """The rules, or None when they cannot be read; every problem goes to `problems`."""
     rules = None
@@ -98,6 +101,10 @@ def _check(rules: Rules, path: Path, problems: Problems) -> None:
     for action in missing:
         problems.add(path, line_of(path, "[actions"), f"missing [actions.{action}], which the bot awards",
                      f"add [actions.{action}] with points and label")
+    for name, spec in rules.actions.items():
+        if len(spec.label) > LABEL_LIMIT:  # the ledger's reason is the label, "：" and a typed text
+            problems.add(path, line_of(path, f"[actions.{name}]"),
+                         f"[actions.{name}] label is {len(spec.label)} characters", f"keep it to {LABEL_LIMIT}")
     if not 0 < policy.flag_below <= policy.yearly_line <= 12 * policy.monthly_cap:
         problems.add(path, line_of(path, "yearly_line"),
                      f"need 0 < flag_below ({policy.flag_below}) ≤ yearly_line ({policy.yearly_line}) ≤ "

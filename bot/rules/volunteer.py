@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 
 MAX_HOURS = 24  # one claim is one day's service at most
 STEP_MINUTES = 30  # hours are counted in half hours
-MAX_DESCRIPTION = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +25,7 @@ def parse_claim(text: str) -> Claim | None:
     except InvalidOperation:
         return None
     minutes = hours * 60
-    description = words[1].strip()[:MAX_DESCRIPTION]
+    description = words[1].strip()
     if not 0 < hours <= MAX_HOURS or minutes % STEP_MINUTES or not description:
         return None
     return Claim(int(minutes), description)

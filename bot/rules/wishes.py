@@ -1,12 +1,24 @@
-"""Reading a secretary's `心愿 内容 姓名 电话`, keeping the resident's name and phone out of the published text."""
+"""Reading a secretary's `心愿 内容 姓名 电话`, keeping the resident's name and phone out of the published text.
+
+The guard works by kind, not by example: the text is folded first (NFKC turns full-width digits and
+letters into plain ones, Chinese numerals become digits), then any run of seven or more digits held
+apart only by spaces or punctuation counts as a phone number (a mobile number has 11 digits, a landline
+7 or 8 plus the area code), and the resident's name counts when its letters appear in the text's
+letters, whatever is put between them ("王 秀 兰", "王·秀兰").
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-PHONE = re.compile(r"\+?\d[\d-]{6,18}\d")
-MAX_CONTENT = 100
+from bot.limits import length_of
+from bot.models import Wish
+
+PHONE = re.compile(rf"\+?\d[\d-]{{6,{length_of(Wish.resident_phone) - 3}}}\d")  # fits resident_phone
+_NUMERALS = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
+_DIGIT_RUN = re.compile(r"\d(?:[^\w]*\d){6,}")  # seven digits, nothing but punctuation and spaces between
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +33,21 @@ def parse_wish(text: str) -> NewWish | None:
     words = text.split()
     if len(words) < 3 or not PHONE.fullmatch(words[-1]):
         return None
-    content = text[:text.rindex(words[-2])].strip()[:MAX_CONTENT]
+    content = text[:text.rindex(words[-2])].strip()
     return NewWish(content, words[-2], words[-1]) if content else None
 
 
 def leaks_private(wish: NewWish) -> bool:
-    """Whether the text to publish names the resident or carries a phone number."""
-    return wish.resident_name in wish.content or bool(PHONE.search(wish.content))
+    """Whether the text to publish names the resident or carries a phone number, however it is written."""
+    folded = _fold(wish.content)
+    name = _letters(_fold(wish.resident_name))
+    return bool(_DIGIT_RUN.search(folded.translate(_NUMERALS))) or (bool(name) and name in _letters(folded))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _letters(text: str) -> str:
+    """Only the letters of `text` (Han characters included): spaces, punctuation and symbols dropped."""
+    return "".join(ch for ch in text if unicodedata.category(ch).startswith("L"))
