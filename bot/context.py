@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content import Content
+from bot.grammar import Said, read
 from bot.outbound import Outbound
 from bot.repo import orgs
 from bot.repo.members import Sender
+from bot.routing import Router
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,10 @@ class Context:
     content: Content
     outbound: Outbound
     now: datetime
-    rest: str = ""  # the text after the command word, as typed
+    router: Router
+    said: Said = read("")
+    starts: tuple[int, ...] = ()  # where each of `args` begins in `said.norm` (see `bot.routing.Match`)
+    bare: bool = False  # reached by a bare word (`B`, `8032`, a menu number) rather than a command word
 
     @property
     def openid(self) -> str:
@@ -45,10 +50,14 @@ class Context:
         administrators alike: a township's administrator never sees another township)."""
         return await orgs.subtree(self.session, org_id=self.bound.org_id)
 
+    @property
+    def rest(self) -> str:
+        """The text as typed after the command word (a notice keeps its punctuation)."""
+        return self.said.typed_from(self.starts[0]) if self.starts else ""
+
     def text_after(self, words: int) -> str:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
-        parts = self.rest.split(maxsplit=words)
-        return parts[words].strip() if len(parts) > words else ""
+        return self.said.typed_from(self.starts[words + 1]) if len(self.starts) > words + 1 else ""
 
     def render(self, name: str, /, **values: Any) -> str:
         return self.content.render(name, **values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -24,11 +25,24 @@ class Outcome:
     fresh: bool
 
 
-def message_key(msg: Any) -> str:
-    """WeChat's dedup key: MsgId for messages, sender and CreateTime for events."""
+KEY_LIMIT = 120  # inbound_messages.key
+
+
+def dedup_key(msg: Any) -> str:
+    """WeChat's dedup key: MsgId for messages; for events the sender, CreateTime, Event, EventKey and, where
+    present, MsgID (template and mass-send results) or Ticket (QR scans).
+
+    WeChat's retry of one event repeats all of these (wechat-anchors: "排重" by FromUserName + CreateTime for
+    events), while two different clicks in the same second differ in EventKey. A key longer than the column
+    is replaced by its SHA-256.
+    """
     if msg.type != "event" and msg.id:
         return f"msg:{msg.id}"
-    return f"evt:{msg.source}:{int(msg.create_time.timestamp())}:{getattr(msg, 'event', '')}"
+    data = getattr(msg, "_data", {})
+    parts = (msg.source, str(int(msg.create_time.timestamp())), data.get("Event", ""), data.get("EventKey", ""),
+             data.get("MsgID") or data.get("MsgId") or data.get("Ticket") or "")
+    key = "evt:" + ":".join(str(p or "") for p in parts)
+    return key if len(key) <= KEY_LIMIT else "evt:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 async def answer(services: Services, msg: Any) -> str | None:
@@ -47,7 +61,7 @@ async def answer(services: Services, msg: Any) -> str | None:
 
 async def process(services: Services, msg: Any) -> Outcome:
     """Claim the message's key and run its handler in the same transaction, or return the stored reply."""
-    key = message_key(msg)
+    key = dedup_key(msg)
     try:
         async with transaction(services.sessionmaker) as session:
             if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -42,7 +43,10 @@ async def receive(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="bad signature")
     body = await request.read()
     aes = request.query.get("encrypt_type") == "aes"
-    msg = parse(_decrypt(services, request.query, body) if aes else body.decode("utf-8", "replace"))
+    xml, dropped = sanitize_xml(_decrypt(services, request.query, body) if aes else body.decode("utf-8", "replace"))
+    msg = parse(xml)
+    if dropped:
+        log.warning("dropped %d characters XML forbids from message %s", dropped, inbox.dedup_key(msg))
     reply = await inbox.answer(services, msg)
     if not reply:
         return web.Response(text="success")
@@ -63,6 +67,17 @@ def _decrypt(services: Services, query: Any, body: bytes) -> str:
         raise web.HTTPForbidden(text="bad message signature") from None
     except (ExpatError, ValueError, KeyError, TypeError):
         raise web.HTTPBadRequest(text="malformed encrypted message") from None
+
+
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def sanitize_xml(xml: str) -> tuple[str, int]:
+    """The XML without the characters XML 1.0 forbids (control characters a phone let through, such as
+    `积分\x02`), and how many were dropped: WeChat forwards them as they came, and refusing the message would
+    show the member "该公众号暂时无法提供服务"."""
+    clean, dropped = _XML_FORBIDDEN.subn("", xml)
+    return clean, dropped
 
 
 def parse(xml: str) -> Any:
