@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content import Content
-from bot.grammar import Said, read
+from bot.grammar import EMPTY, Said
 from bot.outbound import Outbound
 from bot.repo import orgs
 from bot.repo.members import Sender
@@ -30,7 +30,7 @@ class Context:
     outbound: Outbound
     now: datetime
     router: Router
-    said: Said = read("")
+    said: Said = EMPTY
     starts: tuple[int, ...] = ()  # where each of `args` begins in `said.norm` (see `bot.routing.Match`)
     bare: bool = False  # reached by a bare word (`B`, `8032`, a menu number) rather than a command word
 

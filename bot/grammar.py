@@ -80,3 +80,6 @@ def _separates(raw: list[tuple[str, int]], i: int) -> bool:
 def _latin(char: str) -> bool:
     """Latin letters, digits and signs (a word of them ends where Chinese begins, typed space or not)."""
     return char.isascii()
+
+
+EMPTY = read("")  # nothing said (an event, a photo)

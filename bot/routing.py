@@ -13,14 +13,15 @@ import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.grammar import Said, read
+from bot.grammar import EMPTY, Said, read
 
 if TYPE_CHECKING:
     from bot.context import Context
 
 Handler = Callable[["Context"], Awaitable[str | None]]
+T = TypeVar("T")
 Settle = Callable[["Context", str], Awaitable[str]]  # confirming or cancelling, given the stored payload
 
 
@@ -32,7 +33,7 @@ class Need(IntEnum):
     SECRETARY = 2
 
 
-class NotUnderstood(Exception):  # noqa: N818 - a signal, not an error
+class NotUnderstood(Exception):
     """Raised by a handler reached by a bare word (`B`, `8032`) when no context makes sense of it."""
 
 
@@ -73,14 +74,9 @@ class Match:
 
     route: Route
     args: tuple[str, ...]
-    said: Said = field(default_factory=lambda: read(""))
+    said: Said = EMPTY
     starts: tuple[int, ...] = ()  # index in `said.norm` of each word of args, then of the end
     bare: bool = False
-
-    @property
-    def rest(self) -> str:
-        """The text as typed after the command word."""
-        return self.said.typed_from(self.starts[0]) if self.starts else ""
 
 
 @dataclass
@@ -158,13 +154,10 @@ class Router:
             if other.fallback.handler is not _not_declared:
                 self.fallback = other.fallback
             for mine, theirs in ((self.commands, other.commands), (self.loose, other.loose),
-                                 (self.confirmations, other.confirmations),
                                  (self.bare, other.bare), (self.clicks, other.clicks),
                                  (self.events, other.events), (self.messages, other.messages)):
-                clash = mine.keys() & theirs.keys()
-                if clash:
-                    raise ValueError(f"route registered twice: {sorted(clash)}")
-                mine.update(theirs)
+                _merge(mine, theirs)
+            _merge(self.confirmations, other.confirmations)
         numbers = [r.menu for r in self.routes() if r.menu]
         if len(numbers) != len(set(numbers)):
             raise ValueError(f"menu numbers used twice: {sorted(numbers)}")
@@ -226,6 +219,14 @@ class Router:
         route = self.messages.get(kind)
         return Match(route, ()) if route else None
 
+
+
+def _merge(mine: dict[str, T], theirs: dict[str, T]) -> None:
+    """Add another module's routes; a word (or key) declared twice is a mistake."""
+    clash = mine.keys() & theirs.keys()
+    if clash:
+        raise ValueError(f"route registered twice: {sorted(clash)}")
+    mine.update(theirs)
 
 
 async def _not_declared(ctx: Context) -> str | None:
