@@ -339,3 +339,24 @@ async def test_context_survives_a_restart(make_client, wechat: FakeWeChat, roste
     again = Phone(second, sim, clock, SECRETARY_1, wechat)
     assert "通知已开始发送" in (await again.send("确认") or "")
 
+
+
+@pytest.mark.parametrize(("one", "other", "same"), [
+    ({"Event": "CLICK", "EventKey": "MY_POINTS"}, {"Event": "CLICK", "EventKey": "MY_STARS"}, False),
+    ({"Event": "CLICK", "EventKey": "MY_POINTS"}, {"Event": "CLICK", "EventKey": "MY_POINTS"}, True),
+    ({"Event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T1"},
+     {"Event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T2"}, False),
+    ({"Event": "TEMPLATESENDJOBFINISH", "MsgID": "1"}, {"Event": "TEMPLATESENDJOBFINISH", "MsgID": "2"}, False),
+    ({"Event": "VIEW", "EventKey": "https://example.com/" + "a" * 200},
+     {"Event": "VIEW", "EventKey": "https://example.com/" + "b" * 200}, False),
+])
+def test_an_event_dedup_key_tells_different_events_apart_and_keeps_a_retry(one: dict[str, str],
+                                                                           other: dict[str, str], same: bool) -> None:
+    from wechatpy import parse_message
+
+    from bot.inbox import KEY_LIMIT, dedup_key
+
+    keys = [dedup_key(parse_message(_xml("oSender", 1764000000, MsgType="event", **fields))) for fields in (one, other)]
+    assert (keys[0] == keys[1]) is same
+    assert all(len(key) <= KEY_LIMIT for key in keys)
+    assert dedup_key(parse_message(_xml("oSender", 1764000000, MsgType="event", **one))) == keys[0]  # a retry
