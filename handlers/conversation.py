@@ -10,6 +10,7 @@ from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member
 from bot.repo import audit, campaigns, conversation, members, orgs
 from bot.routing import Need, Router, Usage
+from handlers.help import numbered_menu
 
 router = Router()
 QUESTION_CHARS = 6  # a message not understood and at least this long (letters, not spaces) looks like a question
@@ -18,16 +19,11 @@ GREETINGS = ("你好", "您好", "谢谢", "谢谢你", "感谢", "多谢", "早
              "好的", "嗯", "哈喽", "hi", "hello", "ok", "thanks")
 
 
-def menu(ctx: Context) -> list[tuple[int, str]]:
-    """The numbered menu (number, what it does), from the commands' declarations."""
-    return [(r.menu, r.usages[0].says if r.usages else r.word) for r in ctx.router.menu()]
-
-
 @router.command(*GREETINGS, loose=GREETINGS, fits=".{0,8}", usage=Usage("你好 / 谢谢", "问候，回复数字菜单"))
 async def greet(ctx: Context) -> str:
     """A greeting or thanks: a short friendly answer and the numbered menu (a number runs its item)."""
     return ctx.render("greeting", name=ctx.member.name if ctx.member else "", thanks="谢" in ctx.said.norm,
-                      menu=menu(ctx), bound=ctx.member is not None)
+                      menu=numbered_menu(ctx.router), bound=ctx.member is not None)
 
 
 @router.otherwise
@@ -39,7 +35,7 @@ async def not_understood(ctx: Context) -> str:
         await conversation.offer_question(ctx.session, member_id=ctx.member.id, org_id=branch,
                                           text=ctx.said.typed.strip(), now=ctx.now)
         return ctx.render("question_offer", minutes=int(OFFER.total_seconds() // 60))
-    return ctx.render("unknown", menu=menu(ctx), bound=ctx.member is not None)
+    return ctx.render("unknown", menu=numbered_menu(ctx.router), bound=ctx.member is not None)
 
 
 @router.command("转给书记", "转书记", "问书记", "转交书记", need=Need.MEMBER,

@@ -17,6 +17,11 @@ def role_need(member: Sender | None) -> Need:
     return Need.SECRETARY if member.role in (Role.SECRETARY, Role.ADMIN) else Need.MEMBER
 
 
+def numbered_menu(router: Router) -> list[tuple[int, str]]:
+    """The numbered menu (number, what it does), from the commands' declarations."""
+    return [(r.menu, r.usages[0].says if r.usages else r.word) for r in router.menu()]
+
+
 def usages(router: Router, need: Need) -> list[Usage]:
     """Every usage line whose own need is exactly `need`, in declaration order."""
     return [u for r in router.routes() for u in r.usages if (u.need if u.need is not None else r.need) == need]
@@ -40,4 +45,4 @@ async def show_help(ctx: Context) -> str:
     return ctx.render("help", bound=ctx.member is not None, name=ctx.member.name if ctx.member else "", role=role,
                       usages=[(u.form.split(" / "), u.says) for u in own],
                       also=words(routes, Need.MEMBER) if need > Need.MEMBER else [],
-                      menu=[(r.menu, r.usages[0].says) for r in ctx.router.menu()])
+                      menu=numbered_menu(ctx.router))
