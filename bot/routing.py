@@ -91,7 +91,8 @@ class Router:
     messages: dict[str, Route] = field(default_factory=dict)
     confirmations: dict[str, Confirmation] = field(default_factory=dict)
     fallback: Route = field(default_factory=lambda: Route(_not_declared, Need.ANYONE))
-    _sorted: list[str] = field(default_factory=list, repr=False)
+    _lengths: list[int] = field(default_factory=list, repr=False)
+    _counted: int = field(default=0, repr=False)
 
     def command(self, *words: str, usage: Usage | Sequence[Usage] = (), need: Need = Need.ANYONE, click: str = "",
                 loose: Sequence[str] = (), fits: str = "", bare: str = "", menu: int = 0,
@@ -179,10 +180,11 @@ class Router:
         whose words fit, a number of the numbered menu, or a bare pattern; None when nothing fits."""
         said = read(text)
         norm = said.norm
-        for word in self._longest_first():
-            if not norm.startswith(word):
+        for length in self._longest_first():
+            word = norm[:length]
+            route = self.commands.get(word) or self.loose.get(word)
+            if route is None:
                 continue
-            route = self.commands.get(word) or self.loose[word]
             words = said.words(len(word))
             if word in self.loose and not (route.fits and route.fits.fullmatch(" ".join(w for w, _ in words))):
                 continue
@@ -201,11 +203,13 @@ class Router:
                 return Match(route, (norm,), said, (0, 0), bare=True)
         return None
 
-    def _longest_first(self) -> list[str]:
-        """Command words and loose synonyms, longest first, sorted again only when the routes changed."""
-        if len(self._sorted) != len(self.commands) + len(self.loose):
-            self._sorted = sorted([*self.commands, *self.loose], key=len, reverse=True)
-        return self._sorted
+    def _longest_first(self) -> list[int]:
+        """The lengths of command words and loose synonyms, longest first (a dictionary lookup per length is
+        cheaper than trying every word on every message)."""
+        if self._counted != len(self.commands) + len(self.loose):
+            self._counted = len(self.commands) + len(self.loose)
+            self._lengths = sorted({len(word) for word in [*self.commands, *self.loose]}, reverse=True)
+        return self._lengths
 
     def match_click(self, key: str) -> Match | None:
         route = self.clicks.get(key)

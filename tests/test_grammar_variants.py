@@ -127,7 +127,7 @@ def recording(router: Router) -> Router:
 
     fallback: Handler = record(Route(router.fallback.handler, Need.ANYONE)).handler
     return replace(router, commands=each(router.commands), loose=each(router.loose), bare=each(router.bare),
-                   clicks=each(router.clicks), fallback=Route(fallback, Need.ANYONE), _sorted=[])
+                   clicks=each(router.clicks), fallback=Route(fallback, Need.ANYONE), _lengths=[], _counted=0)
 
 
 async def test_every_variant_means_its_command_and_words(make_client: AppMaker, roster: None, db: SessionMaker,
