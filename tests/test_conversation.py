@@ -21,6 +21,7 @@ from bot.simulator import _xml, voice_xml
 from bot.wechat.fake import FakeWeChat
 from handlers import build_router
 from handlers.help import usages
+from scheduler import runner
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of
 from tests.phone import Phone
@@ -83,6 +84,18 @@ async def test_after_a_lesson_a_bare_option_answers_its_quiz_and_answer_variants
     await zhao.send("微课")
     clock.advance(hours=13)  # "for a while": the context has passed
     assert "没有听懂" in (await zhao.send("B") or "")
+
+
+async def test_after_the_daily_lesson_push_a_bare_option_answers_its_quiz(live: TestClient, member: Phones,
+                                                                         clock: Clock) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    job = runner.find_job(services_of(live), "daily_lesson")
+    assert job is not None
+    await runner.run(services_of(live), job, clock.now)
+    await deliver_due(services_of(live))
+    assert li.pushed() and li.pushed()[0].startswith("【微党课】")
+    answered = await li.send("b。")
+    assert answered and ("回答正确" in answered or "答错了" in answered)
 
 
 async def test_binding_without_spaces_binds(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
