@@ -31,7 +31,7 @@ class Context:
     now: datetime
     router: Router
     said: Said = EMPTY
-    starts: tuple[int, ...] = ()  # where each of `args` begins in `said.norm` (see `bot.routing.Match`)
+    starts: tuple[int, ...] = ()  # in `said.norm`: after the command word, then each of `args` (`Match.starts`)
     bare: bool = False  # reached by a bare word (`B`, `8032`, a menu number) rather than a command word
 
     @property

@@ -75,7 +75,7 @@ class Match:
     route: Route
     args: tuple[str, ...]
     said: Said = EMPTY
-    starts: tuple[int, ...] = ()  # index in `said.norm` of each word of args, then of the end
+    starts: tuple[int, ...] = ()  # in `said.norm`: where the text after the command word begins, then each arg
     bare: bool = False
 
 

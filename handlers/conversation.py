@@ -19,7 +19,7 @@ GREETINGS = ("你好", "您好", "谢谢", "谢谢你", "感谢", "多谢", "早
              "好的", "嗯", "哈喽", "hi", "hello", "ok", "thanks")
 
 
-@router.command(*GREETINGS, loose=GREETINGS, fits=".{0,8}", usage=Usage("你好 / 谢谢", "问候，回复数字菜单"))
+@router.command(GREETINGS[0], loose=GREETINGS, fits=".{0,8}", usage=Usage("你好 / 谢谢", "问候，回复数字菜单"))
 async def greet(ctx: Context) -> str:
     """A greeting or thanks: a short friendly answer and the numbered menu (a number runs its item)."""
     return ctx.render("greeting", name=ctx.member.name if ctx.member else "", thanks="谢" in ctx.said.norm,

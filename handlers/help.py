@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.models import Role
+from bot.dispatch import SECRETARY_ROLES
 from bot.repo.members import Sender
 from bot.routing import Need, Route, Router, Usage
 
@@ -14,7 +14,7 @@ def role_need(member: Sender | None) -> Need:
     """What a sender may use: anyone's commands, a member's, or a secretary's (administrators too)."""
     if member is None:
         return Need.ANYONE
-    return Need.SECRETARY if member.role in (Role.SECRETARY, Role.ADMIN) else Need.MEMBER
+    return Need.SECRETARY if member.role in SECRETARY_ROLES else Need.MEMBER
 
 
 def numbered_menu(router: Router) -> list[tuple[int, str]]:
