@@ -147,8 +147,9 @@ async def test_two_photos_attach_to_the_newest_claim_and_say_which(live: TestCli
 
 async def test_a_report_period_is_honoured_or_refused(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
     secretary = await member(SECRETARY_1).bound("张建国")
-    assert "2026Q3 季度报表" in (await secretary.send("报表 2026Q3") or "")
-    assert "2026Q4 季度报表" in (await secretary.send("报表") or "")
+    past = await secretary.send("报表 2026Q3")
+    assert past and "2026Q3 季度报表\n" in past  # a closed quarter: not "截至今天"
+    assert "2026Q4 季度报表（截至今天）" in (await secretary.send("报表") or "")
     assert "2026Q1 季度报表" in (await secretary.send("报表 2026年第一季度") or "")
     refused = await secretary.send("报表 2026Q5")
     assert refused and "没有看懂要哪个季度" in refused and "季度报表" not in refused

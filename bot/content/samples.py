@@ -154,7 +154,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "correction_usage": {},
     "follow_up": {"line": 60, "years": 3, "low": 3, "members": [
         Flagged(1, "王德明", FollowUp(True, 3), 31, 2), Flagged(2, "李秀英", FollowUp(False, 1), 70, None)] * 10},
-    "report_summary": {"report": _REPORT, "followed": 3, "hours": 46.5},
+    "report_summary": {"report": _REPORT, "followed": 3, "hours": 46.5, "current": True},
     "service_star": {"name": "李秀英", "month": 11, "hours": 12.5},
     "themeday_notice": {"org": _ORG, "day": date(2026, 11, 15), "month": _MONTH, "code": "4821", "closes_at": _WHEN},
     "themeday_reminder": {"day": date(2026, 11, 15), "month": _MONTH},
