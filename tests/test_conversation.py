@@ -102,6 +102,18 @@ async def test_binding_without_spaces_binds(live: TestClient, member: Phones) ->
     assert (await member("13800000003").send("绑定王德明0003") or "").startswith("绑定成功")
 
 
+async def test_commands_typed_without_spaces_or_in_full_width_do_what_they_say(live: TestClient,
+                                                                              member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    recorded = await li.send("志愿２社区环境整治。")
+    found = re.search(r"已记录志愿服务 (\d+) 号：2 小时，社区环境整治。", recorded or "")
+    assert found, recorded
+    assert f"已确认志愿服务 {found.group(1)} 号" in (await secretary.send(f"通过{found.group(1)}。") or "")
+    corrected = await secretary.send("调整李秀英-2重复签到，更正")
+    assert corrected and "已为李秀英记录积分更正 -2 分，理由：重复签到，更正。" in corrected
+
+
 async def test_an_empty_text_gets_the_numbered_menu_not_an_apology(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")
     reply = await li.send("")
