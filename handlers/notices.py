@@ -109,7 +109,7 @@ async def confirm(ctx: Context, payload: str) -> str:
     return ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
 
 
-@router.command("收到", need=Need.MEMBER, usage=Usage("收到", "确认收到要求回执的通知"))
+@router.command("收到", "确认收到", "已收到", "收到了", need=Need.MEMBER, usage=Usage("收到", "确认收到要求回执的通知"))
 async def acknowledge(ctx: Context) -> str:
     """The member confirms the notices that asked for it."""
     titles = await campaigns.acknowledge(ctx.session, member_id=ctx.bound.id, now=ctx.now)
