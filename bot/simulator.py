@@ -48,9 +48,9 @@ def click_xml(openid: str, key: str, *, at: int | None = None) -> str:
     return _xml(openid, at, MsgType="event", Event="CLICK", EventKey=key)
 
 
-def event_xml(openid: str, event: str, *, at: int | None = None) -> str:
-    """A subscribe or unsubscribe event."""
-    return _xml(openid, at, MsgType="event", Event=event)
+def event_xml(openid: str, event: str, *, at: int | None = None, **fields: str) -> str:
+    """An event (subscribe, unsubscribe…) with any further fields (EventKey, Ticket, MsgID)."""
+    return _xml(openid, at, MsgType="event", Event=event, **fields)
 
 
 def _xml(openid: str, at: int | None, **fields: str) -> str:

@@ -17,7 +17,7 @@ from bot.db import SessionMaker
 from bot.models import AuditEntry, HeldStar, Member, Question, VolunteerClaim
 from bot.repo import points, stars
 from bot.routing import Need
-from bot.simulator import _xml, voice_xml
+from bot.simulator import event_xml, voice_xml
 from bot.wechat.fake import FakeWeChat
 from handlers import build_router
 from handlers.help import usages
@@ -235,7 +235,7 @@ async def test_a_long_notice_reaches_members_in_marked_pieces_cut_at_sentences(
 
 async def test_an_event_type_nobody_knows_gets_success(live: TestClient, member: Phones, clock: Clock) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")
-    xml = _xml(li.openid, int(clock().timestamp()), MsgType="event", Event="subscribe_msg_popup_event")
+    xml = event_xml(li.openid, "subscribe_msg_popup_event", at=int(clock().timestamp()))
     status, body = await li.post(xml)
     assert (status, body) == (200, "success")
 
@@ -368,13 +368,13 @@ async def test_context_survives_a_restart(make_client, wechat: FakeWeChat, roste
 
 
 @pytest.mark.parametrize(("one", "other", "same"), [
-    ({"Event": "CLICK", "EventKey": "MY_POINTS"}, {"Event": "CLICK", "EventKey": "MY_STARS"}, False),
-    ({"Event": "CLICK", "EventKey": "MY_POINTS"}, {"Event": "CLICK", "EventKey": "MY_POINTS"}, True),
-    ({"Event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T1"},
-     {"Event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T2"}, False),
-    ({"Event": "TEMPLATESENDJOBFINISH", "MsgID": "1"}, {"Event": "TEMPLATESENDJOBFINISH", "MsgID": "2"}, False),
-    ({"Event": "VIEW", "EventKey": "https://example.com/" + "a" * 200},
-     {"Event": "VIEW", "EventKey": "https://example.com/" + "b" * 200}, False),
+    ({"event": "CLICK", "EventKey": "MY_POINTS"}, {"event": "CLICK", "EventKey": "MY_STARS"}, False),
+    ({"event": "CLICK", "EventKey": "MY_POINTS"}, {"event": "CLICK", "EventKey": "MY_POINTS"}, True),
+    ({"event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T1"},
+     {"event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T2"}, False),
+    ({"event": "TEMPLATESENDJOBFINISH", "MsgID": "1"}, {"event": "TEMPLATESENDJOBFINISH", "MsgID": "2"}, False),
+    ({"event": "VIEW", "EventKey": "https://example.com/" + "a" * 200},
+     {"event": "VIEW", "EventKey": "https://example.com/" + "b" * 200}, False),
 ])
 def test_an_event_dedup_key_tells_different_events_apart_and_keeps_a_retry(one: dict[str, str],
                                                                            other: dict[str, str], same: bool) -> None:
@@ -382,7 +382,7 @@ def test_an_event_dedup_key_tells_different_events_apart_and_keeps_a_retry(one: 
 
     from bot.inbox import KEY_LIMIT, dedup_key
 
-    keys = [dedup_key(parse_message(_xml("oSender", 1764000000, MsgType="event", **fields))) for fields in (one, other)]
+    keys = [dedup_key(parse_message(event_xml("oSender", at=1764000000, **fields))) for fields in (one, other)]
     assert (keys[0] == keys[1]) is same
     assert all(len(key) <= KEY_LIMIT for key in keys)
-    assert dedup_key(parse_message(_xml("oSender", 1764000000, MsgType="event", **one))) == keys[0]  # a retry
+    assert dedup_key(parse_message(event_xml("oSender", at=1764000000, **one))) == keys[0]  # a retry
