@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content import Content
+from bot.grammar import EMPTY, Said
 from bot.limits import Limit, too_long
 from bot.outbound import Outbound
 from bot.repo import orgs
 from bot.repo.members import Sender
+from bot.routing import Router
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,10 @@ class Context:
     content: Content
     outbound: Outbound
     now: datetime
-    rest: str = ""  # the text after the command word, as typed
+    router: Router
+    said: Said = EMPTY
+    starts: tuple[int, ...] = ()  # in `said.norm`: after the command word, then each of `args` (`Match.starts`)
+    bare: bool = False  # reached by a bare word (`B`, `8032`, a menu number) rather than a command word
 
     @property
     def openid(self) -> str:
@@ -46,10 +51,14 @@ class Context:
         administrators alike: a township's administrator never sees another township)."""
         return await orgs.subtree(self.session, org_id=self.bound.org_id)
 
+    @property
+    def rest(self) -> str:
+        """The text as typed after the command word (a notice keeps its punctuation)."""
+        return self.said.typed_from(self.starts[0]) if self.starts else ""
+
     def text_after(self, words: int) -> str:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
-        parts = self.rest.split(maxsplit=words)
-        return parts[words].strip() if len(parts) > words else ""
+        return self.said.typed_from(self.starts[words + 1]) if len(self.starts) > words + 1 else ""
 
     def refuse_long(self, text: str, limit: Limit) -> str | None:
         """The reply naming the limit ("理由最多 100 字") when `text` is over it, else None."""

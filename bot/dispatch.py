@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
+from bot.grammar import read
 from bot.models import Role
 from bot.repo import members
 from bot.repo.members import Sender
-from bot.routing import Match, Need
+from bot.routing import Match, Need, NotUnderstood
 from bot.services import Services
 
 SECRETARY_ROLES = {Role.SECRETARY, Role.ADMIN}
 READS_NOTICES = "通知"  # the command that shows waiting notices needs no reminder of them
 
 
-def match(services: Services, msg: Any) -> Match | None:
-    """The route for a message: text (or recognised speech) by command word, clicks by key, events by name."""
-    router = services.router
+def spoken(msg: Any) -> str | None:
+    """What a member said: a text's content or a voice message's recognised text ("" when empty); None for
+    anything else. Both go through the same grammar (`bot.grammar`)."""
     if msg.type == "text":
-        return router.match_text(msg.content)
+        return str(msg.content or "")
     if msg.type == "voice" and msg.recognition:
-        return router.match_text(msg.recognition)
+        return str(msg.recognition)
+    return None
+
+
+def match(services: Services, msg: Any) -> Match | None:
+    """The route for a message: text (or recognised speech) by the grammar, clicks by key, events by name."""
+    router = services.router
+    text = spoken(msg)
+    if text is not None:
+        return router.match_text(text)
     if msg.type == "event" and msg.event == "click":
         return router.match_click(msg.key)
     if msg.type == "event":
@@ -35,19 +46,33 @@ async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str |
     """Run the matching handler and return its reply; None means no reply (events nobody handles)."""
     member, unread = await members.sender(session, openid=msg.source)
     found = match(services, msg)
+    if found is None and not _spoken_to(msg):
+        return None  # an event nobody handles, of a type wechatpy may not even know: WeChat gets `success`
+    fallback = services.router.fallback
     if found is None:
-        return None if msg.type == "event" else services.content.render("unknown")
+        found = Match(fallback, (), read(spoken(msg) or ""))
     refusal = _refusal(found.route.need, member)
     if refusal:
         return services.content.render(refusal)
     ctx = Context(
         msg=msg, member=member, args=found.args, session=session, settings=services.settings,
-        content=services.content, outbound=services.outbound, now=services.clock(), rest=found.rest,
+        content=services.content, outbound=services.outbound, now=services.clock(), router=services.router,
+        said=found.said, starts=found.starts, bare=found.bare,
     )
-    reply = await found.route.handler(ctx)
+    try:
+        reply = await found.route.handler(ctx)
+    except NotUnderstood:
+        ctx = replace(ctx, args=(), starts=(), bare=False)
+        reply = await fallback.handler(ctx)
     if reply and unread and found.route.word != READS_NOTICES:
         reply = f"{reply}\n\n{services.content.render('unread_hint', count=unread)}"
     return reply
+
+
+def _spoken_to(msg: Any) -> bool:
+    """Whether a person sent this (any message, even of a kind we do not handle), not an event."""
+    kind = getattr(msg, "_data", {}).get("MsgType") if msg.type == "unknown" else msg.type
+    return kind != "event"
 
 
 def _refusal(need: Need, member: Sender | None) -> str | None:

@@ -419,3 +419,31 @@ class StarChange(Base):
     quarter: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime]
+
+
+class PendingConfirmation(Base):
+    """What `确认` and `取消` apply to for one sender: the command that asked (`通知`, `评星`, `调整`) and its
+    payload. One per sender, the latest asking replaces the previous; only the command that opened it uses it."""
+
+    __tablename__ = "pending_confirmations"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    command: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[str] = mapped_column(Text, default="")  # JSON, the command's own
+    expires_at: Mapped[datetime]
+
+
+class Question(Base):
+    """A member's question the bot did not understand: offered to forward (`转给书记`), forwarded to the
+    secretaries of the member's branch, answered with `回复 姓名 内容` (首问负责). Never shown to other members."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))  # the member's branch, when asked
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[datetime]
+    forwarded_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

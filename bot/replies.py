@@ -19,17 +19,37 @@ def cdata_safe(text: str) -> str:
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split text into pieces of at most `limit` UTF-8 bytes, preferring line breaks."""
+    """Split text into messages of at most `limit` UTF-8 bytes (WeChat's 2,048), each marked "(1/2)", "(2/2)"
+    when there are several; a short text is one unmarked message.
+
+    Pieces end at a line break, else after a sentence (。！？；), else after a pause (，、 or a space), and only
+    in the middle of a phrase when a single phrase is longer than a message. Nothing but the breaks is lost.
+    """
+    if len(text.encode()) <= limit:
+        return [text] if text else []
     pieces: list[str] = []
     rest = text
-    while len(rest.encode()) > limit:
-        cut = _fit(rest, limit)
-        newline = rest.rfind("\n", 0, cut)
-        if newline > cut // 2:
-            cut = newline
+    room = limit - MARKER_BYTES
+    while len(rest.encode()) > room:
+        cut = _break(rest, _fit(rest, room))
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip("\n")
-    return [*pieces, rest] if rest else pieces
+    pieces = [p for p in [*pieces, rest] if p]
+    return [f"({n}/{len(pieces)})\n{piece}" for n, piece in enumerate(pieces, start=1)]
+
+
+MARKER_BYTES = len("(99/99)\n")
+_BREAKS = ("\n", "。！？!?；;", "，、,： ")
+
+
+def _break(text: str, cut: int) -> int:
+    """Where to end a piece of at most `cut` characters: after the last line break, sentence or pause in its
+    second half, by that preference; at `cut` when there is none."""
+    for marks in _BREAKS:
+        at = max(text.rfind(mark, 0, cut) for mark in marks)
+        if at >= cut // 2:
+            return at + 1 if marks != "\n" else at
+    return cut
 
 
 def _fit(text: str, limit: int) -> int:

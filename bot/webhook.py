@@ -22,10 +22,11 @@ from wechatpy.utils import WeChatSigner
 
 from bot import inbox
 from bot.keys import SERVICES
+from bot.logs import member_tag
 from bot.replay import query_key
 from bot.replies import encrypted, split_text, text_reply
 from bot.services import Services
-from bot.wire import dedup_key, parse
+from bot.wire import dedup_key, parse, sanitize_xml
 
 log = logging.getLogger(__name__)
 TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -73,7 +74,11 @@ async def receive(request: web.Request) -> web.Response:
     if mode == "plaintext" and aes:
         raise refuse("plaintext mode refuses an encrypted callback")
     body = await request.read()
-    msg = parse(_decrypt(services, query, body) if aes else body.decode("utf-8", "replace"))
+    xml, dropped = sanitize_xml(_decrypt(services, query, body) if aes else body.decode("utf-8", "replace"))
+    msg = parse(xml)
+    if dropped:
+        log.warning("dropped %d characters XML forbids from message %s of member %s", dropped, msg.id or msg.time,
+                    member_tag(msg.source))
     key = dedup_key(msg)
     if not aes and not await _first_use(services, query, key):
         raise refuse("replayed query with another message")

@@ -9,6 +9,7 @@ the values (`bot/limits.py`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 from xml.parsers.expat import ExpatError
@@ -37,6 +38,16 @@ _PATTERNS = {"ToUserName": ACCOUNT_ID, "FromUserName": ACCOUNT_ID, "MsgType": WO
              "CreateTime": NUMBER, "MsgId": NUMBER}
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 _REQUIRED_BY_TYPE = {"text": "Content", "event": "Event"}  # what the router reads
+
+
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def sanitize_xml(xml: str) -> tuple[str, int]:
+    """The XML without the characters XML 1.0 forbids (control characters a phone let through, such as
+    `积分\x02`), and how many were dropped: WeChat forwards them as they came, and refusing the message would
+    show the member "该公众号暂时无法提供服务"."""
+    return _XML_FORBIDDEN.subn("", xml)
 
 
 def parse(xml: str) -> Any:
@@ -77,16 +88,27 @@ def invalid_field(fields: dict[str, Any]) -> str | None:
     if int(fields.get("MsgId") or 0) > MAX_MSG_ID or int(fields["CreateTime"]) > MAX_CREATE_TIME:
         return "MsgId or CreateTime is out of range"
     needed = _REQUIRED_BY_TYPE.get(fields["MsgType"])
+    if needed == "Content":  # an empty text is a person's (the grammar answers it with the menu)
+        return None if needed in fields else "Content is missing"
     return f"{needed} is missing" if needed and not fields.get(needed) else None
+
+
+KEY_LIMIT = 120  # inbound_messages.key
 
 
 def dedup_key(msg: Any) -> str:
     """WeChat's dedup key with the sender in it, so one member's MsgId never reaches another's reply.
 
-    Messages: sender and MsgId. Events (no MsgId): sender, CreateTime and the event (WeChat's rule).
-    Both fit `inbound_messages.key` (120): at most 4 + 64 + 1 + 20, or 4 + 64 + 1 + 10 + 1 + 39 characters.
+    Messages: sender and MsgId. Events (no MsgId): sender, CreateTime, Event, EventKey and, where present,
+    MsgID (template and mass-send results) or Ticket (QR scans). WeChat's retry of one event repeats all of
+    these (wechat-anchors: "排重" by FromUserName + CreateTime for events), while two different clicks in
+    the same second differ in EventKey. A message key fits `inbound_messages.key` (120: 4 + 64 + 1 + 20);
+    an event key longer than that is replaced by its SHA-256.
     """
     if msg.type != "event":
         return f"msg:{msg.source}:{msg.id}"
-    return f"evt:{msg.source}:{msg.time}:{getattr(msg, 'event', '')}"
-
+    data = getattr(msg, "_data", {})
+    parts = (msg.source, msg.time, data.get("Event", ""), data.get("EventKey", ""),
+             data.get("MsgID") or data.get("MsgId") or data.get("Ticket") or "")
+    key = "evt:" + ":".join(str(part or "") for part in parts)
+    return key if len(key) <= KEY_LIMIT else "evt:" + hashlib.sha256(key.encode()).hexdigest()

@@ -5,6 +5,7 @@ from handlers import (
     binding,
     boards,
     checkin,
+    conversation,
     follow_up,
     help,
     lessons,
@@ -22,5 +23,5 @@ def build_router() -> Router:
     router = Router()
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
                    notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
-                   report.router)
+                   report.router, conversation.router)
     return router

@@ -6,13 +6,13 @@ import math
 
 from bot.context import Context
 from bot.repo import members, orgs
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 from bot.rules.binding import WINDOW, retry_after
 
 router = Router()
 
 
-@router.command("绑定")
+@router.command("绑定", usage=Usage("绑定 姓名 手机号后四位", "绑定党员身份，例如「绑定 张三 1234」"))
 async def bind(ctx: Context) -> str:
     """绑定 姓名 手机号后四位 (or the whole number, when two of a name share the last four digits): link this
     WeChat account to the roster entry."""
@@ -46,7 +46,8 @@ async def farewell(ctx: Context) -> None:
     await members.unbind(ctx.session, openid=ctx.openid)
 
 
-@router.command("解绑", need=Need.SECRETARY)
+@router.command("解绑", need=Need.SECRETARY,
+                usage=Usage("解绑 姓名 / 解绑 姓名 0002", "解除党员的微信绑定（可重新绑定）"))
 async def release(ctx: Context) -> str:
     """`解绑 姓名 [手机号后四位]`: a secretary unlinks the WeChat account of a member they answer for (audited);
     the member may bind again, say from a new phone."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.repo import members, orgs, points
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 from bot.rules.boards import top_ten
 from bot.rules.periods import month_of
 
 router = Router()
 
 
-@router.command("排行", "排行榜", need=Need.MEMBER)
+@router.command("排行", "排行榜", "积分排行", need=Need.MEMBER, menu=7, usage=Usage("排行", "本支部本月积分榜"))
 async def board(ctx: Context) -> str:
     """The board of the member's branch (a 党小组's members see their branch's board)."""
     start, end = month_of(ctx.now.date()).bounds(ctx.settings.timezone)
@@ -22,13 +22,13 @@ async def board(ctx: Context) -> str:
                       board=top_ten(sums, ctx.content.rules.policy.monthly_cap))
 
 
-@router.command("隐藏排行", need=Need.MEMBER)
+@router.command("隐藏排行", need=Need.MEMBER, usage=Usage("隐藏排行", "不在积分榜上显示自己"))
 async def hide(ctx: Context) -> str:
     await members.set_hide_rank(ctx.session, member_id=ctx.bound.id, hide=True)
     return ctx.render("board_hidden", hidden=True)
 
 
-@router.command("显示排行", need=Need.MEMBER)
+@router.command("显示排行", need=Need.MEMBER, usage=Usage("显示排行", "回到积分榜"))
 async def show(ctx: Context) -> str:
     await members.set_hide_rank(ctx.session, member_id=ctx.bound.id, hide=False)
     return ctx.render("board_hidden", hidden=False)

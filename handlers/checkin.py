@@ -9,13 +9,14 @@ from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.repo import activities, orgs
-from bot.routing import Need, Router
+from bot.routing import Need, NotUnderstood, Router, Usage
 from bot.rules.checkin import new_code, window_minutes
 
 router = Router()
 
 
-@router.command("发起签到", need=Need.SECRETARY)
+@router.command("发起签到", "开启签到", need=Need.SECRETARY,
+                usage=Usage("发起签到 主题党日 120", "为本支部开启签到（120 分钟），回复签到码"))
 async def open_check_in(ctx: Context) -> str:
     """发起签到 主题党日 120: open a check-in for the secretary's branch and reply with its code."""
     minutes = window_minutes(ctx.args[1] if len(ctx.args) > 1 else None)
@@ -36,17 +37,29 @@ async def open_check_in(ctx: Context) -> str:
     )
 
 
-@router.command("签到", "打卡", need=Need.MEMBER)
+@router.command("签到", "打卡", "签到码", need=Need.MEMBER, bare=r"\d{4}",
+                usage=Usage("签到 1234", "参加活动签到；签到开放时直接发签到码也可以"))
 async def check_in(ctx: Context) -> str:
     """签到 1234: check in to the open activity of the member's branch; points once."""
     if len(ctx.args) != 1:
         return ctx.render("checkin_usage")
     org_ids = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
     activity = await activities.open_with_code(ctx.session, org_ids=org_ids, code=ctx.args[0], now=ctx.now)
+    if activity is None and ctx.bare and not await _any_open(ctx, org_ids):
+        raise NotUnderstood  # four digits are a check-in code only while a check-in is open
     if activity is None:
         return ctx.render("checkin_unknown", code=ctx.args[0])
     if not await activities.check_in(ctx.session, activity_id=activity.id, member_id=ctx.bound.id, now=ctx.now):
         return ctx.render("checkin_already", title=activity.title)
     earned = await award(ctx, action="checkin", event_key=f"checkin:{activity.id}:{ctx.bound.id}",
                          detail=f"：{activity.title}")
-    return ctx.render("checkin_done", title=activity.title, points=earned, name=ctx.bound.name)
+    return ctx.render("checkin_done", title=activity.title, points=earned.points, capped=earned.capped,
+                      cap=ctx.content.rules.policy.monthly_cap, name=ctx.bound.name)
+
+
+async def _any_open(ctx: Context, org_ids: list[int]) -> bool:
+    """Whether a check-in is open now for the member's organisation or one above it."""
+    for org_id in org_ids:
+        if await activities.open_codes(ctx.session, org_id=org_id, now=ctx.now):
+            return True
+    return False

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.follow_up import assess
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 
 router = Router()
 
 
-@router.command("待关注", need=Need.SECRETARY)
+@router.command("待关注", need=Need.SECRETARY, usage=Usage("待关注", "需要关心帮助的党员（仅书记可见）"))
 async def follow_up_list(ctx: Context) -> str:
     rules = ctx.content.rules
     flagged = [f for f in await assess(ctx.session, rules=rules, tz=ctx.settings.timezone,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.awards import award
 from bot.context import Context
 from bot.repo import lessons
-from bot.routing import Need, Router
+from bot.routing import Need, NotUnderstood, Router, Usage
 
 router = Router()
+QUIZ_CONTEXT = timedelta(hours=12)  # after a lesson (read or pushed), a bare `B` answers its quiz this long
 
 
-@router.command("微课", "微党课", click="LESSON_TODAY", need=Need.MEMBER)
+@router.command("微课", "微党课", "今日微课", "学微课", click="LESSON_TODAY", need=Need.MEMBER, menu=1,
+                usage=Usage("微课", "今天的微党课"))
 async def today_lesson(ctx: Context) -> str:
     """Send today's lesson and remember it, so the next `答` answers its quiz."""
     lesson = ctx.content.lesson_for(ctx.now.date())
@@ -20,11 +24,15 @@ async def today_lesson(ctx: Context) -> str:
     return ctx.content.lesson_text(lesson.in_language(ctx.bound.language))
 
 
-@router.command("答", need=Need.MEMBER)
+@router.command("答", "答题", "回答", need=Need.MEMBER, loose=("选", "答案", "我选", "选择"), fits="[a-z]",
+                bare="[a-f]", usage=Usage("答 B", "回答微党课的题目；学完微课后直接发 B 也可以"))
 async def answer_quiz(ctx: Context) -> str:
     """答 B: the first answer to the last lesson's quiz counts; a right one earns learning points once."""
-    lesson_id = await lessons.last_viewed(ctx.session, member_id=ctx.bound.id)
-    lesson = ctx.content.lesson(lesson_id) if lesson_id else None
+    viewed = await lessons.last_view(ctx.session, member_id=ctx.bound.id)
+    lesson = ctx.content.lesson(viewed[0]) if viewed else None
+    if ctx.bare and (viewed is None or viewed[1] < ctx.now - QUIZ_CONTEXT or lesson is None or lesson.quiz is None
+                     or await lessons.answer_of(ctx.session, member_id=ctx.bound.id, lesson_id=lesson.id)):
+        raise NotUnderstood  # a bare letter answers only a quiz just read and not yet answered
     if lesson is None or lesson.quiz is None:
         return ctx.render("quiz_none")
     quiz = lesson.quiz
@@ -39,5 +47,6 @@ async def answer_quiz(ctx: Context) -> str:
         earlier = await lessons.answer_of(ctx.session, member_id=ctx.bound.id, lesson_id=lesson.id)
         return ctx.render("quiz_already", lesson=lesson, choice=earlier.choice if earlier else choice)
     earned = await award(ctx, action="quiz_correct", event_key=f"quiz:{lesson.id}:{ctx.bound.id}",
-                         detail=f"：{lesson.title}", points=ctx.content.quiz_points(lesson)) if correct else 0
-    return ctx.render("quiz_result", lesson=lesson, correct=correct, points=earned)
+                         detail=f"：{lesson.title}", points=ctx.content.quiz_points(lesson)) if correct else None
+    return ctx.render("quiz_result", lesson=lesson, correct=correct, points=earned.points if earned else 0,
+                      capped=bool(earned and earned.capped), cap=ctx.content.rules.policy.monthly_cap)

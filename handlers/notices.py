@@ -9,15 +9,18 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member, Organisation
-from bot.repo import campaigns, lessons, notices, orgs
-from bot.routing import Need, Router
+from bot.repo import campaigns, conversation, lessons, notices, orgs
+from bot.routing import Need, Router, Usage
 
 router = Router()
 PREVIEW_MINUTES = 10  # how long a notice preview waits for 确认
 PREVIEW = timedelta(minutes=PREVIEW_MINUTES)
+COMMAND = "通知"  # the command `确认` and `取消` then apply to
 
 
-@router.command("通知", click="NOTICES", need=Need.MEMBER)
+@router.command("通知", click="NOTICES", need=Need.MEMBER, menu=4, usage=(
+    Usage("通知", "阅读未读通知"),
+    Usage("通知 内容…", "给本组织发通知（先预览，再确认）", Need.SECRETARY)))
 async def notice(ctx: Context) -> str:
     """`通知` reads the member's unread notices; `通知 内容` is a secretary writing one."""
     if ctx.rest:
@@ -28,7 +31,7 @@ async def notice(ctx: Context) -> str:
     return ctx.render("notices_list", notices=unread) if unread else ctx.render("notices_none")
 
 
-@router.command("回执通知", need=Need.SECRETARY)
+@router.command("回执通知", need=Need.SECRETARY, usage=Usage("回执通知 内容…", "发需要回复「收到」的通知"))
 async def notice_with_receipt(ctx: Context) -> str:
     """回执通知 内容: a notice members acknowledge with `收到`."""
     return await _draft(ctx, needs_ack=True)
@@ -47,6 +50,8 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
     size = await notices.audience_size(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=org.id))
     await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body, needs_ack=needs_ack,
                              expires_at=ctx.now + PREVIEW)
+    await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND, payload="",
+                                        expires_at=ctx.now + PREVIEW)
     return ctx.render("notice_preview", body=body, org=org.path, size=size, needs_ack=needs_ack,
                       minutes=PREVIEW_MINUTES)
 
@@ -79,9 +84,14 @@ async def _target(ctx: Context, name: str) -> Organisation | str:
     return ctx.render("notice_other_branch" if elsewhere else "notice_unknown_org", org=name)
 
 
-@router.command("确认", need=Need.SECRETARY)
-async def confirm(ctx: Context) -> str:
-    """Start the campaign of the secretary's draft, if it has not expired."""
+async def cancel(ctx: Context, payload: str) -> str:
+    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
+    return ctx.render("notice_cancelled" if draft else "notice_no_draft")
+
+
+@router.confirms(COMMAND, what="这条通知", cancel=cancel)
+async def confirm(ctx: Context, payload: str) -> str:
+    """`确认` after a preview: start the campaign of the secretary's draft, if it has not expired."""
     draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
     if draft is None:
         return ctx.render("notice_no_draft")
@@ -99,20 +109,14 @@ async def confirm(ctx: Context) -> str:
     return ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
 
 
-@router.command("取消", need=Need.SECRETARY)
-async def cancel(ctx: Context) -> str:
-    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
-    return ctx.render("notice_cancelled" if draft else "notice_no_draft")
-
-
-@router.command("收到", need=Need.MEMBER)
+@router.command("收到", "确认收到", "已收到", "收到了", need=Need.MEMBER, usage=Usage("收到", "确认收到要求回执的通知"))
 async def acknowledge(ctx: Context) -> str:
     """The member confirms the notices that asked for it."""
     titles = await campaigns.acknowledge(ctx.session, member_id=ctx.bound.id, now=ctx.now)
     return ctx.render("ack_done", titles=titles) if titles else ctx.render("ack_none")
 
 
-@router.command("回执", need=Need.SECRETARY)
+@router.command("回执", need=Need.SECRETARY, usage=Usage("回执", "谁还没有回复「收到」"))
 async def receipts(ctx: Context) -> str:
     """Who has not yet acknowledged the secretary's latest notice that asked for it."""
     campaign = await campaigns.latest_ack_campaign(ctx.session, created_by=ctx.bound.id)

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 from bot import limits
 from bot.awards import award
 from bot.context import Context
-from bot.repo import audit, members, points
+from bot.models import Member
+from bot.repo import audit, conversation, members, points
 from bot.repo.metrics import CORRECTION
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
 from bot.rules.points import standing
 
 router = Router()
 LATEST = 5
+COMMAND = "调整"  # a large correction waits for `确认`
+CONFIRM_WITHIN = timedelta(minutes=10)
 
 
-@router.command("积分", "我的积分", click="MY_POINTS", need=Need.MEMBER)
+@router.command("积分", "我的积分", "查积分", "查询积分", click="MY_POINTS", need=Need.MEMBER, menu=2,
+                usage=Usage("积分", "本月和全年积分"))
 async def my_points(ctx: Context) -> str:
     """Show the sender's points in one message (the flag line is for secretaries, never shown here)."""
     tz = ctx.settings.timezone
@@ -36,11 +43,15 @@ async def my_points(ctx: Context) -> str:
     )
 
 
-@router.command("调整", need=Need.SECRETARY)
+@router.command("调整", "更正", need=Need.SECRETARY,
+                usage=Usage("调整 姓名 -2 理由", "更正积分（新记一笔并留痕；超过月上限的先确认）"))
 async def correct(ctx: Context) -> str:
-    """`调整 李秀英 -2 理由`: a correction is a new ledger entry with its reason, and goes in the audit trail."""
-    if len(ctx.args) < 3 or not _signed_int(ctx.args[1]):
+    """`调整 李秀英 -2 理由`: a correction is a new ledger entry with its reason, and goes in the audit trail.
+    One larger than the monthly cap waits for `确认`."""
+    if len(ctx.args) < 2 or not _signed_int(ctx.args[1]):
         return ctx.render("correction_usage")
+    if len(ctx.args) < 3:
+        return ctx.render("reason_missing", example=f"调整 {ctx.args[0]} {ctx.args[1]} 重复签到，更正")
     found = await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
     if len(found) != 1:
         return ctx.render("member_unknown", name=ctx.args[0], count=len(found))
@@ -50,6 +61,26 @@ async def correct(ctx: Context) -> str:
     reason, delta = ctx.text_after(2), int(ctx.args[1])
     if refusal := ctx.refuse_long(reason, limits.REASON):
         return refusal
+    if abs(delta) > ctx.content.rules.policy.monthly_cap:
+        payload = json.dumps({"member": member.id, "delta": delta, "reason": reason})
+        await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND, payload=payload,
+                                            expires_at=ctx.now + CONFIRM_WITHIN)
+        return ctx.render("correction_preview", name=member.name, delta=delta, reason=reason,
+                          cap=ctx.content.rules.policy.monthly_cap)
+    return await _apply(ctx, member, delta, reason)
+
+
+@router.confirms(COMMAND, what="这次积分调整")
+async def confirm_correction(ctx: Context, payload: str) -> str:
+    """`确认` after a large correction's preview applies it."""
+    asked = json.loads(payload)
+    member = await ctx.session.get(Member, int(asked["member"]))
+    if member is None or member.org_id not in await ctx.governed():
+        return ctx.render("member_unknown", name="", count=0)
+    return await _apply(ctx, member, int(asked["delta"]), str(asked["reason"]))
+
+
+async def _apply(ctx: Context, member: Member, delta: int, reason: str) -> str:
     await award(ctx, action=CORRECTION, event_key=f"correction:{ctx.openid}:{ctx.msg.id}", member_id=member.id,
                 points=delta, detail=f"：{reason}")
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member.id, org_id=member.org_id,

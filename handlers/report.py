@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.report import build
-from bot.routing import Need, Router
-from bot.rules.periods import quarter_of
+from bot.routing import Need, Router, Usage
+from bot.rules.periods import parse_quarter, quarter_label, quarter_of
 
 router = Router()
 
 
-@router.command("报表", need=Need.SECRETARY)
+@router.command("报表", "季度报表", need=Need.SECRETARY,
+                usage=Usage("报表 / 报表 2026Q3", "本季度（或所写季度）的汇总"))
 async def summary(ctx: Context) -> str:
-    today = ctx.now.date()
-    report = await build(ctx.session, org_id=ctx.bound.org_id, quarter=quarter_of(today), rules=ctx.content.rules,
+    """`报表` is this quarter's summary; `报表 2026Q3` that quarter's; a quarter not understood, or not begun, is
+    refused, never silently replaced by this one."""
+    today = ctx.now.astimezone(ctx.settings.timezone).date()
+    quarter = parse_quarter("".join(ctx.args), today) if ctx.args else quarter_of(today)
+    if quarter is None or quarter.start > today:
+        return ctx.render("report_usage", asked=ctx.rest, current=quarter_label(today))
+    report = await build(ctx.session, org_id=ctx.bound.org_id, quarter=quarter, rules=ctx.content.rules,
                          tz=ctx.settings.timezone, today=today)
-    return ctx.render("report_summary", report=report, followed=sum(1 for r in report.rows if r.flags),
+    return ctx.render("report_summary", report=report, current=quarter.end > today,
+                      followed=sum(1 for r in report.rows if r.flags),
                       hours=sum(r.hours for r in report.rows))

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
+from types import SimpleNamespace
 
 from bot import limits, star_review
 from bot.context import Context
 from bot.models import StarReview
-from bot.repo import audit, members, stars
-from bot.routing import Need, Router
+from bot.repo import audit, conversation, members, stars
+from bot.routing import Need, Router, Usage
 
 router = Router()
 SHOWN = 20  # proposals listed in one reply (it must fit in one message); the rest are counted
 GRANT, REMOVE = "授", "摘"
+COMMAND = "评星"  # after the list, a bare `确认` confirms the review
+CONFIRM_WITHIN = timedelta(minutes=30)
 
 
-@router.command("评星", need=Need.SECRETARY)
+@router.command("评星", "摘星授星", need=Need.SECRETARY, usage=(
+    Usage("评星", "季度摘星授星建议"),
+    Usage("评星 改 12 理由 / 评星 授 姓名 星名 理由 / 评星 摘 姓名 星名 理由", "调整一条建议，须写明理由"),
+    Usage("评星 确认", "确认评星，党员随后收到结果")))
 async def review(ctx: Context) -> str:
     """`评星` lists; `评星 改 N 理由`, `评星 授|摘 姓名 星 理由` overrule; `评星 确认` confirms."""
     pending = await stars.pending_reviews(ctx.session, org_ids=await ctx.governed())
@@ -23,6 +30,7 @@ async def review(ctx: Context) -> str:
         return ctx.render("review_none")
     verb = ctx.args[0] if ctx.args else ""
     if verb == "确认":
+        await conversation.take_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND)
         return await _confirm(ctx, pending)
     if verb == "改":
         return await _flip(ctx, pending)
@@ -31,14 +39,36 @@ async def review(ctx: Context) -> str:
     if verb:
         return ctx.render("review_usage")
     rows = await stars.proposals(ctx.session, review_ids=[r.id for r in pending])
-    return ctx.render("review_list", quarters=sorted({r.quarter for r in pending}), proposals=rows[:SHOWN],
-                      total=len(rows), overruled=sum(r.decision != r.proposed for r in rows))
+    held = await stars.held(ctx.session, member_ids={r.member_id for r in rows})
+    listed = [SimpleNamespace(id=r.id, name=r.name, star=r.star, verb=_verb(r.decision, r.star in held.get(
+        r.member_id, set())), overruled=r.decision != r.proposed, reason=r.reason, evidence=r.evidence) for r in rows]
+    await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND, payload="",
+                                        expires_at=ctx.now + CONFIRM_WITHIN)
+    return ctx.render("review_list", quarters=sorted({r.quarter for r in pending}), proposals=listed[:SHOWN],
+                      total=len(rows), overruled=sum(p.overruled for p in listed))
+
+
+def _verb(decision: bool, held_now: bool) -> str:
+    """What confirming does to one star, read against the stars actually held: 授 or 摘 a change,
+    不授 (a grant overruled) or 保留 (a removal overruled) none."""
+    if decision != held_now:
+        return GRANT if decision else REMOVE
+    return "保留" if held_now else "不授"
+
+
+@router.confirms(COMMAND, what="评星确认")
+async def confirm(ctx: Context, payload: str) -> str:
+    """A bare `确认` after the list: the same as `评星 确认`."""
+    pending = await stars.pending_reviews(ctx.session, org_ids=await ctx.governed())
+    return await _confirm(ctx, pending) if pending else ctx.render("review_none")
 
 
 async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
     """`评星 改 12 理由`: confirming will do the opposite of proposal 12."""
-    if len(ctx.args) < 3 or not ctx.args[1].isdigit():
+    if len(ctx.args) < 2 or not ctx.args[1].isdigit():
         return ctx.render("review_usage")
+    if len(ctx.args) < 3:
+        return ctx.render("reason_missing", example=f"评星 改 {ctx.args[1]} 理由")
     found = await stars.proposal(ctx.session, proposal_id=int(ctx.args[1]))
     if found is None or found.review_id not in {r.id for r in pending}:
         return ctx.render("review_not_found", id=ctx.args[1])
@@ -48,13 +78,19 @@ async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
 
 async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> str:
     """`评星 授 李秀英 服务星 理由`: decide one member's star whatever the rules proposed."""
-    if len(ctx.args) < 4 or ctx.content.rules.star(ctx.args[2]) is None:
+    if len(ctx.args) < 3 or ctx.content.rules.star(ctx.args[2]) is None:
         return ctx.render("review_usage")
+    if len(ctx.args) < 4:
+        return ctx.render("reason_missing", example=f"评星 {ctx.args[0]} {ctx.args[1]} {ctx.args[2]} 理由")
     by_org = {r.org_id: r for r in pending}
     found = await members.named(ctx.session, name=ctx.args[1], org_ids=list(by_org))  # those under review
     if len(found) != 1:
         return ctx.render("member_unknown", name=ctx.args[1], count=len(found))
-    return await _overrule(ctx, by_org[found[0].org_id], found[0].id, ctx.args[2], hold, ctx.text_after(3))
+    star, member = ctx.args[2], found[0]
+    held_now = star in (await stars.held(ctx.session, member_ids=[member.id])).get(member.id, set())
+    if held_now == hold:
+        return ctx.render("review_no_change", name=member.name, star=star, held=held_now)
+    return await _overrule(ctx, by_org[member.org_id], member.id, star, hold, ctx.text_after(3))
 
 
 async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str, hold: bool, reason: str) -> str:

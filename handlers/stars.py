@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.repo import metrics, stars
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 from bot.rules.periods import quarter_label, quarter_of
 from bot.rules.stars import evaluate
 
@@ -12,7 +12,8 @@ router = Router()
 HISTORY = 6
 
 
-@router.command("星级", "我的星级", click="MY_STARS", need=Need.MEMBER)
+@router.command("星级", "我的星级", "查星级", "五星", click="MY_STARS", need=Need.MEMBER, menu=3,
+                usage=Usage("星级", "五星评定进度"))
 async def my_stars(ctx: Context) -> str:
     """Explain every star: held or not, this quarter's numbers, what is missing, and past grants and removals."""
     rules = ctx.content.rules

@@ -9,7 +9,7 @@ from bot.awards import award
 from bot.context import Context
 from bot.models import ClaimStatus, VolunteerClaim
 from bot.repo import audit, campaigns, members, volunteer
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
 from bot.rules.volunteer import hours_of, parse_claim, points_for
 
@@ -18,7 +18,8 @@ PHOTO_MINUTES = 10  # a photo sent this soon after `志愿` is attached to that 
 ACTION = "volunteer_hour"
 
 
-@router.command("志愿", need=Need.MEMBER)
+@router.command("志愿", "志愿服务", need=Need.MEMBER,
+                usage=Usage("志愿 2 社区环境整治", "记录志愿服务（小时、内容），随后可发照片"))
 async def record(ctx: Context) -> str:
     """`志愿 2 社区环境整治`: a pending claim, numbered, for the secretary to confirm."""
     claim = parse_claim(ctx.rest)
@@ -34,14 +35,16 @@ async def record(ctx: Context) -> str:
 
 @router.message("image", need=Need.MEMBER)
 async def photo(ctx: Context) -> str:
-    """A photo right after `志愿` is that claim's evidence."""
-    claim_id = await volunteer.attach_photo(ctx.session, member_id=ctx.bound.id,
-                                            since=ctx.now - timedelta(minutes=PHOTO_MINUTES),
-                                            media_id=str(ctx.msg.media_id), url=str(ctx.msg.image or ""))
-    return ctx.render("volunteer_photo", id=claim_id, minutes=PHOTO_MINUTES)
+    """A photo right after `志愿` is the evidence of the sender's newest claim in the window; the reply says which
+    (a second photo replaces the first)."""
+    claim = await volunteer.attach_photo(ctx.session, member_id=ctx.bound.id,
+                                         since=ctx.now - timedelta(minutes=PHOTO_MINUTES),
+                                         media_id=str(ctx.msg.media_id), url=str(ctx.msg.image or ""))
+    return ctx.render("volunteer_photo", id=claim.id if claim else None, minutes=PHOTO_MINUTES,
+                      description=claim.description if claim else "", replaced=bool(claim and claim.photo_media_id))
 
 
-@router.command("我的志愿", need=Need.MEMBER)
+@router.command("我的志愿", need=Need.MEMBER, menu=5, usage=Usage("我的志愿", "今年的志愿服务记录"))
 async def mine(ctx: Context) -> str:
     """This year's claims with their state, and the confirmed hours."""
     start, end = year_of(ctx.now.date()).bounds(ctx.settings.timezone)
@@ -51,38 +54,69 @@ async def mine(ctx: Context) -> str:
                       tz=ctx.settings.timezone)
 
 
-@router.command("审核", need=Need.SECRETARY)
+@router.command("审核", need=Need.SECRETARY, usage=Usage("审核", "待审核的志愿服务"))
 async def pending(ctx: Context) -> str:
     total, rows = await volunteer.pending(ctx.session, org_ids=await ctx.governed())
     return ctx.render("volunteer_pending", total=total, claims=rows)
 
 
-@router.command("通过", need=Need.SECRETARY)
+@router.command("通过", "批准", need=Need.SECRETARY, usage=Usage("通过 12 / 通过 12 13 14", "确认志愿服务记录（可一次写多个编号）"))
 async def approve(ctx: Context) -> str:
-    """Confirm a claim: its hours become points (once, however many secretaries press at once)."""
-    claim = await _decidable(ctx)
+    """`通过 12 13`: confirm each claim; its hours become points (once, however many secretaries press at once)."""
+    numbers = _numbers(ctx)
+    if not numbers:
+        return ctx.render("volunteer_decide_usage")
+    return _each(ctx, numbers, [await _approve(ctx, n) for n in numbers])
+
+
+@router.command("驳回", need=Need.SECRETARY, usage=Usage("驳回 12 理由 / 驳回 12 13 理由", "驳回志愿服务记录，须写明理由"))
+async def reject(ctx: Context) -> str:
+    """`驳回 12 13 理由`: each claim earns nothing and its member is told why."""
+    numbers = _numbers(ctx)
+    if not numbers:
+        return ctx.render("volunteer_decide_usage")
+    reason = ctx.text_after(len(numbers))
+    if not reason:
+        return ctx.render("volunteer_reject_usage")
+    if refusal := ctx.refuse_long(reason, limits.REASON):
+        return refusal
+    return _each(ctx, numbers, [await _reject(ctx, n, reason) for n in numbers])
+
+
+def _numbers(ctx: Context) -> list[str]:
+    """The claim numbers the command starts with (`通过 9 10 11`, `通过 9、10、11`)."""
+    found = []
+    for word in ctx.args:
+        if not word.isdigit():
+            break
+        found.append(word)
+    return found
+
+
+def _each(ctx: Context, numbers: list[str], outcomes: list[str]) -> str:
+    """One number's outcome as it is; several, each on its line after its number."""
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return ctx.render("volunteer_batch", outcomes=list(zip(numbers, outcomes, strict=True)))
+
+
+async def _approve(ctx: Context, number: str) -> str:
+    claim = await _decidable(ctx, number)
     if isinstance(claim, str):
         return claim
     if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.APPROVED, by=ctx.bound.id,
                                   at=ctx.now):
         return ctx.render("volunteer_decided", id=claim.id)
-    earned = await award(ctx, action=ACTION, event_key=f"volunteer:{claim.id}", member_id=claim.member_id,
-                         points=points_for(claim.minutes, ctx.content.rules.actions[ACTION].points),
-                         detail=f"：{claim.description}")
+    earned = (await award(ctx, action=ACTION, event_key=f"volunteer:{claim.id}", member_id=claim.member_id,
+                          points=points_for(claim.minutes, ctx.content.rules.actions[ACTION].points),
+                          detail=f"：{claim.description}")).points
     await _settle(ctx, claim, approved=True, earned=earned, reason="")
     name = await members.name_of(ctx.session, member_id=claim.member_id)
     return ctx.render("volunteer_approved", id=claim.id, name=name, hours=hours_of(claim.minutes), points=earned)
 
 
-@router.command("驳回", need=Need.SECRETARY)
-async def reject(ctx: Context) -> str:
-    """`驳回 12 理由`: the claim earns nothing and the member is told why."""
-    reason = ctx.text_after(1)
-    if not reason:
-        return ctx.render("volunteer_reject_usage")
-    if refusal := ctx.refuse_long(reason, limits.REASON):
-        return refusal
-    claim = await _decidable(ctx)
+async def _reject(ctx: Context, number: str, reason: str) -> str:
+    claim = await _decidable(ctx, number)
     if isinstance(claim, str):
         return claim
     if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.REJECTED, by=ctx.bound.id,
@@ -92,13 +126,11 @@ async def reject(ctx: Context) -> str:
     return ctx.render("volunteer_rejected", id=claim.id, reason=reason)
 
 
-async def _decidable(ctx: Context) -> VolunteerClaim | str:
+async def _decidable(ctx: Context, number: str) -> VolunteerClaim | str:
     """The claim `通过 12` / `驳回 12` names, or the reply refusing it (unknown, another branch's, one's own)."""
-    if not ctx.args or not ctx.args[0].isdigit():
-        return ctx.render("volunteer_decide_usage")
-    claim = await volunteer.get(ctx.session, claim_id=int(ctx.args[0]))
+    claim = await volunteer.get(ctx.session, claim_id=int(number))
     if claim is None or claim.org_id not in await ctx.governed():
-        return ctx.render("volunteer_not_found", id=ctx.args[0])
+        return ctx.render("volunteer_not_found", id=number)
     if claim.member_id == ctx.bound.id:
         return ctx.render("volunteer_own")
     if claim.status != ClaimStatus.PENDING:

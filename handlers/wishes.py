@@ -8,14 +8,16 @@ from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Wish, WishStatus
 from bot.repo import audit, campaigns, orgs, wishes
-from bot.routing import Need, Router
+from bot.routing import Need, Router, Usage
 from bot.rules.wishes import leaks_private, parse_wish
 
 router = Router()
 W = WishStatus
 
 
-@router.command("心愿", "微心愿", need=Need.MEMBER)
+@router.command("心愿", "微心愿", need=Need.MEMBER, menu=6, usage=(
+    Usage("心愿", "本支部的微心愿"),
+    Usage("心愿 内容 居民姓名 联系电话", "发布居民的微心愿（姓名电话不公开）", Need.SECRETARY)))
 async def wish(ctx: Context) -> str:
     """`心愿` lists the open wishes; `心愿 内容 姓名 电话` is a secretary posting one."""
     if ctx.rest:
@@ -48,7 +50,7 @@ async def _post(ctx: Context) -> str:
     return ctx.render("wish_posted", id=wish_id, content=new.content)
 
 
-@router.command("认领", need=Need.MEMBER)
+@router.command("认领", need=Need.MEMBER, usage=Usage("认领 3", "认领一个微心愿"))
 async def claim(ctx: Context) -> str:
     found = await _wish(ctx, await _visible(ctx))
     if isinstance(found, str):
@@ -61,7 +63,7 @@ async def claim(ctx: Context) -> str:
     return ctx.render("wish_claimed", id=found.id, content=found.content)
 
 
-@router.command("完成", need=Need.MEMBER)
+@router.command("完成", need=Need.MEMBER, usage=Usage("完成 3", "报告微心愿已完成"))
 async def done(ctx: Context) -> str:
     found = await _wish(ctx, await _visible(ctx))
     if isinstance(found, str):
@@ -74,7 +76,7 @@ async def done(ctx: Context) -> str:
     return ctx.render("wish_done", id=found.id)
 
 
-@router.command("验收", need=Need.SECRETARY)
+@router.command("验收", need=Need.SECRETARY, usage=Usage("验收 3", "验收完成的微心愿，党员得分"))
 async def accept(ctx: Context) -> str:
     """The secretary accepts a fulfilled wish: the member who fulfilled it earns service points."""
     found = await _wish(ctx, await ctx.governed())
@@ -86,8 +88,8 @@ async def accept(ctx: Context) -> str:
             ctx.session, wish_id=found.id, before=W.DONE, after=W.FULFILLED, confirmed_by=ctx.bound.id,
             confirmed_at=ctx.now):
         return ctx.render("wish_not_done", id=found.id)
-    earned = await award(ctx, action="wish", event_key=f"wish:{found.id}", member_id=found.claimed_by,
-                         detail=f"：{found.content}")
+    earned = (await award(ctx, action="wish", event_key=f"wish:{found.id}", member_id=found.claimed_by,
+                          detail=f"：{found.content}")).points
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=found.claimed_by, org_id=found.org_id,
                        action="wish_accept",
                        subject=f"wish:{found.id}", detail=f"{found.content}; +{earned}", at=ctx.now)

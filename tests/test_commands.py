@@ -20,7 +20,7 @@ async def _code(secretary, title: str = "主题党日", minutes: int = 120) -> s
 async def test_an_unbound_follower_gets_the_welcome_and_help_explaining_binding(roster, phone) -> None:
     stranger = phone("13800000002")
     assert "绑定 姓名 手机号后四位" in await stranger.event("subscribe")
-    assert "请先回复「绑定 姓名 手机号后四位」" in await stranger.send("帮助")
+    assert "「绑定 姓名 手机号后四位」绑定党员身份" in await stranger.send("帮助")
 
 
 async def test_help_differs_by_role(roster, phone) -> None:

@@ -56,12 +56,12 @@ async def test_the_watcher_notices_an_edit_by_itself(make_client: AppMaker, tmp_
     monkeypatch.setattr(content_watch, "POLL_SECONDS", 0.01)
     watcher = asyncio.create_task(content_watch.watch_content(services))
     await asyncio.sleep(0.05)
-    unknown = content / "replies/unknown.j2"
+    unknown = content / "replies/confirm_none.j2"
     unknown.write_text("没听懂，请回复「帮助」。\n", encoding="utf-8")
     for _ in range(200):
-        if services.content.render("unknown") == "没听懂，请回复「帮助」。":
+        if services.content.render("confirm_none") == "没听懂，请回复「帮助」。":
             break
         await asyncio.sleep(0.01)
     watcher.cancel()
     await asyncio.gather(watcher, return_exceptions=True)
-    assert services.content.render("unknown") == "没听懂，请回复「帮助」。"
+    assert services.content.render("confirm_none") == "没听懂，请回复「帮助」。"

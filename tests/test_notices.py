@@ -46,7 +46,7 @@ async def test_a_secretary_cannot_address_another_branch_but_an_administrator_ca
     secretary = await member(SECRETARY_2).bound("孙卫东")
     refused = await secretary.send("通知 @第一党支部 明天开会")
     assert refused and "不能向「第一党支部」发送" in refused
-    assert "没有待确认的通知" in (await secretary.send("确认") or "")
+    assert "没有待确认的事项" in (await secretary.send("确认") or "")
     assert not wechat.sent
 
 

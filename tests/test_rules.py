@@ -121,7 +121,10 @@ def test_new_code_avoids_codes_in_use() -> None:
 def test_split_text_keeps_every_piece_within_2048_bytes_and_loses_nothing(text: str) -> None:
     pieces = split_text(text)
     assert all(len(piece.encode()) <= 2048 for piece in pieces)
-    assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
+    markers = [f"({n}/{len(pieces)})\n" for n in range(1, len(pieces) + 1)] if len(pieces) > 1 else [""]
+    assert all(piece.startswith(marker) for piece, marker in zip(pieces, markers, strict=True))
+    bodies = [piece.removeprefix(marker) for piece, marker in zip(pieces, markers, strict=True)]
+    assert "".join(bodies).replace("\n", "") == text.replace("\n", "")
 
 
 def test_cdata_safe_text_cannot_close_its_section() -> None:

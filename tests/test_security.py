@@ -126,8 +126,7 @@ SENDER = "<FromUserName>oSender0000000000000000000001</FromUserName>"
     (f"{ACCOUNT}{SENDER}<CreateTime>soon</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId>",
      "CreateTime is not valid"),
     (f"{ACCOUNT}{SENDER}<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>帮助</Content>", "MsgId is missing"),
-    (f"{ACCOUNT}{SENDER}<CreateTime>1</CreateTime><MsgType>text</MsgType><Content></Content><MsgId>1</MsgId>",
-     "Content is missing"),
+    (f"{ACCOUNT}{SENDER}<CreateTime>1</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId>", "Content is missing"),
     (f"{ACCOUNT}{SENDER}<CreateTime>1</CreateTime><MsgType>event</MsgType>", "Event is missing"),
     ((f"{ACCOUNT}<FromUserName>o1]]&gt;&lt;x&gt;</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
      "<MsgId>1</MsgId>"), "FromUserName is not valid"),

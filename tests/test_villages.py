@@ -232,7 +232,7 @@ async def test_nobody_addresses_a_notice_to_the_other_village(
         target = other(path) + org
         refused = await village.role(role).says(f"通知 @{target} 明天开会")
         assert refused == f"你只能向本支部（及下级组织）发送通知，不能向「{target}」发送。", refused
-        assert "没有待确认的通知" in await village.role(role).says("确认")  # nothing was drafted
+        assert "没有待确认的事项" in await village.role(role).says("确认")  # nothing was drafted
     async with db() as session:
         assert list(await session.scalars(select(Campaign.id))) == []
     assert_private(villages, wechat)

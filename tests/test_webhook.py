@@ -196,14 +196,14 @@ async def test_a_failing_handler_apologises_logs_and_is_not_rerun_on_retry(make_
 async def test_a_member_text_with_cdata_terminator_cannot_break_the_reply(roster, phone) -> None:
     member = phone("13800000002")
     await member.bind("李秀英")
-    hostile = "]]><MsgType>image</MsgType>"
-    status, body = await member.post(member.text_xml(f"签到 {hostile}"))
+    hostile = "]]><MsgType>image</MsgType>"  # a description is echoed back as typed
+    status, body = await member.post(member.text_xml(f"志愿 2 {hostile}"))
     assert status == 200
     outer = xmltodict.parse(body)["xml"]
     crypto = WeChatCrypto(member.sim.token, member.sim.aes_key, member.sim.appid)
     inner = xmltodict.parse(crypto.decrypt_message(body, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"]))
     assert inner["xml"]["MsgType"] == "text"
-    assert f"签到码 {hostile} 不正确" in inner["xml"]["Content"]
+    assert f"2 小时，{hostile}。" in inner["xml"]["Content"]
 
 
 async def test_a_reply_over_2048_bytes_is_split_and_the_rest_goes_to_the_outbox(make_client, sim, clock, db) -> None:

@@ -15,11 +15,12 @@ async def record_view(session: AsyncSession, *, member_id: int, lesson_id: str, 
     session.add(LessonView(member_id=member_id, lesson_id=lesson_id, at=now))
 
 
-async def last_viewed(session: AsyncSession, *, member_id: int) -> str | None:
-    return await session.scalar(
-        select(LessonView.lesson_id).where(LessonView.member_id == member_id)
-        .order_by(LessonView.at.desc(), LessonView.id.desc()).limit(1)
-    )
+async def last_view(session: AsyncSession, *, member_id: int) -> tuple[str, datetime] | None:
+    """The lesson the member read (or was sent) last, and when: a bare `B` answers its quiz for a while."""
+    row = (await session.execute(
+        select(LessonView.lesson_id, LessonView.at).where(LessonView.member_id == member_id)
+        .order_by(LessonView.at.desc(), LessonView.id.desc()).limit(1))).first()
+    return (row[0], row[1]) if row else None
 
 
 async def record_answer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -142,3 +142,9 @@ async def set_hide_rank(session: AsyncSession, *, member_id: int, hide: bool) ->
 async def count(session: AsyncSession, *, org_ids: Sequence[int]) -> int:
     """How many members these organisations have."""
     return int(await session.scalar(select(func.count()).select_from(Member).where(Member.org_id.in_(org_ids))) or 0)
+
+
+async def of_orgs(session: AsyncSession, *, org_ids: Sequence[int], roles: Collection[str]) -> Sequence[Member]:
+    """Members of these organisations who have one of these roles, by id."""
+    return (await session.scalars(select(Member).where(Member.org_id.in_(org_ids), Member.role.in_(list(roles)))
+                                  .order_by(Member.id))).all()

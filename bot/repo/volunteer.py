@@ -25,17 +25,18 @@ async def create(session: AsyncSession, *, member_id: int, org_id: int, minutes:
 
 
 async def attach_photo(session: AsyncSession, *, member_id: int, since: datetime, media_id: str,
-                       url: str) -> int | None:
-    """Attach a photo to the member's newest pending claim made after `since` that has none; its id."""
-    claim_id = await session.scalar(
-        select(VolunteerClaim.id).where(VolunteerClaim.member_id == member_id, VolunteerClaim.created_at >= since,
-                                        VolunteerClaim.status == ClaimStatus.PENDING,
-                                        VolunteerClaim.photo_media_id.is_(None))
+                       url: str) -> VolunteerClaim | None:
+    """Attach a photo to the member's newest pending claim made after `since`; that claim as it was before
+    (its `photo_media_id` says whether a photo was replaced), or None when there is none."""
+    claim = await session.scalar(
+        select(VolunteerClaim).where(VolunteerClaim.member_id == member_id, VolunteerClaim.created_at >= since,
+                                     VolunteerClaim.status == ClaimStatus.PENDING)
         .order_by(VolunteerClaim.id.desc()).limit(1))
-    if claim_id is not None:
-        await session.execute(update(VolunteerClaim).where(VolunteerClaim.id == claim_id)
+    if claim is not None:
+        session.expunge(claim)
+        await session.execute(update(VolunteerClaim).where(VolunteerClaim.id == claim.id)
                               .values(photo_media_id=media_id, photo_url=url))
-    return claim_id
+    return claim
 
 
 async def get(session: AsyncSession, *, claim_id: int) -> VolunteerClaim | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -61,9 +62,16 @@ def previous_quarter(day: date) -> Period:
     return quarter_of(quarter_of(day).start - timedelta(days=1))
 
 
-def parse_quarter(label: str) -> Period | None:
-    """"2026Q4" → that quarter; None when the label is not a quarter."""
-    year, q, number = label.upper().partition("Q")
-    if not q or not year.isdigit() or number not in {"1", "2", "3", "4"}:
+_QUARTER = re.compile(r"(?:(\d{4})年?)?(?:第?([1-4一二三四])季度|q([1-4]))")
+_CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def parse_quarter(text: str, today: date | None = None) -> Period | None:
+    """A quarter as a person writes it: `2026Q3`, `2026 q3`, `2026年第三季度`, and given `today` also `Q3` or
+    `三季度` (this year); None when the text names no quarter (the caller refuses it rather than ignore it)."""
+    found = _QUARTER.fullmatch(text.replace(" ", "").casefold())
+    if found is None or (found.group(1) is None and today is None):
         return None
-    return quarter_of(date(int(year), int(number) * 3, 1))
+    year, number = int(found.group(1) or (today.year if today else 0)), found.group(2) or found.group(3)
+    number = _CHINESE_DIGITS.get(number, number)
+    return quarter_of(date(year, (int(number) - 1) * 3 + 1, 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -16,19 +17,23 @@ class Claim:
 
 
 def parse_claim(text: str) -> Claim | None:
-    """"2 社区环境整治" or "1.5小时 帮老人买药" → the claim; None when the hours or the description are missing."""
-    words = text.replace("小时", " ", 1).split(maxsplit=1)
-    if len(words) < 2:
+    """"2 社区环境整治", "1.5小时 帮老人买药", "2社区环境整治" or "2，社区环境整治" → the claim; None when the hours
+    (a positive number of half hours, at most a day) or the description are missing."""
+    found = _CLAIM.fullmatch(text.strip())
+    if found is None:
         return None
     try:
-        hours = Decimal(words[0])
+        hours = Decimal(found.group(1))
     except InvalidOperation:
         return None
     minutes = hours * 60
-    description = words[1].strip()
+    description = found.group(2).strip()  # over its limit, it is refused by name (bot/limits.py)
     if not 0 < hours <= MAX_HOURS or minutes % STEP_MINUTES or not description:
         return None
     return Claim(int(minutes), description)
+
+
+_CLAIM = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(?:个?小时|h\b)?[\s,，、:：]*(\S.*)", re.DOTALL)
 
 
 def hours_of(minutes: int) -> float:

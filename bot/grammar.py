@@ -1,0 +1,85 @@
+"""Understanding what a member typed or said: one normalisation, then words that remember where they were typed.
+
+Members type on phones with full-width characters and stray punctuation, or speak (WeChat's speech recognition
+adds its own `。` and `，`). Everything a member sends as text, typed or recognised, goes through `read`:
+
+- NFKC, character by character, so full-width letters and digits become half-width (`签到８０３２`);
+- letters compared case-insensitively (`HELP`, `选b`);
+- punctuation such as `。，、：:` and spaces are separators wherever a person puts them (`答：A`, `签到8032。`);
+- a change between Chinese characters and Latin letters, digits or signs also separates words (`绑定王德明0004`).
+
+The words keep the position they were typed at, so a reason or a notice keeps its own punctuation
+(`Said.after`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# What separates words: whitespace and the punctuation people put between them, Chinese and Latin.
+SEPARATORS = frozenset(" \t\r\n\u3000,;:!?，。、：；！？…~～·\"'“”‘’()（）【】[]《》<>「」『』")
+_WORD = re.compile(r"[+-]?\d+(?:\.\d+)?[a-z0-9]*|[a-z][a-z0-9]*|[^\sa-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """A message as typed, its normal form (`norm`) and, for each character of `norm`, where it was typed."""
+
+    typed: str
+    norm: str
+    origin: tuple[int, ...]
+
+    def words(self, start: int = 0) -> list[tuple[str, int]]:
+        """The words of `norm` from `start`, each with its index in `norm`."""
+        return [(m.group(), m.start()) for m in _WORD.finditer(self.norm, start)]
+
+    def typed_from(self, index: int) -> str:
+        """The typed text from the character that became `norm[index]`, without leading separators (`：`) or
+        trailing spaces; its own punctuation stays."""
+        if index >= len(self.origin):
+            return ""
+        return self.typed[self.origin[index]:].lstrip("".join(SEPARATORS)).rstrip()
+
+
+def read(text: str) -> Said:
+    """The normal form of a message: NFKC per character, case-folded, separators as single spaces, trimmed.
+
+    >>> read("签到８０３２。").norm
+    '签到 8032'
+    """
+    raw = [(out, at) for at, char in enumerate(text) for out in unicodedata.normalize("NFKC", char).casefold()]
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, (out, at) in enumerate(raw):
+        if _separates(raw, i):
+            if chars and chars[-1] != " ":
+                chars.append(" ")
+                origin.append(at)
+            continue
+        if chars and chars[-1] != " " and _latin(chars[-1]) != _latin(out):
+            chars.append(" ")
+            origin.append(at)
+        chars.append(out)
+        origin.append(at)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        origin.pop()
+    return Said(text, "".join(chars), tuple(origin))
+
+
+def _separates(raw: list[tuple[str, int]], i: int) -> bool:
+    """Whether `raw[i]` separates words: a separator, a control character, or a full stop not inside a number."""
+    char = raw[i][0]
+    if char == ".":
+        return not (0 < i < len(raw) - 1 and raw[i - 1][0].isdigit() and raw[i + 1][0].isdigit())
+    return char in SEPARATORS or char.isspace() or unicodedata.category(char) == "Cc"
+
+
+def _latin(char: str) -> bool:
+    """Latin letters, digits and signs (a word of them ends where Chinese begins, typed space or not)."""
+    return char.isascii()
+
+
+EMPTY = read("")  # nothing said (an event, a photo)

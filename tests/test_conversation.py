@@ -1,0 +1,388 @@
+"""The conversation layer through the real webhook: issue 11's examples as regressions, 帮助 from the declarations
+(and README's table compared with them), context kept in the database, and the forward-to-secretary loop."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from bot.db import SessionMaker
+from bot.models import AuditEntry, HeldStar, Member, Question, VolunteerClaim
+from bot.repo import points, stars
+from bot.routing import Need
+from bot.simulator import event_xml, voice_xml
+from bot.wechat.fake import FakeWeChat
+from handlers import build_router
+from handlers.help import usages
+from scheduler import runner
+from scheduler.delivery_loop import deliver_due
+from tests.conftest import Clock, services_of
+from tests.phone import Phone
+
+ROOT = Path(__file__).resolve().parent.parent
+TZ = ZoneInfo("Asia/Shanghai")
+SECRETARY_1, SECRETARY_2, TOP_SECRETARY, ADMIN = "13800000001", "13800000011", "13800000021", "13800000022"
+Phones = Callable[[str], Phone]
+
+
+async def code_of(secretary: Phone) -> str:
+    """Open a check-in as the secretary and return its code."""
+    opened = await secretary.send("发起签到 主题党日 120")
+    found = re.search(r"\d{4}", opened or "")
+    assert found, opened
+    return found.group()
+
+
+async def member_id(db: SessionMaker, name: str) -> int:
+    async with db() as session:
+        found = await session.scalar(select(Member.id).where(Member.name == name))
+        assert found is not None
+        return found
+
+
+# --- issue 11's table, row by row ------------------------------------------------------------------------------
+
+
+async def test_a_voice_check_in_with_recognised_punctuation_checks_in(live: TestClient, member: Phones,
+                                                                       clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    code = await code_of(secretary)
+    said = await li.deliver(voice_xml(li.openid, f"签到{code}。", at=int(clock().timestamp())))
+    assert said and said.startswith("签到成功") and "获得 2 分" in said
+
+
+async def test_a_bare_code_checks_in_only_while_a_check_in_is_open(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    assert "没有听懂" in (await li.send("8032") or "")
+    code = await code_of(await member(SECRETARY_1).bound("张建国"))
+    assert (await li.send(f"{code}。") or "").startswith("签到成功")
+    assert "签到码 0000" in (await li.send("0000") or "")  # a check-in is open: a wrong code is named
+
+
+async def test_after_a_lesson_a_bare_option_answers_its_quiz_and_answer_variants_work(
+        live: TestClient, member: Phones, clock: Clock) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    assert "没有听懂" in (await li.send("B") or "")  # no lesson read: a bare letter means nothing
+    await li.send("微课")
+    first = await li.send("选B")
+    assert first and ("回答正确" in first or "答错了" in first)
+    assert "你已回答过" in (await li.send("答：A") or "")
+    wang = await member("13800000003").bound("王德明")
+    await wang.send("微课")
+    assert "没有听懂" in (await wang.send("ｚ") or "")  # not an option: never a quiz answer
+    bare = await wang.send("b")
+    assert bare and ("回答正确" in bare or "答错了" in bare)
+    zhao = await member("13800000004").bound("赵春花")
+    await zhao.send("微课")
+    clock.advance(hours=13)  # "for a while": the context has passed
+    assert "没有听懂" in (await zhao.send("B") or "")
+
+
+async def test_after_the_daily_lesson_push_a_bare_option_answers_its_quiz(live: TestClient, member: Phones,
+                                                                         clock: Clock) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    job = runner.find_job(services_of(live), "daily_lesson")
+    assert job is not None
+    await runner.run(services_of(live), job, clock.now)
+    await deliver_due(services_of(live))
+    assert li.pushed() and li.pushed()[0].startswith("【微党课】")
+    answered = await li.send("b。")
+    assert answered and ("回答正确" in answered or "答错了" in answered)
+
+
+async def test_binding_without_spaces_binds(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    assert (await member("13800000003").send("绑定王德明0003") or "").startswith("绑定成功")
+
+
+async def test_commands_typed_without_spaces_or_in_full_width_do_what_they_say(live: TestClient,
+                                                                              member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    recorded = await li.send("志愿２社区环境整治。")
+    found = re.search(r"已记录志愿服务 (\d+) 号：2 小时，社区环境整治。", recorded or "")
+    assert found, recorded
+    assert f"已确认志愿服务 {found.group(1)} 号" in (await secretary.send(f"通过{found.group(1)}。") or "")
+    corrected = await secretary.send("调整李秀英-2重复签到，更正")
+    assert corrected and "已为李秀英记录积分更正 -2 分，理由：重复签到，更正。" in corrected
+
+
+async def test_an_empty_text_gets_the_numbered_menu_not_an_apology(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    reply = await li.send("")
+    assert reply and "没有听懂" in reply and "1 今天的微党课" in reply and "抱歉，出了点问题" not in reply
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("谢谢", "不客气，李秀英同志！"), ("你好！", "你好，李秀英同志！"), ("菜单", "李秀英同志（党员），你可以发送"),
+    ("1", "【微党课】"), ("help", "你可以发送"), ("2", "李秀英同志的积分"),
+])
+async def test_greetings_the_menu_and_its_numbers_answer(live: TestClient, member: Phones, text: str,
+                                                         expected: str) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    reply = await li.send(text)
+    assert reply and expected in reply and "没有听懂" not in reply
+
+
+async def test_a_secretary_decides_several_claims_and_hears_each_outcome(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    other = await member("13800000012").bound("马丽娟")
+    first, second = await li.volunteer("2 社区环境整治"), await li.volunteer("1 帮老人买药")
+    elsewhere = await other.volunteer("1 打扫活动室")
+    reply = await secretary.send(f"通过 {first}，{second}、{elsewhere} 999")
+    lines = (reply or "").splitlines()
+    assert lines[0].startswith(f"{first} 号：已确认志愿服务 {first} 号：李秀英 2 小时")
+    assert lines[1].startswith(f"{second} 号：已确认志愿服务 {second} 号：李秀英 1 小时")
+    assert lines[2].startswith(f"{elsewhere} 号：没有找到") and lines[3].startswith("999 号：没有找到")
+    again = await secretary.send(f"驳回 {first} {second}")
+    assert again and "驳回需要写明理由" in again
+
+
+async def test_two_photos_attach_to_the_newest_claim_and_say_which(live: TestClient, member: Phones,
+                                                                   db: SessionMaker) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    older, newer = await li.volunteer("1 帮老人买药"), await li.volunteer("2 社区环境整治")
+    assert f"志愿服务 {newer} 号记录（社区环境整治）" in (await li.photo("https://img/1.jpg") or "")
+    assert "替换了之前的照片" in (await li.photo("https://img/2.jpg") or "")
+    async with db() as session:
+        photos = dict((await session.execute(select(VolunteerClaim.id, VolunteerClaim.photo_url))).all())
+    assert photos == {older: None, newer: "https://img/2.jpg"}
+
+
+async def test_a_report_period_is_honoured_or_refused(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    past = await secretary.send("报表 2026Q3")
+    assert past and "2026Q3 季度报表\n" in past  # a closed quarter: not "截至今天"
+    assert "2026Q4 季度报表（截至今天）" in (await secretary.send("报表") or "")
+    assert "2026Q1 季度报表" in (await secretary.send("报表 2026年第一季度") or "")
+    refused = await secretary.send("报表 2026Q5")
+    assert refused and "没有看懂要哪个季度" in refused and "季度报表" not in refused
+    assert "没有看懂" in (await secretary.send("报表 2027Q1") or "")  # not begun
+
+
+async def open_review(db: SessionMaker, clock: Clock) -> dict[str, int]:
+    """A pending 2026Q3 review of 第一党支部: 李秀英 proposed 学习星, 王德明 (holding 服务星) proposed to lose it."""
+    li, wang = await member_id(db, "李秀英"), await member_id(db, "王德明")
+    async with db.begin() as session:
+        org_id = (await session.get(Member, li)).org_id  # type: ignore[union-attr]
+        review = await stars.open_review(session, org_id=org_id, quarter="2026Q3", now=clock())
+        session.add(HeldStar(member_id=wang, star="服务星", since="2026Q2"))
+        await stars.add_proposals(session, [
+            {"review_id": review, "member_id": li, "star": "学习星", "proposed": True, "decision": True,
+             "evidence": "答对 5 题"},
+            {"review_id": review, "member_id": wang, "star": "服务星", "proposed": False, "decision": False,
+             "evidence": "志愿服务 0 小时"}])
+    async with db() as session:
+        rows = await stars.proposals(session, review_ids=[review])  # type: ignore[list-item]
+    return {r.name: r.id for r in rows}
+
+
+async def test_star_review_verbs_and_counts_agree_with_the_stars_held(live: TestClient, member: Phones,
+                                                                      db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    ids = await open_review(db, clock)
+    assert "请写明理由" in (await secretary.send("评星 授 李秀英 学习星") or "")
+    assert "请写明理由" in (await secretary.send(f"评星 改 {ids['李秀英']}") or "")
+    assert "已调整" in (await secretary.send(f"评星 改 {ids['李秀英']} 本季度缺勤较多") or "")
+    assert "没有自律星，无法摘" in (await secretary.send("评星 摘 李秀英 自律星 理由") or "")
+    assert "已经有服务星" in (await secretary.send("评星 授 王德明 服务星 理由") or "")
+    assert "已调整" in (await secretary.send(f"评星 改 {ids['王德明']} 入户走访未登记") or "")
+    assert "已调整" in (await secretary.send("评星 授 赵春花 自律星 表现突出") or "")
+    listed = await secretary.send("评星")
+    assert listed and "（已调整 3 条）" in listed
+    assert "李秀英 不授学习星" in listed and "王德明 保留服务星" in listed and "赵春花 授自律星" in listed
+    assert "摘学习星" not in listed and "摘服务星" not in listed
+    confirmed = await secretary.send("确认")  # a bare 确认 right after 评星 confirms the review
+    assert confirmed and "摘星授星已确认" in confirmed
+
+
+async def test_a_check_in_when_the_month_is_full_says_nothing_was_counted(
+        live: TestClient, member: Phones, db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    async with db.begin() as session:
+        await points.add(session, member_id=await member_id(db, "李秀英"), action="quiz_correct", delta=9,
+                         reason="学习", event_key="test:9", at=clock())
+    secretary = await member(SECRETARY_1).bound("张建国")
+    first = await li.send(f"签到 {await code_of(secretary)}")
+    assert first and "获得 1 分（本月已满 10 分，超出部分不计）" in first
+    second = await li.send(f"签到 {await code_of(secretary)}")
+    assert second and "本月已满 10 分，本次不再计分" in second and "获得" not in second
+
+
+async def test_a_long_notice_reaches_members_in_marked_pieces_cut_at_sentences(
+        live: TestClient, member: Phones, wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    sentence = "请各位党员本周六上午九点到村委会参加主题党日活动，不得无故缺席。"
+    body = sentence * 24  # 792 characters, 2,376 bytes
+    await secretary.send(f"通知 {body}")
+    await secretary.send("确认")
+    await deliver_due(services_of(live))
+    pushed = li.pushed()
+    assert [p[:5] for p in pushed] == ["(1/2)", "(2/2)"]
+    assert all(len(p.encode()) <= 2048 for p in pushed)
+    assert pushed[0].endswith("缺席。") and pushed[1].removeprefix("(2/2)\n").startswith("请各位党员")
+    assert "".join(p[6:] for p in pushed).count(sentence) == 24
+
+
+async def test_an_event_type_nobody_knows_gets_success(live: TestClient, member: Phones, clock: Clock) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    xml = event_xml(li.openid, "subscribe_msg_popup_event", at=int(clock().timestamp()))
+    status, body = await li.post(xml)
+    assert (status, body) == (200, "success")
+
+
+async def test_a_control_character_is_dropped_with_a_warning_not_refused(live: TestClient, member: Phones,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    with caplog.at_level(logging.WARNING, logger="bot.webhook"):
+        reply = await li.send("积分\x02")
+    assert reply and reply.startswith("李秀英同志的积分")
+    assert "dropped 1 characters XML forbids from message 7" in caplog.text
+
+
+async def test_two_clicks_in_one_second_both_answer_and_a_retry_still_dedupes(live: TestClient, member: Phones,
+                                                                              clock: Clock) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    points_reply, stars_reply = await li.click("MY_POINTS"), await li.click("MY_STARS")
+    assert points_reply and points_reply.startswith("李秀英同志的积分")
+    assert stars_reply and "积分" not in stars_reply.splitlines()[0]
+    assert await li.click("MY_STARS") == stars_reply  # WeChat's retry of the same event: the same reply
+
+
+# --- 帮助 from the declarations, and README's table ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("phone", "name", "role"), [
+    ("13800000002", "李秀英", Need.MEMBER), (SECRETARY_1, "张建国", Need.SECRETARY), (ADMIN, "田秀芝", Need.SECRETARY),
+    ("13900000009", "", Need.ANYONE),
+])
+async def test_help_by_role_lists_exactly_the_declared_usages(live: TestClient, member: Phones, phone: str,
+                                                             name: str, role: Need) -> None:  # type: ignore[type-arg]
+    sender = await member(phone).bound(name) if name else member(phone)
+    reply = await sender.send("帮助")
+    assert reply and len(reply.encode()) <= 2048
+    router = build_router()
+    shown = usages(router, Need.ANYONE) + usages(router, Need.MEMBER) if role == Need.MEMBER else usages(router, role)
+    hidden = [u for need in Need for u in usages(router, need) if u not in shown]
+    lines = reply.splitlines()
+    for usage in shown:
+        assert any(line.startswith("「" + "」或「".join(usage.form.split(" / ")) + "」" + usage.says)
+                   for line in lines), usage
+    for usage in hidden:
+        assert not any(line.startswith("「" + usage.form.split(" / ")[0] + "」") for line in lines), usage
+    if role == Need.SECRETARY:
+        assert "调整" in reply and "回执" in reply and "验收" in reply and "收到" in reply
+
+
+WHO = {"anyone": Need.ANYONE, "member": Need.MEMBER, "secretary, administrator": Need.SECRETARY}
+
+
+def readme_commands() -> list[tuple[str, Need]]:
+    """(forms joined by " / ", who) of each row of README's command table."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("## What members and secretaries can send", 1)[1].split("\n\n| message")[1].split("\n\n")[0]
+    rows = []
+    for line in table.splitlines()[2:]:
+        message, who = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        forms = re.findall(r"`([^`]+)`", re.sub(r"\(menu `[^`]+`\)", "", message))
+        rows.append((" / ".join(forms), WHO[who]))
+    return rows
+
+
+def test_readme_command_table_matches_the_declarations() -> None:
+    router = build_router()
+    declared = [(u.form, u.need if u.need is not None else r.need) for r in router.routes() for u in r.usages]
+    assert sorted(readme_commands()) == sorted(declared)
+    assert all(r.usages for r in router.routes()), "every command declares its usage"
+
+
+# --- the forward-to-secretary loop ------------------------------------------------------------------------------
+
+
+async def test_a_question_is_forwarded_to_the_branch_secretary_who_answers_privately(
+        live: TestClient, member: Phones, db: SessionMaker) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    other_secretary = await member(SECRETARY_2).bound("孙卫东")
+    li = await member("13800000002").bound("李秀英")
+    wang = await member("13800000003").bound("王德明")
+    question = "请问村里的低保材料什么时候交？"
+    offered = await li.send(question)
+    assert offered and "转给书记" in offered
+    assert "已把你的问题转给张建国" in (await li.send("转给书记") or "")
+    await deliver_due(services_of(live))
+    note = secretary.pushed()[-1]
+    assert "李秀英" in note and question in note and "回复 李秀英" in note
+    assert other_secretary.pushed() == [] and wang.pushed() == []
+
+    assert "没有叫「李秀英」" in (await other_secretary.send("回复 李秀英 周五前交") or "")  # another branch's secretary
+    assert "回复的格式" in (await secretary.send("回复 李秀英") or "")
+    assert "已回复李秀英" in (await secretary.send("回复 李秀英 周五前交到村委会，带上户口本。") or "")
+    await deliver_due(services_of(live))
+    answer = li.pushed()[-1]
+    assert answer.startswith("【书记回复】") and "周五前交到村委会，带上户口本。" in answer and "张建国" in answer
+    assert wang.pushed() == [] and other_secretary.pushed() == []
+    assert "没有等待回复的问题" in (await secretary.send("回复 李秀英 还有别的吗") or "")
+    assert "没有要转的问题" in (await li.send("转给书记") or "")
+    async with db() as session:
+        actions = list(await session.scalars(select(AuditEntry.action).where(
+            AuditEntry.action.like("question_%")).order_by(AuditEntry.id)))
+        open_count = await session.scalar(select(func.count()).select_from(Question)
+                                          .where(Question.answered_at.is_(None), Question.forwarded_at.is_not(None)))
+    assert actions == ["question_forward", "question_answer"] and open_count == 0
+
+
+async def test_only_the_command_that_asked_consumes_confirm(live: TestClient, member: Phones,
+                                                            wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    preview = await secretary.send("调整 李秀英 -20 重复登记，更正")
+    assert preview and "回复「确认」执行" in preview
+    await secretary.send("通知 明天上午开会")  # a notice preview now waits for 确认 instead
+    assert "通知已开始发送" in (await secretary.send("确认") or "")
+    assert "没有待确认的事项" in (await secretary.send("确认") or "")
+    await secretary.send("调整 李秀英 -20 重复登记，更正")
+    assert "已取消这次积分调整" in (await secretary.send("取消") or "")
+    await secretary.send("调整 李秀英 -20 重复登记，更正")
+    assert "已为李秀英记录积分更正 -20 分" in (await secretary.send("确认。") or "")
+    assert "书记" in (await li.send("确认") or "")  # members have nothing to confirm
+
+
+async def test_context_survives_a_restart(make_client, wechat: FakeWeChat, roster: None, sim, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import SECRET
+    first = await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)
+    secretary = await Phone(first, sim, clock, SECRETARY_1, wechat).bound("张建国")
+    await secretary.send("通知 明天上午开会")
+    second = await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)
+    again = Phone(second, sim, clock, SECRETARY_1, wechat)
+    assert "通知已开始发送" in (await again.send("确认") or "")
+
+
+
+@pytest.mark.parametrize(("one", "other", "same"), [
+    ({"event": "CLICK", "EventKey": "MY_POINTS"}, {"event": "CLICK", "EventKey": "MY_STARS"}, False),
+    ({"event": "CLICK", "EventKey": "MY_POINTS"}, {"event": "CLICK", "EventKey": "MY_POINTS"}, True),
+    ({"event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T1"},
+     {"event": "subscribe", "EventKey": "qrscene_1", "Ticket": "T2"}, False),
+    ({"event": "TEMPLATESENDJOBFINISH", "MsgID": "1"}, {"event": "TEMPLATESENDJOBFINISH", "MsgID": "2"}, False),
+    ({"event": "VIEW", "EventKey": "https://example.com/" + "a" * 200},
+     {"event": "VIEW", "EventKey": "https://example.com/" + "b" * 200}, False),
+])
+def test_an_event_dedup_key_tells_different_events_apart_and_keeps_a_retry(one: dict[str, str],
+                                                                           other: dict[str, str], same: bool) -> None:
+    from wechatpy import parse_message
+
+    from bot.wire import KEY_LIMIT, dedup_key
+
+    keys = [dedup_key(parse_message(event_xml("oSender", at=1764000000, **fields))) for fields in (one, other)]
+    assert (keys[0] == keys[1]) is same
+    assert all(len(key) <= KEY_LIMIT for key in keys)
+    assert dedup_key(parse_message(event_xml("oSender", at=1764000000, **one))) == keys[0]  # a retry
