@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 import aiohttp
+from yarl import URL
 
 from bot.config import Settings
 from bot.db import open_database
@@ -16,6 +17,16 @@ POLL_SECONDS = 1.0
 OUTBOX = "/sandbox/outbox"  # without an AppSecret, pushes land here
 FAKE_SENT = "/fake-wechat/_sent"  # with the fake WeChat API, what it accepted
 FAKE_INTERACTION = "/fake-wechat/_interaction"
+
+
+def server_root(url: str) -> URL:
+    """The server's root from what an operator may type: `http://host:8080`, `…/wechat`, `…/`.
+
+    Raises ValueError (one line, from `palmbot chat`) for something that is not an http(s) address."""
+    parsed = URL(url)
+    if not parsed.is_absolute() or parsed.scheme not in ("http", "https"):
+        raise ValueError(f"--url {url!r} is not an address such as http://127.0.0.1:8080")
+    return parsed.origin()
 
 
 async def run_chat(settings: Settings, phone: str, url: str) -> int:

@@ -314,7 +314,12 @@ def _menu_push(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.chat import run_chat
+    from bot.chat import run_chat, server_root
 
-    return asyncio.run(run_chat(settings, args.phone, args.url))
+    try:
+        root = server_root(args.url)
+    except ValueError as exc:
+        print(f"palmbot: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_chat(settings, args.phone, str(root)))
 

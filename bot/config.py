@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -155,7 +156,7 @@ def _positive(name: str, value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         number = -1.0
-    if number <= 0:
+    if not 0 < number < math.inf:  # NaN fails this too
         raise ConfigError(f"PALMBOT_{name.upper()}: expected a positive number, got {value!r}")
     return number
 

@@ -11,6 +11,7 @@ import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
+from bot.content import ContentError
 from bot.db import NoDatabase
 from bot.repo.orgs import OrgLookupError
 
@@ -32,6 +33,10 @@ def in_one_line(command: Command, settings: Settings, args: argparse.Namespace) 
         return _fail(str(exc))
     except OrgLookupError as exc:  # an --org or --to naming no organisation, or several
         return _fail(f"{exc}; `palmbot members list` shows the organisations")
+    except ContentError as exc:  # say, no content folder where the settings point
+        problems = str(exc).splitlines()
+        more = f" (and {len(problems) - 1} more: `palmbot content check`)" if len(problems) > 1 else ""
+        return _fail(f"content error: {problems[0] if problems else exc}{more}")
     except aiohttp.ClientConnectorError as exc:
         return _fail(f"nothing answers at {exc.host}:{exc.port}; is `palmbot serve` running there?")
     except aiohttp.ClientError as exc:
@@ -39,6 +44,8 @@ def in_one_line(command: Command, settings: Settings, args: argparse.Namespace) 
     except SQLAlchemyError as exc:
         cause = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         return _fail(f"database error: {cause} (is the schema up to date? `palmbot db upgrade`)")
+    except OSError as exc:  # an --output folder that does not exist, a file that cannot be read
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
 
 
 def _fail(message: str) -> int:

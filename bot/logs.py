@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -67,10 +68,31 @@ class RateLimit(logging.Filter):
         return True
 
 
+_SECRET = re.compile(r"\b(signature|msg_signature|echostr|openid|nonce|timestamp)=[^&\s'\"]*")
+
+
+def redact(text: str) -> str:
+    """`…?openid=o6_b…&signature=d08…` → `…?openid=…&signature=…`: a query's secrets out of a log line."""
+    return _SECRET.sub(r"\1=…", text)
+
+
+class Redact(logging.Filter):
+    """Takes the query's secrets out of warnings and errors written by others (aiohttp's parser quotes
+    the request line of a request it cannot read), their tracebacks included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            record.msg, record.args = redact(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
 def configure(level: str) -> None:
-    """Log to stderr at `level`, every warning and error through one `RateLimit`."""
+    """Log to stderr at `level`, every warning and error through one `RateLimit` and `Redact`."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RateLimit())
+    handler.addFilter(Redact())
     logging.basicConfig(level=level, handlers=[handler])  # a no-op where logging is set up already (tests)
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per 10-s checkpoint

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.limits import length_of
 from bot.models import Member, Organisation, Role
 from bot.repo import members, orgs
 from bot.rules.orgs import size_warning
@@ -29,6 +30,7 @@ LANGUAGES = ("zh", "bo")
 ROLES = {"党员": Role.MEMBER, "member": Role.MEMBER, "书记": Role.SECRETARY, "secretary": Role.SECRETARY,
          "管理员": Role.ADMIN, "admin": Role.ADMIN}
 PHONE = re.compile(r"1\d{10}")
+NAME_CHARS, ORG_CHARS, PATH_CHARS = length_of(Member.name), length_of(Organisation.name), length_of(Organisation.path)
 
 
 class RosterError(Exception):
@@ -87,10 +89,14 @@ def _row(record: dict[str, str], where: str) -> RosterRow:
     branch = orgs.normal_path(record.get("branch", ""))  # "/" alone is as empty as nothing
     if not name:
         raise RosterError(f"{where}: 姓名 is empty")
+    if len(name) > NAME_CHARS:
+        raise RosterError(f"{where}: 姓名 is longer than {NAME_CHARS} characters")
     if not PHONE.fullmatch(phone):
         raise RosterError(f"{where}: 手机号 {phone!r} is not an 11-digit mobile number")
     if not branch:
         raise RosterError(f"{where}: 支部 is empty")
+    if len(branch) > PATH_CHARS or max(len(part) for part in branch.split(orgs.SEPARATOR)) > ORG_CHARS:
+        raise RosterError(f"{where}: 支部 is too long (a name at most {ORG_CHARS} characters, a path {PATH_CHARS})")
     role = ROLES.get(record.get("role", "") or "党员")
     if role is None:
         raise RosterError(f"{where}: 角色 {record['role']!r} must be 党员, 书记 or 管理员")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import struct
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -40,8 +41,10 @@ def signature_ok(token: str, query: Any) -> bool:
 
 
 def refuse(reason: str) -> web.HTTPForbidden:
-    """A 403 for a request that is not WeChat speaking now, logged with its reason (never the query)."""
-    log.warning("refused: %s", reason)
+    """A 403 for a request that is not WeChat speaking now, logged with its reason (never the query).
+
+    `reason` is one of a few fixed phrases, and part of the message so that each is rate-limited apart."""
+    log.warning("refused: " + reason.replace("%", "%%"))
     return web.HTTPForbidden(text=reason)
 
 
@@ -58,7 +61,10 @@ def check_query(services: Services, query: Any) -> None:
 
 async def verify(request: web.Request) -> web.Response:
     """GET: WeChat checks the server URL; echo `echostr` when the signature holds."""
-    check_query(request.app[SERVICES], request.query)
+    services = request.app[SERVICES]
+    check_query(services, request.query)
+    if services.settings.message_mode != "safe" and not await _first_use(services, request.query, "verify"):
+        raise refuse("replayed query")  # a verification's query, which plaintext POSTs could otherwise reuse
     return web.Response(text=request.query.get("echostr", ""))
 
 
@@ -80,7 +86,8 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("dropped %d characters XML forbids from message %s of member %s", dropped, msg.id or msg.time,
                     member_tag(msg.source))
     key = dedup_key(msg)
-    if not aes and not await _first_use(services, query, key):
+    if (mode == "compatible" or not aes) and not await _first_use(services, query, key):
+        # an encrypted callback's query is remembered too where a plaintext POST could reuse it
         raise refuse("replayed query with another message")
     reply = await inbox.answer(services, msg, key)
     if not reply:
@@ -107,5 +114,5 @@ def _decrypt(services: Services, query: Any, body: bytes) -> str:
         ))
     except (InvalidSignatureException, InvalidAppIdException):
         raise refuse("bad message signature") from None
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError):
-        raise web.HTTPBadRequest(text="malformed encrypted message") from None
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError, struct.error):
+        raise web.HTTPBadRequest(text="malformed encrypted message") from None  # struct: too short to hold a length

@@ -33,6 +33,7 @@ _LIMITS = {
     "Recognition": TEXT_LIMIT,
     "MediaId": length_of(VolunteerClaim.photo_media_id),
     "PicUrl": length_of(VolunteerClaim.photo_url),
+    "EventKey": OTHER_LIMIT,  # the router reads it as text: an element or attribute inside it is not WeChat's
 }
 _PATTERNS = {"ToUserName": ACCOUNT_ID, "FromUserName": ACCOUNT_ID, "MsgType": WORD, "Event": WORD,
              "CreateTime": NUMBER, "MsgId": NUMBER}

@@ -47,6 +47,8 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ({"PALMBOT_WECHAT_MESSAGE_MODE": "secure"}, "PALMBOT_WECHAT_MESSAGE_MODE"),
     ({"PALMBOT_WECHAT_MESSAGE_MODE": "safe"}, "PALMBOT_WECHAT_MESSAGE_MODE"),  # safe mode without a key
     ({"PALMBOT_REQUEST_MAX_AGE": "-1"}, "PALMBOT_REQUEST_MAX_AGE"),
+    ({"PALMBOT_REQUEST_MAX_AGE": "nan"}, "PALMBOT_REQUEST_MAX_AGE"),  # freshness would be off
+    ({"PALMBOT_REQUEST_MAX_AGE": "inf"}, "PALMBOT_REQUEST_MAX_AGE"),
 ])
 def test_a_bad_value_names_its_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -78,6 +78,14 @@ RESIDENT, PHONE = "王秀兰", "13912345678"
     ("王·秀兰想要收音机", True),
     ("王，秀-兰想要收音机", True),
     ("王大妈想要收音机", False),
+    ("电话壹叁玖壹贰叁肆伍陆柒捌", True),
+    ("电话139_1234_5678", True),
+    ("电话139转1234转5678", True),
+    ("电话139 和 1234 和 5678", True),
+    ("电话139x1234x5678", True),
+    ("王秀蘭想要书包", True),
+    ("需要2斤米、3斤油、4袋盐、5个鸡蛋、6块肥皂、7卷纸、8个碗", False),
+    ("想要100斤米和200斤面，300元以内", False),
 ])
 def test_the_privacy_guard_refuses_phones_and_the_name_however_written(content: str, leaks: bool) -> None:
     assert leaks_private(NewWish(content, RESIDENT, PHONE)) is leaks

@@ -56,9 +56,21 @@ def _one_line(err: str) -> str:
     return err
 
 
-def test_chat_with_no_server_says_so_in_one_line(ops_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["chat", "--phone", "13800000002", "--url", "http://127.0.0.1:9"]) == 1
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "http://127.0.0.1:9/wechat", "http://127.0.0.1:9/"])
+def test_chat_with_no_server_says_so_in_one_line(ops_db: str, capsys, url: str) -> None:  # type: ignore[no-untyped-def]
+    assert main(["chat", "--phone", "13800000002", "--url", url]) == 1
     assert "127.0.0.1:9" in _one_line(capsys.readouterr().err)
+
+
+def test_chat_refuses_what_is_not_an_address_in_one_line(ops_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["chat", "--phone", "13800000002", "--url", "notaurl"]) == 2
+    assert "is not an address" in _one_line(capsys.readouterr().err)
+
+
+def test_a_report_into_a_missing_folder_fails_in_one_line(ops_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    argv = ["report", "--org", "第一党支部", "--quarter", "2026Q4", "--format", "csv", "--output", "/nonexistent/q.csv"]
+    assert main(argv) == 1
+    assert "No such file or directory: /nonexistent/q.csv" in _one_line(capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("argv", [["members", "list"], ["chat", "--phone", "13800000001"], ["audit"],

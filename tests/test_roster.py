@@ -56,6 +56,9 @@ async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) 
     (",13800000002,第一党支部,党员,\n", ":2: 姓名 is empty"),
     ("李秀英,13800000002,,党员,\n", ":2: 支部 is empty"),
     ("李秀英,13800000002, / ,党员,\n", ":2: 支部 is empty"),
+    (f"{'李' * 51},13800000002,第一党支部,党员,\n", ":2: 姓名 is longer than 50 characters"),
+    (f"李秀英,13800000002,{'村' * 101},党员,\n", ":2: 支部 is too long"),
+    (f"李秀英,13800000002,{'/'.join(['村' * 90] * 6)},党员,\n", ":2: 支部 is too long"),
     ("李秀英,13800000002,第一党支部,党员,\n李秀英,13800000002,第一党支部,党员,\n", ":3: phone 13800000002 appears twice"),
 ])
 def test_a_bad_row_is_reported_with_its_number(tmp_path: Path, body: str, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -10,8 +11,9 @@ from datetime import timedelta
 import pytest
 import xmltodict
 from sqlalchemy import func, select
+from wechatpy.utils import WeChatSigner
 
-from bot.logs import RateLimit, member_tag
+from bot.logs import RateLimit, Redact, member_tag
 from bot.models import InboundMessage
 from bot.replay import DatabaseMemory, forget_before, kept_for
 from bot.simulator import Simulator, text_xml
@@ -219,3 +221,70 @@ async def test_the_hourly_purge_forgets_queries_past_twice_the_window(db, clock)
     assert not await memory.admits("q-new", "msg:b:3", clock())
     assert await forget_before(db, clock() - kept_for(300)) == 1
     assert await memory.admits("q-old", "msg:b:4", clock())  # forgotten: its timestamp is stale by now anyway
+
+
+# --- found by an attacker's probe after the merge -------------------------------------------------------------
+
+
+async def test_a_signed_ciphertext_too_short_to_hold_a_message_is_a_400(client, sim) -> None:  # type: ignore[no-untyped-def]
+    query = sim.signed_query()
+    junk = base64.b64encode(os.urandom(16)).decode()
+    signer = WeChatSigner()
+    signer.add_data(sim.token, query["timestamp"], query["nonce"], junk)
+    query.update(encrypt_type="aes", msg_signature=signer.signature)
+    response = await client.post("/wechat", params=query, data=f"{ACCOUNT}<Encrypt><![CDATA[{junk}]]></Encrypt>"
+                                 .join(("<xml>", "</xml>")).encode())
+    assert response.status == 400
+
+
+async def test_in_compatible_mode_an_encrypted_callbacks_query_cannot_carry_a_plaintext_body(
+        make_client, sim, clock) -> None:  # type: ignore[no-untyped-def]
+    client = await make_client(wechat_message_mode="compatible")
+    secretary = Phone(client, sim, clock, "13800000001")
+    await secretary.bind("张建国")
+    query, body = sim.request(secretary.text_xml("帮助"))
+    assert (await client.post("/wechat", params=query, data=body.encode())).status == 200
+    bare = {k: v for k, v in query.items() if k not in ("encrypt_type", "msg_signature")}
+    forged = text_xml(secretary.openid, "待关注", msg_id=990002, at=int(clock().timestamp()))
+    replayed = await client.post("/wechat", params=bare, data=forged.encode())
+    assert replayed.status == 403 and "待关注" not in await replayed.text()
+
+
+async def test_a_url_verifications_query_cannot_carry_a_message(make_client, sim, clock) -> None:  # type: ignore[no-untyped-def]
+    client = await make_client(wechat_message_mode="plaintext")
+    query = {**sim.signed_query(), "echostr": "hello"}
+    assert await (await client.get("/wechat", params=query)).text() == "hello"
+    forged = text_xml("o_someone", "积分", msg_id=990003, at=int(clock().timestamp()))
+    assert (await client.post("/wechat", params=query, data=forged.encode())).status == 403
+
+
+def test_each_refusal_reason_is_logged_apart_and_a_query_never_reaches_the_log() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RateLimit())
+    handler.addFilter(Redact())
+    logger = logging.getLogger("test.redact")
+    logger.addHandler(handler)
+    try:
+        logger.warning("refused: " + "stale timestamp")
+        logger.warning("refused: " + "bad signature")
+        try:
+            raise ValueError("Bad status line 'POST /wechat?openid=o6_bmjrPTlm6&signature=d081ab&nonce=23 HTTP/9.9'")
+        except ValueError:
+            logger.exception("Error handling request from %s", "/wechat?timestamp=1764000000&echostr=abc")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "stale timestamp" in written and "bad signature" in written
+    assert "o6_bmjrPTlm6" not in written and "d081ab" not in written and "echostr=abc" not in written
+    assert "openid=…&signature=…" in written
+
+
+@pytest.mark.parametrize("event_key", ["<EventKey><a>MY_POINTS</a></EventKey>",
+                                       "<EventKey>MY_POINTS</EventKey><EventKey>MY_STARS</EventKey>"])
+async def test_an_event_key_that_is_not_text_is_a_400(client, sim, clock, event_key: str) -> None:  # type: ignore[no-untyped-def]
+    xml = (f"<xml>{ACCOUNT}{SENDER}<CreateTime>{int(clock().timestamp())}</CreateTime><MsgType>event</MsgType>"
+           f"<Event>CLICK</Event>{event_key}</xml>")
+    query, body = sim.request(xml)
+    response = await client.post("/wechat", params=query, data=body.encode())
+    assert response.status == 400 and "EventKey" in await response.text()
