@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from bot import limits
@@ -16,6 +17,7 @@ from bot.rules.volunteer import hours_of, parse_claim, points_for
 router = Router()
 PHOTO_MINUTES = 10  # a photo sent this soon after `志愿` is attached to that claim
 ACTION = "volunteer_hour"
+_JOINS = re.compile(r"[号和及与跟]+")  # what people put after or between claim numbers (`8号和9号`)
 
 
 @router.command("志愿", "志愿服务", need=Need.MEMBER,
@@ -63,7 +65,7 @@ async def pending(ctx: Context) -> str:
 @router.command("通过", "批准", need=Need.SECRETARY, usage=Usage("通过 12 / 通过 12 13 14", "确认志愿服务记录（可一次写多个编号）"))
 async def approve(ctx: Context) -> str:
     """`通过 12 13`: confirm each claim; its hours become points (once, however many secretaries press at once)."""
-    numbers = _numbers(ctx)
+    numbers, _ = _numbers(ctx)
     if not numbers:
         return ctx.render("volunteer_decide_usage")
     return _each(ctx, numbers, [await _approve(ctx, n) for n in numbers])
@@ -72,10 +74,10 @@ async def approve(ctx: Context) -> str:
 @router.command("驳回", need=Need.SECRETARY, usage=Usage("驳回 12 理由 / 驳回 12 13 理由", "驳回志愿服务记录，须写明理由"))
 async def reject(ctx: Context) -> str:
     """`驳回 12 13 理由`: each claim earns nothing and its member is told why."""
-    numbers = _numbers(ctx)
+    numbers, used = _numbers(ctx)
     if not numbers:
         return ctx.render("volunteer_decide_usage")
-    reason = ctx.text_after(len(numbers))
+    reason = ctx.text_after(used)
     if not reason:
         return ctx.render("volunteer_reject_usage")
     if refusal := ctx.refuse_long(reason, limits.REASON):
@@ -83,14 +85,18 @@ async def reject(ctx: Context) -> str:
     return _each(ctx, numbers, [await _reject(ctx, n, reason) for n in numbers])
 
 
-def _numbers(ctx: Context) -> list[str]:
-    """The claim numbers the command starts with (`通过 9 10 11`, `通过 9、10、11`)."""
-    found = []
+def _numbers(ctx: Context) -> tuple[list[str], int]:
+    """The claim numbers the command starts with (`通过 9 10 11`, `通过 9、10、11`, `通过8号，9号。`,
+    `通过 10 和 11`), and how many words they took (the reason of `驳回` follows them)."""
+    found: list[str] = []
+    used = 0
     for word in ctx.args:
-        if not word.isdigit():
+        if word.isdigit():
+            found.append(word)
+        elif not (found and _JOINS.fullmatch(word)):
             break
-        found.append(word)
-    return found
+        used += 1
+    return found, used
 
 
 def _each(ctx: Context, numbers: list[str], outcomes: list[str]) -> str:

@@ -146,6 +146,30 @@ async def test_a_secretary_decides_several_claims_and_hears_each_outcome(live: T
     assert again and "驳回需要写明理由" in again
 
 
+@pytest.mark.parametrize("said", ["通过{a}号，{b}号。", "通过 {a} 和 {b}", "通过{a}号和{b}号", "通过 {a} 及 {b}",
+                                  "通过 {a}、{b}"])
+async def test_every_number_of_a_batch_approval_is_decided_and_reported(live: TestClient, member: Phones,
+                                                                       clock: Clock, said: str) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    a, b = await li.volunteer("2 社区环境整治"), await li.volunteer("1 帮老人买药")
+    reply = await secretary.deliver(voice_xml(secretary.openid, said.format(a=a, b=b), at=int(clock().timestamp())))
+    lines = (reply or "").splitlines()
+    assert len(lines) == 2, reply
+    assert lines[0].startswith(f"{a} 号：已确认志愿服务 {a} 号") and lines[1].startswith(f"{b} 号：已确认志愿服务 {b} 号")
+
+
+async def test_a_batch_rejection_decides_every_number_then_takes_the_reason(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    a, b = await li.volunteer("2 社区环境整治"), await li.volunteer("1 帮老人买药")
+    reply = await secretary.send(f"驳回{a}号和{b}号 没有照片")
+    lines = (reply or "").splitlines()
+    assert len(lines) == 2, reply
+    assert lines[0] == f"{a} 号：已驳回志愿服务 {a} 号，理由：没有照片。已通知本人。"
+    assert lines[1] == f"{b} 号：已驳回志愿服务 {b} 号，理由：没有照片。已通知本人。"
+
+
 async def test_two_photos_attach_to_the_newest_claim_and_say_which(live: TestClient, member: Phones,
                                                                    db: SessionMaker) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")
