@@ -114,6 +114,12 @@ async def test_commands_typed_without_spaces_or_in_full_width_do_what_they_say(l
     assert corrected and "已为李秀英记录积分更正 -2 分，理由：重复签到，更正。" in corrected
 
 
+async def test_full_width_decimal_hours_are_recorded_as_typed(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    recorded = await li.send("志愿　１．５　帮五保户打扫卫生")
+    assert recorded and re.search(r"已记录志愿服务 \d+ 号：1\.5 小时，帮五保户打扫卫生。", recorded), recorded
+
+
 async def test_an_empty_text_gets_the_numbered_menu_not_an_apology(live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")
     reply = await li.send("")

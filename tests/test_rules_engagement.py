@@ -27,6 +27,9 @@ STARS = (Star("学习星", (Requirement("quiz_correct", at_least=6),)),
     ("2，社区环境整治", Claim(120, "社区环境整治")),
     ("1.5个小时，帮老人买药", Claim(90, "帮老人买药")),
     ("0.5 清扫楼道", Claim(30, "清扫楼道")),
+    ("１．５　帮五保户打扫卫生", Claim(90, "帮五保户打扫卫生")),  # full-width hours and space
+    ("１．５ｈ，帮老人买药，送到家", Claim(90, "帮老人买药，送到家")),  # the description keeps its punctuation
+    ("２小时　清扫楼道", Claim(120, "清扫楼道")),
     ("24 防汛值守", Claim(1440, "防汛值守")),
     ("25 防汛值守", None),  # more than a day
     ("0 清扫", None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -18,8 +19,9 @@ class Claim:
 
 def parse_claim(text: str) -> Claim | None:
     """"2 社区环境整治", "1.5小时 帮老人买药", "2社区环境整治" or "2，社区环境整治" → the claim; None when the hours
-    (a positive number of half hours, at most a day) or the description are missing."""
-    found = _CLAIM.fullmatch(text.strip())
+    (a positive number of half hours, at most a day) or the description are missing. The hours may be typed
+    full-width ("１．５　帮五保户打扫卫生"): they are read in NFKC, the description is kept as typed."""
+    found = _CLAIM.fullmatch(_hours_in_nfkc(text.strip()))
     if found is None:
         return None
     try:
@@ -33,6 +35,13 @@ def parse_claim(text: str) -> Claim | None:
     return Claim(int(minutes), description)
 
 
+def _hours_in_nfkc(text: str) -> str:
+    """The text with its leading number and unit in NFKC (full-width `１．５ｈ` → `1.5h`), the rest as typed."""
+    head = _HEAD.match(text)
+    return unicodedata.normalize("NFKC", head.group()) + text[head.end():] if head else text
+
+
+_HEAD = re.compile(r"[+\-＋－]?[\d．.]+\s*(?:个?小时|[hｈＨ](?![a-zａ-ｚ]))?", re.IGNORECASE)
 _CLAIM = re.compile(r"([+-]?\d+(?:\.\d+)?)\s*(?:个?小时|h\b)?[\s,，、:：]*(\S.*)", re.DOTALL)
 
 
