@@ -14,7 +14,9 @@ from handlers.help import numbered_menu
 
 router = Router()
 QUESTION_CHARS = 6  # a message not understood and at least this long (letters, not spaces) looks like a question
-OFFER = timedelta(minutes=30)  # how long `转给书记` forwards the question just asked
+OFFER = timedelta(minutes=30)  # how long `转给书记` forwards the questions just asked
+# Asking to forward in one's own words, typed or said (`帮我转给书记`, `请转书记吧`, `问问书记`), normal form.
+FORWARD = r"(?:(?:请|麻烦你?|帮我|帮忙|给我) ?)*(?:转给|转交给?|转到|转|问问?|交给|告诉|报给) ?书记(?: ?(?:吧|啊|呀|一下|了|好吗|行吗))*"
 GREETINGS = ("你好", "您好", "谢谢", "谢谢你", "感谢", "多谢", "早上好", "上午好", "下午好", "晚上好", "在吗", "在不在",
              "好的", "嗯", "哈喽", "hi", "hello", "ok", "thanks")
 
@@ -33,29 +35,33 @@ async def not_understood(ctx: Context) -> str:
     if ctx.member is not None and len(text.replace(" ", "")) >= QUESTION_CHARS:
         branch = await orgs.branch_of(ctx.session, org_id=ctx.member.org_id)
         await conversation.offer_question(ctx.session, member_id=ctx.member.id, org_id=branch,
-                                          text=ctx.said.typed.strip(), now=ctx.now)
+                                          text=ctx.said.typed.strip(), now=ctx.now, since=ctx.now - OFFER)
         return ctx.render("question_offer", minutes=int(OFFER.total_seconds() // 60))
     return ctx.render("unknown", menu=numbered_menu(ctx.router), bound=ctx.member is not None)
 
 
-@router.command("转给书记", "转书记", "问书记", "转交书记", need=Need.MEMBER,
+@router.command("转给书记", "转书记", "问书记", "转交书记", need=Need.MEMBER, bare=FORWARD,
                 usage=Usage("转给书记", "把刚才没听懂的问题转给本支部书记"))
 async def forward(ctx: Context) -> str:
-    """Forward the member's question just asked to their branch's secretaries (nearest above, if none); audited."""
-    question = await conversation.forward_question(ctx.session, member_id=ctx.bound.id, since=ctx.now - OFFER,
-                                                   now=ctx.now)
-    if question is None:
+    """Forward every question the member asked in the offer's window, together, to their branch's secretaries
+    (nearest above, if none); audited, one entry a question."""
+    questions = await conversation.forward_questions(ctx.session, member_id=ctx.bound.id, since=ctx.now - OFFER,
+                                                     now=ctx.now)
+    if not questions:
         return ctx.render("forward_none")
-    secretaries = await _secretaries(ctx, question.org_id)
+    org_id = questions[-1].org_id
+    secretaries = await _secretaries(ctx, org_id)
     if not secretaries:
         return ctx.render("forward_nobody")
     org = await orgs.name_of(ctx.session, org_id=ctx.bound.org_id)
-    note = ctx.render("question_note", name=ctx.bound.name, org=org, text=question.text)
-    await campaigns.personal(ctx.session, key=f"question:{question.id}", kind="question", title="党员提问",
-                             bodies={s.id: note for s in secretaries}, at=ctx.now, now=ctx.now, org_id=question.org_id)
-    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=ctx.bound.id, org_id=question.org_id,
-                       action="question_forward", subject=f"question:{question.id}", detail=question.text, at=ctx.now)
-    return ctx.render("forward_done", secretaries=[s.name for s in secretaries])
+    note = ctx.render("question_note", name=ctx.bound.name, org=org, texts=[q.text for q in questions])
+    await campaigns.personal(ctx.session, key=f"question:{questions[0].id}", kind="question", title="党员提问",
+                             bodies={s.id: note for s in secretaries}, at=ctx.now, now=ctx.now, org_id=org_id)
+    for question in questions:
+        await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=ctx.bound.id, org_id=question.org_id,
+                           action="question_forward", subject=f"question:{question.id}", detail=question.text,
+                           at=ctx.now)
+    return ctx.render("forward_done", secretaries=[s.name for s in secretaries], count=len(questions))
 
 
 async def _secretaries(ctx: Context, org_id: int) -> list[Member]:

@@ -370,6 +370,36 @@ async def test_a_question_is_forwarded_to_the_branch_secretary_who_answers_priva
     assert actions == ["question_forward", "question_answer"] and open_count == 0
 
 
+@pytest.mark.parametrize("forward", ["帮我转给书记", "转书记", "问书记", "转给书记吧", "转给书记。", "请帮我转给书记一下"])
+async def test_every_way_of_asking_to_forward_forwards_the_pending_question(
+        live: TestClient, member: Phones, clock: Clock, forward: str) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    question = "请问村里的低保材料什么时候交？"
+    await li.send(question)
+    said = await li.deliver(voice_xml(li.openid, forward, at=int(clock().timestamp())))
+    assert said and "已把你的问题转给张建国" in said, said
+    await deliver_due(services_of(live))
+    assert question in secretary.pushed()[-1]
+
+
+async def test_all_questions_waiting_are_forwarded_together_and_counted(live: TestClient, member: Phones,
+                                                                       clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    stale, first, second = "去年的党费收据在哪里领？", "请问村里的低保材料什么时候交？", "医保缴费截止到几号呢"
+    await li.send(stale)
+    clock.advance(hours=1)  # past the offer: no longer forwarded
+    await li.send(first)
+    await li.send(second)
+    said = await li.send("转给书记")
+    assert said and "已把你的 2 个问题转给张建国" in said, said
+    await deliver_due(services_of(live))
+    notes = secretary.pushed()
+    assert len(notes) == 1 and first in notes[0] and second in notes[0] and stale not in notes[0]
+    assert "没有要转的问题" in (await li.send("转给书记") or "")
+
+
 async def test_only_the_command_that_asked_consumes_confirm(live: TestClient, member: Phones,
                                                             wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
     secretary = await member(SECRETARY_1).bound("张建国")

@@ -32,20 +32,23 @@ async def take_confirmation(session: AsyncSession, *, member_id: int,
     return found
 
 
-async def offer_question(session: AsyncSession, *, member_id: int, org_id: int, text: str, now: datetime) -> None:
-    """Keep a question the bot did not understand, until the member forwards it (or asks another)."""
-    await session.execute(delete(Question).where(Question.member_id == member_id, Question.forwarded_at.is_(None)))
+async def offer_question(session: AsyncSession, *, member_id: int, org_id: int, text: str, now: datetime,
+                         since: datetime) -> None:
+    """Keep a question the bot did not understand, until the member forwards it; questions offered before
+    `since` (the offer's window) and never forwarded are forgotten."""
+    await session.execute(delete(Question).where(Question.member_id == member_id, Question.forwarded_at.is_(None),
+                                                 Question.asked_at < since))
     session.add(Question(member_id=member_id, org_id=org_id, text=text, asked_at=now))
 
 
-async def forward_question(session: AsyncSession, *, member_id: int, since: datetime,
-                           now: datetime) -> Question | None:
-    """Mark the member's latest offered question (asked after `since`) forwarded; None when there is none."""
-    found = await session.scalar(select(Question).where(Question.member_id == member_id,
-                                                        Question.forwarded_at.is_(None), Question.asked_at >= since)
-                                 .order_by(Question.id.desc()).limit(1))
-    if found is not None:
-        found.forwarded_at = now
+async def forward_questions(session: AsyncSession, *, member_id: int, since: datetime,
+                            now: datetime) -> Sequence[Question]:
+    """Mark every question the member was offered to forward (asked after `since`) forwarded; oldest first."""
+    found = (await session.scalars(select(Question).where(
+        Question.member_id == member_id, Question.forwarded_at.is_(None), Question.asked_at >= since)
+        .order_by(Question.id))).all()
+    for question in found:
+        question.forwarded_at = now
     return found
 
 
