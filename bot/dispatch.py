@@ -17,6 +17,7 @@ from bot.services import Services
 
 SECRETARY_ROLES = {Role.SECRETARY, Role.ADMIN}
 READS_NOTICES = "通知"  # the command that shows waiting notices needs no reminder of them
+MAY_READ = frozenset({"收到", "确认"})  # commands that may show some waiting notices (those asking for a receipt)
 
 
 def spoken(msg: Any) -> str | None:
@@ -64,6 +65,8 @@ async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str |
     except NotUnderstood:
         ctx = replace(ctx, args=(), starts=(), bare=False)
         reply = await fallback.handler(ctx)
+    if reply and unread and found.route.word in MAY_READ:
+        unread = (await members.sender(session, openid=msg.source))[1]
     if reply and unread and found.route.word != READS_NOTICES:
         reply = f"{reply}\n\n{services.content.render('unread_hint', count=unread)}"
     return reply

@@ -11,6 +11,7 @@ from bot.models import Member
 from bot.repo import audit, campaigns, conversation, members, orgs
 from bot.routing import Need, Router, Usage
 from handlers.help import numbered_menu
+from handlers.notices import ACKNOWLEDGES, receipt
 
 router = Router()
 QUESTION_CHARS = 6  # a message not understood and at least this long (letters, not spaces) looks like a question
@@ -23,7 +24,10 @@ GREETINGS = ("你好", "您好", "谢谢", "谢谢你", "感谢", "多谢", "早
 
 @router.command(GREETINGS[0], loose=GREETINGS, fits=".{0,8}", usage=Usage("你好 / 谢谢", "问候，回复数字菜单"))
 async def greet(ctx: Context) -> str:
-    """A greeting or thanks: a short friendly answer and the numbered menu (a number runs its item)."""
+    """A greeting or thanks: a short friendly answer and the numbered menu (a number runs its item). With 收到 in
+    it (`好的，收到！`), a member acknowledges the notices that asked for it instead."""
+    if ctx.member is not None and ACKNOWLEDGES in ctx.said.norm:
+        return await receipt(ctx) or ctx.render("ack_none")
     return ctx.render("greeting", name=ctx.member.name if ctx.member else "", thanks="谢" in ctx.said.norm,
                       menu=numbered_menu(ctx.router), bound=ctx.member is not None)
 
@@ -96,13 +100,18 @@ async def answer(ctx: Context) -> str:
     return ctx.render("answer_done", name=member.name)
 
 
-@router.command("确认", "确定", "确认发送", need=Need.SECRETARY, usage=Usage("确认", "执行刚才预览的事（通知、评星、大额调整）"))
+@router.command("确认", "确定", "确认发送", need=Need.MEMBER,
+                usage=Usage("确认", "执行刚才预览的事（通知、评星、大额调整）", Need.SECRETARY))
 async def confirm(ctx: Context) -> str:
-    """Whatever command asked for confirmation last, and only that one, is carried out."""
+    """Whatever command asked for confirmation last, and only that one, is carried out. Without one, `确认`
+    acknowledges the notices that asked for a receipt, as `收到` does (members say either)."""
     pending = await conversation.take_confirmation(ctx.session, member_id=ctx.bound.id)
     settle = ctx.router.confirmations.get(pending.command) if pending else None
     if pending is None or settle is None:
-        return ctx.render("confirm_none")
+        acknowledged = await receipt(ctx)
+        if acknowledged:
+            return acknowledged
+        return ctx.render("confirm_none" if ctx.bound.role in SECRETARY_ROLES else "secretary_only")
     if pending.expires_at <= ctx.now:
         return ctx.render("confirm_expired", what=settle.what)
     return await settle.confirm(ctx, pending.payload)

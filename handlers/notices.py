@@ -16,6 +16,7 @@ router = Router()
 PREVIEW_MINUTES = 10  # how long a notice preview waits for 确认
 PREVIEW = timedelta(minutes=PREVIEW_MINUTES)
 COMMAND = "通知"  # the command `确认` and `取消` then apply to
+ACKNOWLEDGES = "收到"  # the command acknowledging notices that ask for it
 
 
 @router.command("通知", click="NOTICES", need=Need.MEMBER, menu=4, usage=(
@@ -109,11 +110,19 @@ async def confirm(ctx: Context, payload: str) -> str:
     return ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
 
 
-@router.command("收到", "确认收到", "已收到", "收到了", need=Need.MEMBER, usage=Usage("收到", "确认收到要求回执的通知"))
+@router.command(ACKNOWLEDGES, "确认收到", "已收到", "已经收到", "收到了", need=Need.MEMBER,
+                usage=Usage("收到", "确认收到要求回执的通知"))
 async def acknowledge(ctx: Context) -> str:
     """The member confirms the notices that asked for it."""
+    return await receipt(ctx) or ctx.render("ack_none")
+
+
+async def receipt(ctx: Context) -> str | None:
+    """Acknowledge the sender's notices that asked for it, those still waiting to be read too (shown first);
+    the reply, or None when none asked (`确认` of a member, `好的，收到！`, see handlers/conversation.py)."""
+    shown = await notices.read_waiting_receipts(ctx.session, member_id=ctx.bound.id, now=ctx.now)
     titles = await campaigns.acknowledge(ctx.session, member_id=ctx.bound.id, now=ctx.now)
-    return ctx.render("ack_done", titles=titles) if titles else ctx.render("ack_none")
+    return ctx.render("ack_done", titles=titles, shown=shown) if titles else None
 
 
 @router.command("回执", need=Need.SECRETARY, usage=Usage("回执", "谁还没有回复「收到」"))

@@ -416,6 +416,48 @@ async def test_only_the_command_that_asked_consumes_confirm(live: TestClient, me
     assert "书记" in (await li.send("确认") or "")  # members have nothing to confirm
 
 
+async def send_receipt_notice(live: TestClient, secretary: Phone) -> None:  # type: ignore[type-arg]
+    await secretary.send("回执通知 请于周五前上交党费")
+    assert "通知已开始发送" in (await secretary.send("确认") or "")
+    await deliver_due(services_of(live))
+
+
+@pytest.mark.parametrize("said", ["好的，收到！", "收到，谢谢", "确认", "已经收到了", "嗯嗯收到"])
+async def test_a_member_acknowledges_in_their_own_words(live: TestClient, member: Phones, said: str) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    await send_receipt_notice(live, secretary)
+    assert li.pushed()[-1].endswith("请回复「收到」确认。")
+    reply = await li.send(said)
+    assert reply and reply.startswith("已确认收到：第一党支部通知") and "你好" not in reply, reply
+    assert "李秀英" not in (await secretary.send("回执") or "")
+
+
+async def test_a_members_confirm_without_a_receipt_to_give_is_still_refused_and_previews_still_confirm(
+        live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    assert "仅支部书记和管理员" in (await li.send("确认") or "")
+    assert "你好" in (await li.send("好的") or "")  # a greeting without 收到 stays a greeting
+    await send_receipt_notice(live, secretary)  # the secretary's 确认 of the preview still sends it
+    assert "已确认收到" in (await secretary.send("确认") or "")  # the secretary's own copy asked for a receipt
+    assert "没有待确认的事项" in (await secretary.send("确认") or "")
+
+
+async def test_a_waiting_receipt_notice_is_shown_and_acknowledged(live: TestClient, member: Phones,
+                                                                  clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    clock.advance(days=3)  # 李秀英's window has closed: the notice waits to be read
+    await send_receipt_notice(live, secretary)
+    assert li.pushed() == []
+    reply = await li.send("已收到")
+    assert reply and "请于周五前上交党费" in reply and "已确认收到：第一党支部通知" in reply, reply
+    assert "未读通知" not in reply
+    assert "李秀英" not in (await secretary.send("回执") or "")
+    assert "没有未读通知" in (await li.send("通知") or "")
+
+
 async def test_context_survives_a_restart(make_client, wechat: FakeWeChat, roster: None, sim, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import SECRET
     first = await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, send_rate=10_000.0)

@@ -40,7 +40,7 @@ _REPORT = Report(_ORG, "2026Q4", (10, 11, 12), (MemberRow("李秀英", (10, 8, 0
                  3, (12, 8, 5))
 
 SAMPLES: dict[str, dict[str, Any]] = {
-    "ack_done": {"titles": ["第一党支部通知"]},
+    "ack_done": {"titles": ["第一党支部通知"], "shown": ["【第一党支部通知】\n周六上午九点开主题党日。\n\n请回复「收到」确认。"]},
     "ack_none": {},
     "bind_already": {"name": _NAME},
     "bind_ambiguous": {},

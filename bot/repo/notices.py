@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Member, NoticeDraft
+from bot.models import Campaign, Delivery, DeliveryStatus, Member, NoticeDraft
 
 
 async def save_draft(session: AsyncSession, *, member_id: int, org_id: int, body: str, needs_ack: bool,
@@ -29,3 +29,17 @@ async def take_draft(session: AsyncSession, *, member_id: int) -> NoticeDraft | 
 async def audience_size(session: AsyncSession, *, org_ids: list[int]) -> int:
     return int(await session.scalar(select(func.count()).select_from(Member).where(Member.org_id.in_(org_ids)))
                or 0)
+
+
+async def read_waiting_receipts(session: AsyncSession, *, member_id: int, now: datetime) -> list[str]:
+    """The bodies of the member's notices that ask for a receipt and still wait to be read (outside the 48-hour
+    window), oldest first; from now on they count as read, so `收到` acknowledges them."""
+    rows = (await session.execute(
+        select(Delivery.id, func.coalesce(Delivery.body, Campaign.body))
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.member_id == member_id, Campaign.needs_ack, Delivery.status == DeliveryStatus.WAITING)
+        .order_by(Delivery.id))).all()
+    if rows:
+        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]))
+                              .values(status=DeliveryStatus.READ, sent_at=now, error=None))
+    return [str(body) for _, body in rows]
