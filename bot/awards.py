@@ -40,5 +40,12 @@ async def award(ctx: Context, *, action: str, event_key: str, detail: str = "", 
     return Earned(counted, capped=delta > 0 and counted < delta)
 
 
+def counted(ctx: Context, earned: Earned) -> str:
+    """What a reply about points says was counted: "计 2 分", "计 1 分（本月已满 10 分，超出部分不计）" or
+    "本月已满 10 分，本次不再计分" (content/replies/points_counted.j2)."""
+    return ctx.render("points_counted", points=earned.points, capped=earned.capped,
+                      cap=ctx.content.rules.policy.monthly_cap)
+
+
 def _clamp(total: int, cap: int) -> int:
     return max(0, min(total, cap))

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from bot import limits
-from bot.awards import award
+from bot.awards import Earned, award, counted
 from bot.context import Context
 from bot.models import ClaimStatus, VolunteerClaim
 from bot.repo import audit, campaigns, members, volunteer
@@ -113,12 +113,13 @@ async def _approve(ctx: Context, number: str) -> str:
     if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.APPROVED, by=ctx.bound.id,
                                   at=ctx.now):
         return ctx.render("volunteer_decided", id=claim.id)
-    earned = (await award(ctx, action=ACTION, event_key=f"volunteer:{claim.id}", member_id=claim.member_id,
-                          points=points_for(claim.minutes, ctx.content.rules.actions[ACTION].points),
-                          detail=f"：{claim.description}")).points
+    earned = await award(ctx, action=ACTION, event_key=f"volunteer:{claim.id}", member_id=claim.member_id,
+                         points=points_for(claim.minutes, ctx.content.rules.actions[ACTION].points),
+                         detail=f"：{claim.description}")
     await _settle(ctx, claim, approved=True, earned=earned, reason="")
     name = await members.name_of(ctx.session, member_id=claim.member_id)
-    return ctx.render("volunteer_approved", id=claim.id, name=name, hours=hours_of(claim.minutes), points=earned)
+    return ctx.render("volunteer_approved", id=claim.id, name=name, hours=hours_of(claim.minutes),
+                      counted=counted(ctx, earned))
 
 
 async def _reject(ctx: Context, number: str, reason: str) -> str:
@@ -128,7 +129,7 @@ async def _reject(ctx: Context, number: str, reason: str) -> str:
     if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.REJECTED, by=ctx.bound.id,
                                   at=ctx.now, reason=reason):
         return ctx.render("volunteer_decided", id=claim.id)
-    await _settle(ctx, claim, approved=False, earned=0, reason=reason)
+    await _settle(ctx, claim, approved=False, earned=None, reason=reason)
     return ctx.render("volunteer_rejected", id=claim.id, reason=reason)
 
 
@@ -144,14 +145,17 @@ async def _decidable(ctx: Context, number: str) -> VolunteerClaim | str:
     return claim
 
 
-async def _settle(ctx: Context, claim: VolunteerClaim, *, approved: bool, earned: int, reason: str) -> None:
-    """The decision's audit entry and the member's message, in the decision's transaction."""
+async def _settle(ctx: Context, claim: VolunteerClaim, *, approved: bool, earned: Earned | None,
+                  reason: str) -> None:
+    """The decision's audit entry and the member's message, in the decision's transaction (`earned`: what the
+    approval counted; None when rejected)."""
     hours = hours_of(claim.minutes)
+    points = earned.points if earned else 0
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=claim.member_id, org_id=claim.org_id,
                        action="volunteer_approve" if approved else "volunteer_reject", subject=f"volunteer:{claim.id}",
-                       detail=f"{hours:g}h {claim.description}; +{earned}" if approved else f"{hours:g}h {reason}",
+                       detail=f"{hours:g}h {claim.description}; +{points}" if approved else f"{hours:g}h {reason}",
                        at=ctx.now)
     body = ctx.render("volunteer_result", id=claim.id, approved=approved, hours=hours, description=claim.description,
-                      points=earned, reason=reason)
+                      counted=counted(ctx, earned) if earned else "", reason=reason)
     await campaigns.personal(ctx.session, key=f"volunteer:{claim.id}", kind="volunteer", title="志愿服务审核结果",
                              bodies={claim.member_id: body}, at=ctx.now, now=ctx.now)

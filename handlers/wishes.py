@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import limits
-from bot.awards import award
+from bot.awards import award, counted
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Wish, WishStatus
@@ -88,14 +88,14 @@ async def accept(ctx: Context) -> str:
             ctx.session, wish_id=found.id, before=W.DONE, after=W.FULFILLED, confirmed_by=ctx.bound.id,
             confirmed_at=ctx.now):
         return ctx.render("wish_not_done", id=found.id)
-    earned = (await award(ctx, action="wish", event_key=f"wish:{found.id}", member_id=found.claimed_by,
-                          detail=f"：{found.content}")).points
+    earned = await award(ctx, action="wish", event_key=f"wish:{found.id}", member_id=found.claimed_by,
+                         detail=f"：{found.content}")
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=found.claimed_by, org_id=found.org_id,
                        action="wish_accept",
-                       subject=f"wish:{found.id}", detail=f"{found.content}; +{earned}", at=ctx.now)
-    note = ctx.render("wish_accepted_note", id=found.id, content=found.content, points=earned)
+                       subject=f"wish:{found.id}", detail=f"{found.content}; +{earned.points}", at=ctx.now)
+    note = ctx.render("wish_accepted_note", id=found.id, content=found.content, counted=counted(ctx, earned))
     await _tell(ctx, found.id, found.claimed_by, W.FULFILLED, note)
-    return ctx.render("wish_accepted", id=found.id, points=earned)
+    return ctx.render("wish_accepted", id=found.id, counted=counted(ctx, earned))
 
 
 async def _visible(ctx: Context) -> list[int]:

@@ -247,6 +247,29 @@ async def test_a_check_in_when_the_month_is_full_says_nothing_was_counted(
     assert second and "本月已满 10 分，本次不再计分" in second and "获得" not in second
 
 
+async def test_approvals_and_wishes_at_the_monthly_cap_say_nothing_was_counted(
+        live: TestClient, member: Phones, db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    async with db.begin() as session:
+        await points.add(session, member_id=await member_id(db, "李秀英"), action="quiz_correct", delta=10,
+                         reason="学习", event_key="test:10", at=clock())
+    claim = await li.volunteer("2 社区环境整治")
+    approved = await secretary.send(f"通过 {claim}")
+    assert approved and "李秀英 2 小时，本月已满 10 分，本次不再计分。" in approved and "计 0 分" not in approved
+    published = await secretary.send("心愿 想要一台收音机听新闻 张大爷 13900000000")
+    wish = re.search(r"已发布 (\d+) 号", published or "")
+    assert wish, published
+    await li.send(f"认领 {wish.group(1)}")
+    await li.send(f"完成 {wish.group(1)}")
+    accepted = await secretary.send(f"验收 {wish.group(1)}")
+    assert accepted and "认领的党员本月已满 10 分，本次不再计分" in accepted and "计 0 分" not in accepted
+    await deliver_due(services_of(live))
+    pushed = "\n".join(li.pushed())
+    assert "已确认，本月已满 10 分，本次不再计分，并计入服务星" in pushed
+    assert "已验收，本月已满 10 分，本次不再计分。" in pushed and "计 0 分" not in pushed
+
+
 async def test_a_long_notice_reaches_members_in_marked_pieces_cut_at_sentences(
         live: TestClient, member: Phones, wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
     secretary = await member(SECRETARY_1).bound("张建国")

@@ -35,6 +35,7 @@ _METRICS = {"quiz_correct": Metric("答对微党课题目", "题"), "service_hou
             "deductions": Metric("扣分记录", "次")}
 _CLAIM = SimpleNamespace(id=12, created_at=_WHEN, minutes=90, description="社区环境整治", status="rejected",
                          reason="时长与活动记录不符", photo_media_id="media-1")
+_COUNTED = "计 1 分（本月已满 10 分，超出部分不计）"
 _WISH = SimpleNamespace(id=3, content="想要一台收音机听新闻")
 _REPORT = Report(_ORG, "2026Q4", (10, 11, 12), (MemberRow("李秀英", (10, 8, 0), 18, ("学习星",), 2, 5, 6, 4.0, ""),) * 30,
                  3, (12, 8, 5))
@@ -117,7 +118,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "review_not_found": {"id": "12"},
     "review_own": {},
     "review_usage": {},
-    "volunteer_approved": {"id": 12, "name": "李秀英", "hours": 2.0, "points": 2},
+    "volunteer_approved": {"id": 12, "name": "李秀英", "hours": 2.0, "counted": _COUNTED},
+    "points_counted": {"points": 1, "capped": True, "cap": 10},
     "volunteer_decide_usage": {},
     "volunteer_decided": {"id": 12},
     "volunteer_mine": {"year": 2026, "confirmed": 6.5, "tz": _TZ, "claims": [_CLAIM] * 12},
@@ -130,12 +132,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "volunteer_recorded": {"id": 12, "hours": 1.5, "description": "社区环境整治", "minutes": 10},
     "volunteer_reject_usage": {},
     "volunteer_rejected": {"id": 12, "reason": "时长与活动记录不符"},
-    "volunteer_result": {"id": 12, "approved": False, "hours": 2.0, "description": "社区环境整治", "points": 0,
-                         "reason": "时长与活动记录不符"},
+    "volunteer_result": {"id": 12, "approved": False, "hours": 2.0, "description": "社区环境整治",
+                         "counted": _COUNTED, "reason": "时长与活动记录不符"},
     "volunteer_usage": {},
     "wishes": {"open": [_WISH] * 10, "mine": [_WISH], "secretary": True, "counters": (12, 8, 5), "done": [_WISH] * 3},
-    "wish_accepted": {"id": 3, "points": 2},
-    "wish_accepted_note": {"id": 3, "content": _WISH.content, "points": 2},
+    "wish_accepted": {"id": 3, "counted": _COUNTED},
+    "wish_accepted_note": {"id": 3, "content": _WISH.content, "counted": _COUNTED},
     "wish_claimed": {"id": 3, "content": _WISH.content},
     "wish_claimed_note": {"id": 3, "content": _WISH.content, "name": "李秀英"},
     "wish_done": {"id": 3},
