@@ -18,13 +18,18 @@ router = Router()
 @router.command("发起签到", "开启签到", need=Need.SECRETARY,
                 usage=Usage("发起签到 主题党日 120", "为本支部开启签到（120 分钟），回复签到码"))
 async def open_check_in(ctx: Context) -> str:
-    """发起签到 主题党日 120: open a check-in for the secretary's branch and reply with its code."""
+    """发起签到 主题党日 120: open a check-in for the secretary's branch and reply with its code; refused while
+    one with the same title is open for the branch (its code and closing time are given instead)."""
     minutes = window_minutes(ctx.args[1] if len(ctx.args) > 1 else None)
     if not ctx.args or minutes is None or len(ctx.args) > 2:
         return ctx.render("checkin_open_usage")
     if refusal := ctx.refuse_long(ctx.args[0], limits.ACTIVITY):
         return refusal
     org_id = ctx.bound.org_id
+    already = await activities.open_titled(ctx.session, org_id=org_id, title=ctx.args[0], now=ctx.now)
+    if already is not None:  # a second one would award its points twice
+        return ctx.render("checkin_open_already", title=already.title, code=already.code,
+                          closes_at=already.closes_at.astimezone(ctx.settings.timezone))
     code = new_code(await activities.open_codes(ctx.session, org_id=org_id, now=ctx.now), secrets.randbelow)
     activity = await activities.open_activity(
         ctx.session, org_id=org_id, title=ctx.args[0], code=code, opened_by=ctx.bound.id,

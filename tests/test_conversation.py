@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.db import SessionMaker
-from bot.models import AuditEntry, HeldStar, Member, Question, VolunteerClaim
+from bot.models import AuditEntry, HeldStar, Member, PointEntry, Question, VolunteerClaim
 from bot.repo import points, stars
 from bot.routing import Need
 from bot.simulator import event_xml, voice_xml
@@ -32,9 +33,9 @@ SECRETARY_1, SECRETARY_2, TOP_SECRETARY, ADMIN = "13800000001", "13800000011", "
 Phones = Callable[[str], Phone]
 
 
-async def code_of(secretary: Phone) -> str:
+async def code_of(secretary: Phone, title: str = "主题党日") -> str:
     """Open a check-in as the secretary and return its code."""
-    opened = await secretary.send("发起签到 主题党日 120")
+    opened = await secretary.send(f"发起签到 {title} 120")
     found = re.search(r"\d{4}", opened or "")
     assert found, opened
     return found.group()
@@ -243,7 +244,7 @@ async def test_a_check_in_when_the_month_is_full_says_nothing_was_counted(
     secretary = await member(SECRETARY_1).bound("张建国")
     first = await li.send(f"签到 {await code_of(secretary)}")
     assert first and "获得 1 分（本月已满 10 分，超出部分不计）" in first
-    second = await li.send(f"签到 {await code_of(secretary)}")
+    second = await li.send(f"签到 {await code_of(secretary, '党课')}")
     assert second and "本月已满 10 分，本次不再计分" in second and "获得" not in second
 
 
@@ -268,6 +269,24 @@ async def test_approvals_and_wishes_at_the_monthly_cap_say_nothing_was_counted(
     pushed = "\n".join(li.pushed())
     assert "已确认，本月已满 10 分，本次不再计分，并计入服务星" in pushed
     assert "已验收，本月已满 10 分，本次不再计分。" in pushed and "计 0 分" not in pushed
+
+
+async def test_reopening_an_open_check_in_is_refused_with_its_code_and_points_count_once(
+        live: TestClient, member: Phones, db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    code = await code_of(secretary)
+    clock.advance(minutes=10)
+    again = await secretary.send("发起签到 主题党日 60")
+    closing = (clock() + timedelta(minutes=110)).astimezone(TZ).strftime("%H:%M")
+    assert again and "「主题党日」的签到还在进行" in again and f"签到码：{code}，至 {closing} 结束" in again, again
+    assert (await li.send(f"签到 {code}") or "").startswith("签到成功")
+    assert "签到码" in (await secretary.send("发起签到 党课 60") or "")  # another title opens
+    async with db() as session:
+        total = await session.scalar(select(func.sum(PointEntry.delta)).where(PointEntry.action == "checkin"))
+    assert total == 2
+    clock.advance(hours=2)  # closed: the same title may open again
+    assert "签到码：" in (await secretary.send("发起签到 主题党日 60") or "")
 
 
 async def test_a_long_notice_reaches_members_in_marked_pieces_cut_at_sentences(

@@ -54,6 +54,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "birthday_card": {"name": _NAME, "joined_on": date(1998, 7, 1), "years": 28},
     "birthday_note": {"members": [("王德明", 39), ("李秀英", 21)]},
     "checkin_already": {"title": "主题党日"},
+    "checkin_open_already": {"title": "主题党日", "code": "8032", "closes_at": _WHEN},
     "checkin_done": {"name": _NAME, "title": "主题党日", "points": 1, "capped": True, "cap": 10},
     "checkin_open_usage": {},
     "checkin_opened": {"org": _ORG, "title": "主题党日", "code": "4821", "minutes": 120, "closes_at": _WHEN},

@@ -18,6 +18,16 @@ async def open_codes(session: AsyncSession, *, org_id: int, now: datetime) -> se
     return set(rows)
 
 
+async def open_titled(session: AsyncSession, *, org_id: int, title: str, now: datetime) -> Activity | None:
+    """The organisation's check-in with this title open now, if any (the latest to close)."""
+    return await session.scalar(
+        select(Activity)
+        .where(Activity.org_id == org_id, Activity.title == title, Activity.opens_at <= now, Activity.closes_at > now)
+        .order_by(Activity.closes_at.desc())
+        .limit(1)
+    )
+
+
 async def open_activity(
     session: AsyncSession, *, org_id: int, title: str, code: str, opened_by: int | None, opens_at: datetime,
     closes_at: datetime,
