@@ -22,7 +22,7 @@ from bot.services import Services
 from bot.wechat.client import build_client
 from scheduler import runner
 
-COLUMNS = (S.SENT, S.READ, S.WAITING, S.FAILED, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
+COLUMNS = (S.SENT, S.READ, S.WAITING, S.TEMPLATED, S.FAILED, S.UNCERTAIN, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
 
 
 @asynccontextmanager
@@ -47,7 +47,8 @@ async def campaigns_list(settings: Settings) -> list[str]:
 
 
 async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | None:
-    """One campaign: its counts, any pause, and every failed or waiting member with the reason."""
+    """One campaign: its counts, any pause, and every member it was not pushed to (waiting, failed, uncertain, or
+    read with `通知` after failing) with the reason."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         campaign = await campaigns.get(session, campaign_id=campaign_id)
         if campaign is None:
@@ -59,13 +60,18 @@ async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | No
     if campaign.pause_reason:
         lines.append(f"  paused: {campaign.pause_reason}")
     lines += [f"  {name}\t{status}\t{error or ''}" for name, status, error in problems]
+    if counts[S.UNCERTAIN]:
+        lines.append(f"  uncertain: may have arrived, so never resent by itself; `palmbot campaigns retry "
+                     f"{campaign.id} --uncertain NAME` resends to a member known to have gone without")
     return lines
 
 
-async def campaigns_retry(settings: Settings, campaign_id: int) -> int:
-    """Queue a campaign's failed deliveries again; the running server's workers send them."""
+async def campaigns_retry(settings: Settings, campaign_id: int, uncertain: list[str]) -> int:
+    """Queue a campaign's failed deliveries again, and the uncertain ones of the members named; the running
+    server's workers send them."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
-        return await campaigns.retry_failed(session, campaign_id=campaign_id, now=datetime.now(settings.timezone))
+        return await campaigns.retry_failed(session, campaign_id=campaign_id, now=datetime.now(settings.timezone),
+                                            uncertain=uncertain)
 
 
 async def jobs_list(settings: Settings, now: datetime) -> list[str]:
