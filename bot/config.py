@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.wechat.templates import SOURCES, check_fields
+from bot.wechat.templates import DEFAULT_FIELDS, SOURCES, check_fields
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/palmbot.db"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
@@ -37,8 +37,7 @@ class Settings:
     wechat_api_base: str = DEFAULT_API_BASE
     reply_deadline: float = 4.0
     wechat_template_notice: str = ""  # template id for notices when a member's 48-hour window is closed
-    wechat_template_fields: tuple[tuple[str, str], ...] = (("thing1", "title"), ("thing2", "content"),
-                                                           ("time3", "date"))
+    wechat_template_fields: tuple[tuple[str, str], ...] = DEFAULT_FIELDS
     send_rate: float = 50.0  # customer-service and template messages per second, per process
     fake_wechat: bool = False  # serve the fake WeChat API at /fake-wechat (the sandbox of `make run`)
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out

@@ -47,7 +47,7 @@ class DeliveryWorker:
     client: WeChatClient
     clock: Clock
     template_id: str = ""
-    template_fields: tuple[tuple[str, str], ...] = (("thing1", "title"), ("thing2", "content"), ("time3", "date"))
+    template_fields: tuple[tuple[str, str], ...] = templates.DEFAULT_FIELDS
     batch: int = 50
     retry_after: timedelta = timedelta(minutes=2)
     lease: timedelta = LEASE

@@ -16,6 +16,7 @@ from datetime import datetime
 
 ELLIPSIS = "…"
 SOURCES = ("title", "content", "date")  # what a notice can fill a field with
+DEFAULT_FIELDS = (("thing1", "title"), ("thing2", "content"), ("time3", "date"))  # wechat_template_fields' default
 _KEY = re.compile(r"^([a-z_]+?)(\d*)$")
 _SPACE = re.compile(r"\s+")
 
