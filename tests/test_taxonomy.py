@@ -22,7 +22,7 @@ from bot.repo import campaigns
 from bot.wechat.client import WeChatClient, build_client
 from bot.wechat.errors import RULES, Action, Failure, QuotaExceeded, WeChatError
 from bot.wechat.fake import FakeWeChat
-from tests.conftest import Clock, services_of
+from tests.conftest import ROOT, Clock, services_of
 from tests.phone import Phone
 from tests.test_delivery import branch_of, statuses
 
@@ -167,3 +167,10 @@ async def test_a_member_refused_for_good_reads_the_notice_with_tongzhi(
     assert wechat.calls["custom_send"] + wechat.calls["template_send"] == calls  # not retried
     assert "周六上午九点开会" in await reader.send("通知")
     assert "没有未读通知" in await reader.send("通知")
+
+
+def test_readme_s_table_names_every_code_of_the_taxonomy() -> None:
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### When WeChat fails")[1].split("\n\n**")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    codes = {code.strip() for row in rows for code in row.split("|")[1].split(",")}
+    assert {str(code) for code in RULES if isinstance(code, int)} <= codes
