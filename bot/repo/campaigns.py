@@ -18,6 +18,7 @@ from bot.repo import insert_once, rowcount, run, upsert_insert
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
 HELD = (S.CLAIMED, S.SENDING)  # rows under a worker's lease
+NOT_PUSHED = (S.WAITING, S.FAILED, S.UNCERTAIN)  # rows `campaigns show` lists, with their reasons
 # Where a worker may move a row it holds from: every change checks the row's status and its owner, so a
 # row taken back from a worker presumed dead is never sent, or recorded, by two. A row made uncertain
 # while its owner was still sending takes that owner's result.
@@ -252,12 +253,12 @@ async def get(session: AsyncSession, *, campaign_id: int) -> Campaign | None:
 
 
 async def failures(session: AsyncSession, *, campaign_id: int) -> Sequence[tuple[str, str, str | None]]:
-    """(member name, status, error) of every row not pushed in full: waiting, failed, uncertain or sent as a
-    template, or read with `通知` after failing (its reason kept)."""
+    """(member name, status, error) of every row not pushed: waiting, failed or uncertain, or read with `通知`
+    after failing (its reason kept)."""
     rows = await session.execute(
         select(Member.name, Delivery.status, Delivery.error).join(Member, Member.id == Delivery.member_id)
         .where(Delivery.campaign_id == campaign_id,
-               Delivery.status.in_(READABLE) | ((Delivery.status == S.READ) & Delivery.error.is_not(None)))
+               Delivery.status.in_(NOT_PUSHED) | ((Delivery.status == S.READ) & Delivery.error.is_not(None)))
         .order_by(Member.name))
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
