@@ -101,13 +101,16 @@ def _when(moment: datetime | None) -> str:
 
 
 def content_preview(settings: Settings, lesson_id: str, language: str) -> list[str] | None:
-    """A lesson exactly as a member receives it, message by message with byte counts; None if no such id."""
+    """A lesson exactly as a member receives it (a news card first when it has an image), message by message with
+    byte counts; None if no such id."""
     content = load_content(settings.content_dir)
     lesson = content.lesson(lesson_id)
     if lesson is None:
         return None
-    messages = content.lesson_messages(lesson.in_language(language))
-    lines = []
+    version = lesson.in_language(language)
+    messages = content.lesson_messages(version)
+    lines = [f"--- a news card first: 微党课：{version.title}, picture {version.image}, opens {version.link or '-'} ---"
+             ] if version.image else []
     for number, text in enumerate(messages, start=1):
         lines += [f"--- message {number}/{len(messages)}, {len(text.encode())} bytes ---", text]
     return lines

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
+from bot.cli import main
 from bot.content import load_content
 from bot.services import Services
 from scheduler import runner
@@ -56,6 +57,15 @@ async def test_a_lesson_with_an_image_goes_as_a_news_card_then_its_text(
     assert card.splitlines() == ["微党课：红白事简办", "移风易俗，从我做起。婚事新办，丧事简办。",
                                  "https://example.org/lessons/pictured"]
     assert text.startswith("【微党课】红白事简办")
+
+
+def test_the_preview_shows_the_news_card_first(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(content_with(tmp_path, PICTURED)))
+    assert main(["content", "preview", "pictured"]) == 0
+    first, second = capsys.readouterr().out.splitlines()[:2]
+    assert first == ("--- a news card first: 微党课：红白事简办, picture https://example.org/lessons/pictured.jpg, "
+                     "opens https://example.org/lessons/pictured ---")
+    assert second.startswith("--- message 1/1")
 
 
 async def test_jobs_run_reports_the_lesson_it_sends_and_skips_members_who_had_it(
