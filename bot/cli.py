@@ -86,8 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     show = camp.add_parser("show", help="one campaign's counts and failures")
     show.add_argument("id", type=int)
     show.set_defaults(run=_campaigns_show)
-    retry = camp.add_parser("retry", help="queue a campaign's failed deliveries again")
+    retry = camp.add_parser("retry", help="queue a campaign's failed deliveries again (known not sent)")
     retry.add_argument("id", type=int)
+    retry.add_argument("--uncertain", nargs="+", default=[], metavar="NAME",
+                       help="also these members' uncertain deliveries (they may have arrived: only when known not)")
     retry.set_defaults(run=_campaigns_retry)
 
     jobs = commands.add_parser("jobs", help="the calendar's jobs").add_subparsers(required=True, metavar="ACTION")
@@ -223,7 +225,8 @@ def _campaigns_show(settings: Settings, args: argparse.Namespace) -> int:
 def _campaigns_retry(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import campaigns_retry
 
-    print(f"campaign {args.id}: {asyncio.run(campaigns_retry(settings, args.id))} failed deliveries queued again")
+    queued = asyncio.run(campaigns_retry(settings, args.id, args.uncertain))
+    print(f"campaign {args.id}: {queued} deliveries queued again")
     return 0
 
 
@@ -299,7 +302,7 @@ def _print_found(lines: list[str] | None, missing: str) -> int:
 def _menu_push(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.content import ContentError
     from bot.operators import menu_push
-    from bot.wechat.client import WeChatError
+    from bot.wechat.errors import WeChatError
 
     if settings.sandbox:
         print("palmbot: no wechat_secret is set, so there is no WeChat to send the menu to", file=sys.stderr)

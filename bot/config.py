@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.wechat.templates import DEFAULT_FIELDS, SOURCES, check_fields
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/palmbot.db"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -36,7 +38,7 @@ class Settings:
     wechat_api_base: str = DEFAULT_API_BASE
     reply_deadline: float = 4.0
     wechat_template_notice: str = ""  # template id for notices when a member's 48-hour window is closed
-    wechat_template_fields: tuple[tuple[str, str], ...] = (("title", "title"), ("content", "content"))
+    wechat_template_fields: tuple[tuple[str, str], ...] = DEFAULT_FIELDS
     send_rate: float = 50.0  # customer-service and template messages per second, per process
     fake_wechat: bool = False  # serve the fake WeChat API at /fake-wechat (the sandbox of `make run`)
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
@@ -161,16 +163,16 @@ def _positive(name: str, value: Any) -> float:
     return number
 
 
-TEMPLATE_SOURCES = ("title", "content", "date")
-
-
 def _template_fields(name: str, value: Any) -> tuple[tuple[str, str], ...]:
-    """"thing1=title,thing2=content,time3=date": which notice value fills each field of the template."""
+    """"thing1=title,thing2=content,time3=date": which notice value fills each field of the template,
+    each field able to hold it by WeChat's field rules (bot/wechat/templates.py)."""
     pairs = [part.partition("=") for part in _text(name, value).split(",") if part.strip()]
     fields = tuple((key.strip(), source.strip()) for key, _, source in pairs)
-    if not fields or any(not key or source not in TEMPLATE_SOURCES for key, source in fields):
+    if not fields or any(not key or source not in SOURCES for key, source in fields):
         raise ConfigError(f"PALMBOT_{name.upper()}: expected field=source pairs such as thing1=title,thing2=content,"
-                          f"time3=date (sources: {', '.join(TEMPLATE_SOURCES)}), got {value!r}")
+                          f"time3=date (sources: {', '.join(SOURCES)}), got {value!r}")
+    if problems := check_fields(fields):
+        raise ConfigError(f"PALMBOT_{name.upper()}: {'; '.join(problems)}")
     return fields
 
 

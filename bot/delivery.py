@@ -1,124 +1,191 @@
 """The delivery worker: claims due rows of the ledger, sends them through WeChat, records what happened.
 
-Each row moves new → claimed → sending → sent, and each step is committed before the next, so a
-restart resumes exactly: claimed rows nobody attempted go back to the queue, and the only row that
-can be in doubt is one a crash caught mid-send (it is failed and shown, never resent blindly).
-A graceful stop lets the send in flight finish and hands the rest of its batch back.
+Each row moves new → claimed → sending → sent, each step committed before the next and each
+conditional on the row's status and its lease owner, so a row taken back from a worker is never sent
+by two. A worker renews its lease on the rows it holds while it drains (every third of `lease`), so a
+slow WeChat never makes its rows look abandoned; a dead worker's rows are taken back once the lease
+runs out: claimed rows go back to the queue, and a row caught mid-send becomes uncertain (it may have
+arrived), never resent by itself, readable with `通知`. What a failed send leads to is the error
+taxonomy's (bot/wechat/errors.py). A graceful stop lets the send in flight finish and hands the rest
+of its batch back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import partial
 
 from bot.db import SessionMaker, transaction
 from bot.models import DeliveryStatus as S
 from bot.outbound import Clock
 from bot.replies import split_text
 from bot.repo import campaigns, inbound, lessons
-from bot.wechat.client import NOT_FOLLOWING, WINDOW_CLOSED, QuotaExceeded, WeChatClient, WeChatError
+from bot.wechat import templates
+from bot.wechat.client import WeChatClient
+from bot.wechat.errors import Action, QuotaExceeded, WeChatError
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=48)
-LEASE = timedelta(minutes=5)  # a claimed or sending row older than this belongs to a dead worker
-MAX_ATTEMPTS = 3
+LEASE = timedelta(seconds=45)  # a row whose lease nobody renewed for this long belongs to a dead worker
 NOTICE_KINDS = {"notice", "themeday", "reminder"}
+CARD_DESCRIPTION = 54  # characters of a lesson's opening shown under its news card's title
+WINDOW_CLOSED = "48小时窗口已关闭，等待成员下次发消息"
 
 
 @dataclass
 class DeliveryWorker:
-    """Sends what is due; several may run at once, in one process or many."""
+    """Sends what is due; several may run at once, in one process or many, each under its own lease owner."""
 
     sessionmaker: SessionMaker
     client: WeChatClient
     clock: Clock
     template_id: str = ""
-    template_fields: tuple[tuple[str, str], ...] = (("title", "title"), ("content", "content"))
+    template_fields: tuple[tuple[str, str], ...] = templates.DEFAULT_FIELDS
     batch: int = 50
     retry_after: timedelta = timedelta(minutes=2)
+    lease: timedelta = LEASE
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _draining: int = field(default=0, init=False, repr=False)
+    _renewer: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def drain(self) -> int:
-        """Deliver until nothing is due; the number of rows handled."""
+        """Deliver until nothing is due, renewing the lease meanwhile; the number of rows handled."""
         handled = 0
-        while ids := await self._claim():
-            await self._work(ids)
-            handled += len(ids)
+        async with self._leased():
+            while ids := await self._claim():
+                await self._work(ids)
+                handled += len(ids)
         return handled
 
     async def recover(self) -> None:
-        """Requeue the rows a dead worker had claimed and fail the ones it was sending, once their lease ran out."""
+        """Take back the rows of workers whose lease ran out: claimed ones are requeued, one mid-send is uncertain."""
         async with transaction(self.sessionmaker) as session:
-            requeued, interrupted = await campaigns.recover(session, before=self.clock() - LEASE)
-        if requeued or interrupted:
-            log.warning("recovered deliveries: %d requeued, %d interrupted mid-send", requeued, interrupted)
+            requeued, uncertain = await campaigns.recover(session, before=self.clock() - self.lease)
+        if requeued or uncertain:
+            log.warning("recovered deliveries: %d requeued, %d uncertain (interrupted mid-send)", requeued, uncertain)
+
+    @asynccontextmanager
+    async def _leased(self) -> AsyncIterator[None]:
+        """Renew the lease on this worker's rows while any of its drains runs."""
+        self._draining += 1
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_forever())
+        try:
+            yield
+        finally:
+            self._draining -= 1
+            if not self._draining and self._renewer is not None:
+                renewer, self._renewer = self._renewer, None
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
+
+    async def _renew_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                async with transaction(self.sessionmaker) as session:
+                    await campaigns.renew(session, owner=self.owner, now=self.clock())
+            except Exception:
+                log.exception("could not renew the delivery lease of %s", self.owner)
 
     async def _claim(self) -> list[int]:
         async with transaction(self.sessionmaker) as session:
-            return await campaigns.claim(session, now=self.clock(), limit=self.batch)
+            return await campaigns.claim(session, owner=self.owner, now=self.clock(), limit=self.batch)
 
     async def _work(self, ids: list[int]) -> None:
+        """Deliver a claimed batch in order; whatever stops it early (a stop, a pause) hands the rest back."""
         async with self.sessionmaker() as session:
             items = await campaigns.items(session, delivery_ids=ids)
             window = await inbound.messaged_since(session, openids=[i.openid for i in items],
                                                   since=self.clock() - WINDOW)
         paused: set[int] = set()
-        for n, item in enumerate(items):
-            if item.campaign_id in paused:
-                await self._release([item.delivery_id])
-                continue
-            task = asyncio.ensure_future(self._deliver(item, item.openid in window))
-            try:
-                if not await asyncio.shield(task):
-                    paused.add(item.campaign_id)
-            except asyncio.CancelledError:
-                await self._release([i.delivery_id for i in items[n + 1:]])
-                await task
-                raise
+        try:
+            for item in items:
+                if item.campaign_id in paused:
+                    continue
+                task = asyncio.ensure_future(self._deliver(item, item.openid in window))
+                try:
+                    if not await asyncio.shield(task):
+                        paused.add(item.campaign_id)
+                except asyncio.CancelledError:
+                    await task
+                    raise
+        finally:
+            await self._release(ids)
 
     async def _deliver(self, item: campaigns.Item, window_open: bool) -> bool:
         """Send one row and record the outcome; False when the campaign had to pause (quota)."""
-        if not window_open and not (self.template_id and item.kind in NOTICE_KINDS):
-            await self._mark(item, S.WAITING, error="48小时窗口已关闭，等待成员下次发消息")
+        if not window_open and not self._templated(item):
+            await self._mark(item, S.WAITING, error=WINDOW_CLOSED)
             return True
-        await self._mark(item, S.SENDING)
+        if not await self._mark(item, S.SENDING):
+            return True  # taken back meanwhile: no longer this worker's to send
         try:
-            if window_open:
-                await self._send_pieces(item)
-            else:
-                await self.client.send_template(item.openid, self.template_id, self._template_data(item))
+            sent = await self._send(item, window_open)
         except QuotaExceeded as exc:
             await self._pause(item, str(exc))
             return False
         except WeChatError as exc:
             await self._failed(item, exc)
             return True
-        await self._mark(item, S.SENT)
+        except Exception:
+            await self._mark(item, S.UNCERTAIN, error="发送出错：可能已送达，不再自动重发")
+            raise
+        await self._mark(item, sent)
         return True
 
-    def _template_data(self, item: campaigns.Item) -> dict[str, str]:
-        """The template's fields filled from the notice, as `wechat_template_fields` maps them."""
-        values = {"title": item.title, "content": item.body[:200], "date": f"{self.clock():%Y-%m-%d %H:%M}"}
-        return {field: values[source] for field, source in self.template_fields}
+    def _templated(self, item: campaigns.Item) -> bool:
+        """Notices may go as template messages when the account has one configured (never lessons)."""
+        return bool(self.template_id) and item.kind in NOTICE_KINDS
+
+    async def _send(self, item: campaigns.Item, window_open: bool) -> S:
+        """Customer-service messages inside the window; the template outside it, or when WeChat says it is closed
+        (a template carries a summary cut to its fields, so the full text stays readable with `通知`)."""
+        if window_open:
+            try:
+                await self._send_pieces(item)
+                return S.SENT
+            except WeChatError as exc:
+                if exc.rule.action is not Action.WINDOW or not self._templated(item):
+                    raise
+        data = templates.fill(self.template_fields, title=item.title, content=item.body, at=self.clock())
+        await self.client.send_template(item.openid, self.template_id, data,
+                                        client_msg_id=f"palmbot-{item.delivery_id}")
+        return S.TEMPLATED
 
     async def _send_pieces(self, item: campaigns.Item) -> None:
-        """A long text goes as several messages; once the first is out, a later failure is noted, not retried."""
-        first, *rest = split_text(item.body)
-        await self.client.send_text(item.openid, first)
-        for number, piece in enumerate(rest, start=2):
+        """A lesson's news card (when it has an image), then the text in pieces; once the first message is out, a
+        later failure is noted, not retried (a card and four pieces fit in the five messages WeChat allows)."""
+        pieces = split_text(item.body)
+        sends = [partial(self.client.send_text, item.openid, piece) for piece in pieces]
+        if item.image:
+            sends.insert(0, partial(self.client.send_news, item.openid, item.title,
+                                    _opening(pieces[0], item.title), item.link or "", item.image))
+        first, *rest = sends
+        await first()
+        for number, send in enumerate(rest, start=2):
             try:
-                await self.client.send_text(item.openid, piece)
+                await send()
             except WeChatError as exc:
-                log.warning("delivery %d: part %d of %d not sent: %s", item.delivery_id, number, len(rest) + 1, exc)
+                log.warning("delivery %d: message %d of %d not sent: %s", item.delivery_id, number, len(sends), exc)
                 return
 
     async def _failed(self, item: campaigns.Item, exc: WeChatError) -> None:
-        if exc.code in WINDOW_CLOSED:
-            await self._mark(item, S.WAITING, error=str(exc))
-        elif exc.code == NOT_FOLLOWING or item.attempts + 1 >= MAX_ATTEMPTS:
-            await self._mark(item, S.FAILED, error=str(exc)[:200])
+        """What the taxonomy says: wait for the window, stop for good, or try the row again later."""
+        rule = exc.rule
+        if rule.action is Action.WINDOW:
+            await self._mark(item, S.WAITING, error=f"{WINDOW_CLOSED}（{exc}）"[:200])
+        elif rule.action is Action.REFUSED:
+            await self._mark(item, S.FAILED, error=f"微信拒收，不再重发：{exc}"[:200])
+        elif item.attempts + 1 >= rule.per_row:
+            await self._mark(item, S.FAILED, error=f"{item.attempts + 1} 次发送均失败：{exc}"[:200])
         else:
             await self._mark(item, S.NEW, error=str(exc)[:200],
                              retry_at=self.clock() + self.retry_after * 2 ** item.attempts)
@@ -128,20 +195,30 @@ class DeliveryWorker:
         now = self.clock()
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         async with transaction(self.sessionmaker) as session:
-            await campaigns.mark(session, delivery_id=item.delivery_id, status=S.NEW, now=now,
+            await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=S.NEW, now=now,
                                  error="今日接口额度已用完，明日继续")
             await campaigns.pause(session, campaign_id=item.campaign_id, until=tomorrow,
                                   reason=f"今日接口额度已用完（{reason}），{tomorrow:%m月%d日 %H:%M} 后继续发送")
         log.warning("campaign %d paused until %s: WeChat quota reached", item.campaign_id, tomorrow)
 
     async def _mark(self, item: campaigns.Item, status: S, *, error: str | None = None,
-                    retry_at: datetime | None = None) -> None:
+                    retry_at: datetime | None = None) -> bool:
+        """Record the row's new state if it is still this worker's; whether it was."""
         async with transaction(self.sessionmaker) as session:
-            await campaigns.mark(session, delivery_id=item.delivery_id, status=status, now=self.clock(),
-                                 error=error, retry_at=retry_at)
-            if status == S.SENT and item.kind == "lesson" and item.ref:
+            moved = await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=status,
+                                         now=self.clock(), error=error, retry_at=retry_at)
+            if moved and status == S.SENT and item.kind == "lesson" and item.ref:
                 await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=self.clock())
+        if not moved:
+            log.warning("delivery %d was no longer %s's to mark %s", item.delivery_id, self.owner, status)
+        return moved
 
     async def _release(self, ids: list[int]) -> None:
         async with transaction(self.sessionmaker) as session:
-            await campaigns.release(session, delivery_ids=ids)
+            await campaigns.release(session, owner=self.owner, delivery_ids=ids)
+
+
+def _opening(text: str, title: str) -> str:
+    """A lesson's first paragraph after its title line, cut short, for its news card's description."""
+    opening = next((line.strip() for line in text.splitlines()[1:] if line.strip()), title)
+    return opening if len(opening) <= CARD_DESCRIPTION else opening[:CARD_DESCRIPTION - 1] + "…"

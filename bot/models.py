@@ -203,13 +203,19 @@ class DeliveryStatus(StrEnum):
     """Where one member's copy of a campaign stands."""
 
     NEW = "new"  # waiting for a worker
-    CLAIMED = "claimed"  # taken by a worker, not yet attempted: safe to hand back after a crash
-    SENDING = "sending"  # handed to WeChat; a crash here leaves it unknown, never silently resent
+    CLAIMED = "claimed"  # taken by a worker (its lease_owner), not yet attempted: safe to hand back after a crash
+    SENDING = "sending"  # handed to WeChat by its lease_owner, whose lease is renewed while it lives
     SENT = "sent"
+    TEMPLATED = "templated"  # a template message carried its summary; the full text is readable with `通知`
     WAITING = "waiting"  # the member's 48-hour window is closed: read with `通知` or on their next message
-    READ = "read"  # delivered in a reply after waiting
-    FAILED = "failed"
+    READ = "read"  # read with `通知` (after waiting, failing, being uncertain or templated)
+    FAILED = "failed"  # known not sent (refused for good, or retries used up): readable with `通知`
+    UNCERTAIN = "uncertain"  # its worker died mid-send, so it may have arrived: never resent, readable with `通知`
     MISSED = "missed"  # the member is not bound to WeChat
+
+
+# what `通知` shows: the pushes a member has not read in full
+READABLE = (DeliveryStatus.WAITING, DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN, DeliveryStatus.TEMPLATED)
 
 
 class Campaign(Base):
@@ -231,6 +237,8 @@ class Campaign(Base):
     paused_until: Mapped[datetime | None]
     pause_reason: Mapped[str | None] = mapped_column(String(200))
     reported_at: Mapped[datetime | None]
+    image: Mapped[str | None] = mapped_column(String(500))  # a lesson's picture: it goes first, as a news card
+    link: Mapped[str | None] = mapped_column(String(500))  # where that card opens
 
 
 class Delivery(Base):
@@ -244,7 +252,8 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.NEW)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
-    claimed_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]  # when its lease was taken or last renewed
+    lease_owner: Mapped[str | None] = mapped_column(String(32))  # the worker holding it (claimed, sending)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
     acked_at: Mapped[datetime | None]

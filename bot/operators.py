@@ -23,7 +23,7 @@ from bot.services import Services
 from bot.wechat.client import build_client
 from scheduler import runner
 
-COLUMNS = (S.SENT, S.READ, S.WAITING, S.FAILED, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
+COLUMNS = (S.SENT, S.READ, S.WAITING, S.TEMPLATED, S.FAILED, S.UNCERTAIN, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
 
 
 @asynccontextmanager
@@ -48,7 +48,8 @@ async def campaigns_list(settings: Settings) -> list[str]:
 
 
 async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | None:
-    """One campaign: its counts, any pause, and every failed or waiting member with the reason."""
+    """One campaign: its counts, any pause, and every member it was not pushed to (waiting, failed, uncertain, or
+    read with `通知` after failing) with the reason."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         campaign = await campaigns.get(session, campaign_id=campaign_id)
         if campaign is None:
@@ -60,13 +61,18 @@ async def campaigns_show(settings: Settings, campaign_id: int) -> list[str] | No
     if campaign.pause_reason:
         lines.append(f"  paused: {campaign.pause_reason}")
     lines += [f"  {name}\t{status}\t{error or ''}" for name, status, error in problems]
+    if counts[S.UNCERTAIN]:
+        lines.append(f"  uncertain: may have arrived, so never resent by itself; `palmbot campaigns retry "
+                     f"{campaign.id} --uncertain NAME` resends to a member known to have gone without")
     return lines
 
 
-async def campaigns_retry(settings: Settings, campaign_id: int) -> int:
-    """Queue a campaign's failed deliveries again; the running server's workers send them."""
+async def campaigns_retry(settings: Settings, campaign_id: int, uncertain: list[str]) -> int:
+    """Queue a campaign's failed deliveries again, and the uncertain ones of the members named; the running
+    server's workers send them."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker.begin() as session:
-        return await campaigns.retry_failed(session, campaign_id=campaign_id, now=datetime.now(settings.timezone))
+        return await campaigns.retry_failed(session, campaign_id=campaign_id, now=datetime.now(settings.timezone),
+                                            uncertain=uncertain)
 
 
 async def jobs_list(settings: Settings, now: datetime) -> list[str]:
@@ -97,13 +103,16 @@ def local_time(moment: datetime | None, settings: Settings) -> str:
 
 
 def content_preview(settings: Settings, lesson_id: str, language: str) -> list[str] | None:
-    """A lesson exactly as a member receives it, message by message with byte counts; None if no such id."""
+    """A lesson exactly as a member receives it (a news card first when it has an image), message by message with
+    byte counts; None if no such id."""
     content = load_content(settings.content_dir)
     lesson = content.lesson(lesson_id)
     if lesson is None:
         return None
-    messages = content.lesson_messages(lesson.in_language(language))
-    lines = []
+    version = lesson.in_language(language)
+    messages = content.lesson_messages(version)
+    lines = [f"--- a news card first: 微党课：{version.title}, picture {version.image}, opens {version.link or '-'} ---"
+             ] if version.image else []
     for number, text in enumerate(messages, start=1):
         lines += [f"--- message {number}/{len(messages)}, {len(text.encode())} bytes ---", text]
     return lines

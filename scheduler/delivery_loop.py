@@ -30,9 +30,11 @@ async def deliver_forever(services: Services) -> None:
 async def deliver_due(services: Services) -> int:
     """One round: drain the due rows, then report campaigns that finished; the rows handled."""
     worker = services.deliveries
-    handled = sum(await asyncio.gather(*(worker.drain() for _ in range(TASKS)))) if worker else 0
+    drained = await asyncio.gather(*(worker.drain() for _ in range(TASKS)), return_exceptions=True) if worker else []
+    for failure in (d for d in drained if isinstance(d, BaseException)):  # one sender's fault stops no other
+        log.error("a delivery sender stopped", exc_info=failure)
     await report_finished(services)
-    return handled
+    return sum(d for d in drained if isinstance(d, int))
 
 
 async def report_finished(services: Services) -> None:

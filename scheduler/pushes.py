@@ -30,10 +30,16 @@ EVERYONE = select(Member.id)
 
 
 async def daily_lesson(services: Services, session: AsyncSession, at: datetime) -> str:
-    """The day's micro-lesson to the bound members of its audience, in their language, worded as `微课` answers."""
+    """The day's micro-lesson to the bound members of its audience, in their language, worded as `微课` answers.
+
+    A rerun (`jobs run`, a second replica) sends the lesson the day's campaigns already carry, even if the
+    rotation has moved since, and only to members who have not had a lesson push that day; the summary
+    names that lesson. A lesson with an image goes as a news card (opening its link) before the text.
+    """
     content = services.content
     day = _local_day(services, at)
-    lesson = content.lesson_for(day)
+    sent = await campaigns.lesson_of(session, key_prefix=f"lesson:{day}:")
+    lesson = (content.lesson(sent) if sent else None) or content.lesson_for(day)
     if lesson is None:
         return "no lesson for the day"
     try:
@@ -45,13 +51,15 @@ async def daily_lesson(services: Services, session: AsyncSession, at: datetime) 
                                audience=select(Member.id).where(Member.role == Role.ADMIN), at=at,
                                now=services.clock())
         return f"lesson {lesson.id} for {day} not sent: audience {exc}"
+    audience = audience.where(Member.id.not_in(campaigns.members_in(key_prefix=f"lesson:{day}:")))
     translated = list(lesson.translations)
     for language in ["zh", *translated]:
         version = lesson.in_language(language)
         speakers = (Member.language.not_in(translated) if language == "zh" else Member.language == language)
         await campaigns.create(session, key=f"lesson:{day}:{language}", kind="lesson", ref=lesson.id,
                                title=f"微党课：{version.title}", body=content.lesson_text(version),
-                               audience=audience.where(speakers), at=at, now=services.clock())
+                               audience=audience.where(speakers), at=at, now=services.clock(),
+                               image=lesson.image or None, link=lesson.link or None)
     return f"lesson {lesson.id} for {day}"
 
 

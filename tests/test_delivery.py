@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -111,13 +112,14 @@ async def test_a_stopped_worker_hands_back_its_batch_and_a_new_one_finishes_with
     assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 200})
 
 
-async def test_after_a_crash_claimed_rows_come_back_and_a_row_caught_mid_send_is_not_resent(
+async def test_after_a_crash_claimed_rows_come_back_and_a_row_caught_mid_send_is_uncertain_never_resent(
         db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
     await branch_of(db, clock, 10, wechat=wechat)
     campaign_id = await lesson_campaign(db, clock)
     async with db.begin() as session:  # a worker claimed five rows, started sending one, and died
-        claimed = await campaigns.claim(session, now=clock(), limit=5)
-        await campaigns.mark(session, delivery_id=claimed[0], status=DeliveryStatus.SENDING, now=clock())
+        claimed = await campaigns.claim(session, owner="dead", now=clock(), limit=5)
+        assert await campaigns.mark(session, delivery_id=claimed[0], owner="dead", status=DeliveryStatus.SENDING,
+                                    now=clock())
 
     restarted = worker(db, wechat_client, clock)
     await restarted.recover()  # too early: the dead worker's lease has not run out
@@ -127,7 +129,14 @@ async def test_after_a_crash_claimed_rows_come_back_and_a_row_caught_mid_send_is
     await restarted.recover()
     await restarted.drain()
     assert len(wechat.sent) == 9 and len({m.openid for m in wechat.sent}) == 9
-    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 9, DeliveryStatus.FAILED: 1})
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 9, DeliveryStatus.UNCERTAIN: 1})
+    async with db.begin() as session:  # an operator's plain retry leaves it alone; the member can read it
+        assert await campaigns.retry_failed(session, campaign_id=campaign_id, now=clock()) == 0
+        member_id = await session.scalar(select(Delivery.member_id).where(Delivery.id == claimed[0]))
+        assert member_id is not None
+        [unread] = await campaigns.read_waiting(session, member_id=member_id, now=clock())
+    assert unread.body == "今天的微党课……"
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 9, DeliveryStatus.READ: 1})
 
 
 async def test_a_closed_window_waits_and_the_quota_pauses_the_campaign_until_tomorrow(
@@ -163,8 +172,9 @@ async def test_a_notice_outside_the_window_goes_as_a_template_message_when_one_i
     fields = (("thing1", "title"), ("thing2", "content"), ("time3", "date"))
     await DeliveryWorker(db, wechat_client, clock, template_id="TPL_NOTICE", template_fields=fields).drain()
     assert [(m.openid, m.kind) for m in wechat.sent] == [(openids[0], "template"), (openids[1], "template")]
-    assert wechat.sent[0].content == "thing1: 第一党支部通知\nthing2: 周六开会\ntime3: 2026-11-16 09:00"
+    assert wechat.sent[0].content == "thing1: 第一党支部通知\nthing2: 周六开会\ntime3: 2026年11月16日 09:00"
     assert notice and lesson
+    assert await statuses(db, notice) == Counter({DeliveryStatus.TEMPLATED: 2})  # the full text waits for `通知`
     assert await statuses(db, lesson) == Counter({DeliveryStatus.WAITING: 2})  # lessons never go as templates
 
 
@@ -220,3 +230,49 @@ async def test_three_workers_at_once_share_a_campaign_without_sending_anything_t
     assert sum(handled) == 300 and all(handled)  # every worker took a share
     assert sorted(m.openid for m in wechat.sent) == sorted(openids)
     assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 300})
+
+
+def running_clock(start: Clock) -> Clock:
+    """A clock that moves with real time from `start`'s reading (leases are renewed on real timers)."""
+    begun, base = time.monotonic(), start()
+    return lambda: base + timedelta(seconds=time.monotonic() - begun)  # type: ignore[return-value]
+
+
+async def test_a_worker_slower_than_its_lease_keeps_its_rows_while_an_idle_replica_recovers(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient,
+        caplog: pytest.LogCaptureFixture) -> None:
+    openids = await branch_of(db, clock, 4, wechat=wechat)
+    campaign_id = await lesson_campaign(db, clock)
+    now = running_clock(clock)
+    wechat.slow_seconds = 0.5  # each send outlasts the lease
+    lease = timedelta(seconds=0.3)
+    busy = DeliveryWorker(db, wechat_client, now, batch=4, lease=lease)
+    idle = DeliveryWorker(db, wechat_client, now, lease=lease)
+    sending = asyncio.create_task(busy.drain())
+    while not sending.done():
+        await idle.recover()
+        await idle.drain()
+        await asyncio.sleep(0.05)
+    assert await sending == 4
+    assert "recovered deliveries" not in caplog.text
+    assert sorted(m.openid for m in wechat.sent) == sorted(openids)
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 4})
+
+
+async def test_a_row_taken_back_from_its_worker_is_no_longer_that_worker_s_to_send_or_record(
+        db: SessionMaker, clock: Clock) -> None:
+    await branch_of(db, clock, 1)
+    campaign_id = await lesson_campaign(db, clock)
+    async with db.begin() as session:
+        [row] = await campaigns.claim(session, owner="stalled", now=clock(), limit=5)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    async with db.begin() as session:
+        assert await campaigns.recover(session, before=clock() - LEASE) == (1, 0)
+        assert await campaigns.claim(session, owner="fresh", now=clock(), limit=5) == [row]
+        for status in (DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.NEW):
+            assert not await campaigns.mark(session, delivery_id=row, owner="stalled", status=status, now=clock())
+        await campaigns.release(session, owner="stalled", delivery_ids=[row])
+        assert await campaigns.mark(session, delivery_id=row, owner="fresh", status=DeliveryStatus.SENDING,
+                                    now=clock())
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENDING: 1})
+    assert LEASE <= timedelta(minutes=1)  # a dead worker's rows come back within a minute

@@ -76,7 +76,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "notice_preview": {"body": "本周六上午9点开展主题党日活动", "org": _ORG, "size": 10, "needs_ack": True, "minutes": 10},
     "notice_push": {"body": "本周六上午9点开展主题党日活动", "org": _ORG, "needs_ack": True},
     "notice_report": {"campaign": SimpleNamespace(title="第一党支部通知"),
-                      "counts": Counter({"sent": 7, "read": 1, "waiting": 2, "failed": 1})},
+                      "counts": Counter({"sent": 7, "read": 1, "waiting": 2, "failed": 1, "uncertain": 1, "templated": 1})},
     "notice_started": {"size": 10, "needs_ack": True},
     "notice_unknown_org": {"org": "第九党支部"},
     "org_ambiguous": {"org": "第一党支部", "paths": ["甲村党总支/第一党支部", "乙村党总支/第一党支部"]},

@@ -12,11 +12,26 @@ from sqlalchemy import Select, Table, bindparam, case, func, literal, null, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import UTCDateTime
-from bot.models import Campaign, Delivery, DeliveryStatus, Member
+from bot.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
 from bot.repo import insert_once, rowcount, run, upsert_insert
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
+HELD = (S.CLAIMED, S.SENDING)  # rows under a worker's lease
+NOT_PUSHED = (S.WAITING, S.FAILED, S.UNCERTAIN)  # rows `campaigns show` lists, with their reasons
+# Where a worker may move a row it holds from: every change checks the row's status and its owner, so a
+# row taken back from a worker presumed dead is never sent, or recorded, by two. A row made uncertain
+# while its owner was still sending takes that owner's result.
+FROM: dict[S, tuple[S, ...]] = {
+    S.SENDING: (S.CLAIMED,),
+    S.NEW: (S.CLAIMED, S.SENDING, S.UNCERTAIN),
+    S.WAITING: (S.CLAIMED, S.SENDING, S.UNCERTAIN),
+    S.SENT: (S.SENDING, S.UNCERTAIN),
+    S.TEMPLATED: (S.SENDING, S.UNCERTAIN),
+    S.FAILED: (S.SENDING, S.UNCERTAIN),
+    S.UNCERTAIN: (S.SENDING,),
+}
+INTERRUPTED = "发送中断：可能已送达，不再自动重发；成员可回复「通知」阅读"
 UNBOUND = "未绑定微信：绑定后回复「通知」阅读"
 _BODY = func.coalesce(Delivery.body, Campaign.body)  # a member's own text wins over the campaign's
 
@@ -35,11 +50,14 @@ class Item:
     title: str
     body: str
     needs_ack: bool
+    image: str | None
+    link: str | None
 
 
 async def create(session: AsyncSession, *, key: str, kind: str, title: str, body: str, audience: Select[Any],
                  at: datetime, now: datetime, ref: str | None = None, org_id: int | None = None,
-                 created_by: int | None = None, needs_ack: bool = False) -> int | None:
+                 created_by: int | None = None, needs_ack: bool = False, image: str | None = None,
+                 link: str | None = None) -> int | None:
     """Create the campaign once per `key` and give every member of the audience a delivery row.
 
     Returns the new campaign's id, or None when `key` existed: then only audience members without a
@@ -48,7 +66,7 @@ async def create(session: AsyncSession, *, key: str, kind: str, title: str, body
     """
     created = await insert_once(session, Campaign, key=key, kind=kind, ref=ref, title=title, body=body,
                                 org_id=org_id, created_by=created_by, needs_ack=needs_ack, scheduled_at=at,
-                                created_at=now)
+                                created_at=now, image=image, link=link)
     campaign_id = await session.scalar(select(Campaign.id).where(Campaign.key == key))
     assert campaign_id is not None
     unbound = Member.openid.is_(None)
@@ -61,6 +79,18 @@ async def create(session: AsyncSession, *, key: str, kind: str, title: str, body
         ["campaign_id", "member_id", "status", "error", "attempts", "next_attempt_at"], rows).on_conflict_do_nothing())
     return campaign_id if created else None
 
+
+
+async def lesson_of(session: AsyncSession, *, key_prefix: str) -> str | None:
+    """The lesson the campaigns whose key starts with `key_prefix` (a day's lesson pushes) carry, if any."""
+    return await session.scalar(select(Campaign.ref).where(Campaign.key.startswith(key_prefix, autoescape=True))
+                                .order_by(Campaign.id).limit(1))
+
+
+def members_in(*, key_prefix: str) -> Select[int]:
+    """The members with a row in any campaign whose key starts with `key_prefix`, as a subquery."""
+    return (select(Delivery.member_id).join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Campaign.key.startswith(key_prefix, autoescape=True)))
 
 
 async def personal(session: AsyncSession, *, key: str, kind: str, title: str, bodies: Mapping[int, str],
@@ -76,72 +106,94 @@ async def personal(session: AsyncSession, *, key: str, kind: str, title: str, bo
     return campaign_id
 
 
-async def claim(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """Take up to `limit` due rows of unpaused campaigns; other workers skip rows already locked."""
+async def claim(session: AsyncSession, *, owner: str, now: datetime, limit: int) -> list[int]:
+    """Take up to `limit` due rows of unpaused campaigns under `owner`'s lease; other workers skip locked rows."""
     due = (
         select(Delivery.id).join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now,
                or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now))
         .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
     )
-    result = await session.execute(
-        update(Delivery).where(Delivery.id.in_(due.scalar_subquery()))
-        .values(status=S.CLAIMED, claimed_at=now).returning(Delivery.id)
-    )
+    ids = list(await session.scalars(due))  # locked first: as an IN subquery, PostgreSQL may take more than `limit`
+    if not ids:
+        return []
+    result = await session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status == S.NEW)
+                                   .values(status=S.CLAIMED, claimed_at=now, lease_owner=owner)
+                                   .returning(Delivery.id))
     return sorted(result.scalars())
 
 
 async def items(session: AsyncSession, *, delivery_ids: Sequence[int]) -> list[Item]:
     rows = await session.execute(
         select(Delivery.id, Delivery.attempts, Member.id, Member.openid, Campaign.id, Campaign.kind, Campaign.ref,
-               Campaign.title, _BODY, Campaign.needs_ack)
+               Campaign.title, _BODY, Campaign.needs_ack, Campaign.image, Campaign.link)
         .join(Member, Member.id == Delivery.member_id).join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
     )
     return [Item(*cast(tuple[Any, ...], row)) for row in rows]
 
 
-async def mark(session: AsyncSession, *, delivery_id: int, status: S, now: datetime, error: str | None = None,
-               retry_at: datetime | None = None) -> None:
-    """Record a row's new state; `retry_at` puts it back in the queue for a later attempt."""
+async def mark(session: AsyncSession, *, delivery_id: int, owner: str, status: S, now: datetime,
+               error: str | None = None, retry_at: datetime | None = None) -> bool:
+    """Move a row `owner` holds to `status`; False (nothing changed) when the row is no longer theirs or has
+    moved on. `retry_at` puts it back in the queue for a later attempt."""
     values: dict[str, object] = {"status": status, "error": error}
     if status == S.SENDING:
         values["attempts"] = Delivery.attempts + 1
-    if status in (S.SENT, S.READ):
+    if status in (S.SENT, S.TEMPLATED, S.READ):
         values["sent_at"] = now
+    if status == S.NEW:
+        values |= {"lease_owner": None, "claimed_at": None}
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
-    await run(session, update(Delivery).where(Delivery.id == delivery_id).values(**values), {})
+    result = await run(session, update(Delivery).where(
+        Delivery.id == delivery_id, Delivery.lease_owner == owner, Delivery.status.in_(FROM[status])).values(**values),
+        {})
+    return rowcount(result) == 1
 
 
-async def retry_failed(session: AsyncSession, *, campaign_id: int, now: datetime) -> int:
-    """Queue a campaign's failed rows again (an operator's decision: an interrupted one may arrive twice)."""
+async def renew(session: AsyncSession, *, owner: str, now: datetime) -> int:
+    """Renew `owner`'s lease on every row it holds; how many."""
+    result = await session.execute(update(Delivery).where(Delivery.lease_owner == owner, Delivery.status.in_(HELD))
+                                   .values(claimed_at=now))
+    return rowcount(result)
+
+
+async def retry_failed(session: AsyncSession, *, campaign_id: int, now: datetime,
+                       uncertain: Sequence[str] = ()) -> int:
+    """Queue a campaign's failed rows again, which are known not to have been sent (an operator's decision),
+    and the uncertain rows of the members named in `uncertain`, whom the operator knows went without."""
+    named = select(Member.id).where(Member.name.in_(uncertain))
     result = await session.execute(
-        update(Delivery).where(Delivery.campaign_id == campaign_id, Delivery.status == S.FAILED)
-        .values(status=S.NEW, attempts=0, next_attempt_at=now, claimed_at=None, error=None))
+        update(Delivery).where(Delivery.campaign_id == campaign_id,
+                               or_(Delivery.status == S.FAILED,
+                                   (Delivery.status == S.UNCERTAIN) & Delivery.member_id.in_(named)))
+        .values(status=S.NEW, attempts=0, next_attempt_at=now, claimed_at=None, lease_owner=None, error=None))
     await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(reported_at=None))
     return rowcount(result)
 
 
-async def release(session: AsyncSession, *, delivery_ids: Sequence[int]) -> None:
-    """Hand claimed rows nobody attempted back to the queue."""
+async def release(session: AsyncSession, *, owner: str, delivery_ids: Sequence[int]) -> None:
+    """Hand claimed rows `owner` did not attempt back to the queue."""
     if delivery_ids:
-        await session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == S.CLAIMED)
-                              .values(status=S.NEW, claimed_at=None))
+        await session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == S.CLAIMED,
+                                                     Delivery.lease_owner == owner)
+                              .values(status=S.NEW, claimed_at=None, lease_owner=None))
 
 
 async def recover(session: AsyncSession, *, before: datetime) -> tuple[int, int]:
-    """After a crash: claimed rows go back to the queue; rows caught mid-send are failed, never resent blindly.
+    """Take back the rows of workers whose lease was last renewed before `before` (they died): claimed rows go
+    back to the queue; a row caught mid-send may have reached WeChat, so it becomes uncertain, never resent.
 
-    Returns (requeued, interrupted).
+    Returns (requeued, uncertain).
     """
     requeued = await session.execute(
         update(Delivery).where(Delivery.status == S.CLAIMED, Delivery.claimed_at < before)
-        .values(status=S.NEW, claimed_at=None))
-    interrupted = await session.execute(
+        .values(status=S.NEW, claimed_at=None, lease_owner=None))
+    uncertain = await session.execute(
         update(Delivery).where(Delivery.status == S.SENDING, Delivery.claimed_at < before)
-        .values(status=S.FAILED, error="发送中断：可能已送达，未自动重发"))
-    return rowcount(requeued), rowcount(interrupted)
+        .values(status=S.UNCERTAIN, error=INTERRUPTED))
+    return rowcount(requeued), rowcount(uncertain)
 
 
 async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, reason: str) -> None:
@@ -178,14 +230,17 @@ class Unread:
 
 
 async def read_waiting(session: AsyncSession, *, member_id: int, now: datetime) -> list[Unread]:
-    """The member's waiting pushes, oldest first; from now on they count as read."""
+    """The member's pushes that were not delivered (waiting, failed or uncertain), oldest first; from now on they
+    count as read. A failed or uncertain row keeps its reason for `campaigns show`."""
     rows = (await session.execute(
         select(Delivery.id, Campaign.title, _BODY, Campaign.kind, Campaign.ref)
         .join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.member_id == member_id, Delivery.status == S.WAITING).order_by(Delivery.id))).all()
+        .where(Delivery.member_id == member_id, Delivery.status.in_(READABLE)).order_by(Delivery.id))).all()
     if rows:
-        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]))
-                              .values(status=S.READ, sent_at=now, error=None))
+        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]),
+                                                     Delivery.status.in_(READABLE))
+                              .values(status=S.READ, sent_at=now,
+                                      error=case((Delivery.status == S.WAITING, null()), else_=Delivery.error)))
     return [Unread(title, body, kind, ref) for _, title, body, kind, ref in rows]
 
 
@@ -198,10 +253,12 @@ async def get(session: AsyncSession, *, campaign_id: int) -> Campaign | None:
 
 
 async def failures(session: AsyncSession, *, campaign_id: int) -> Sequence[tuple[str, str, str | None]]:
-    """(member name, status, error) of every row that failed or is still waiting."""
+    """(member name, status, error) of every row not pushed: waiting, failed or uncertain, or read with `通知`
+    after failing (its reason kept)."""
     rows = await session.execute(
         select(Member.name, Delivery.status, Delivery.error).join(Member, Member.id == Delivery.member_id)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status.in_((S.FAILED, S.WAITING)))
+        .where(Delivery.campaign_id == campaign_id,
+               Delivery.status.in_(NOT_PUSHED) | ((Delivery.status == S.READ) & Delivery.error.is_not(None)))
         .order_by(Member.name))
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
@@ -216,7 +273,7 @@ async def acknowledge(session: AsyncSession, *, member_id: int, now: datetime) -
     rows = (await session.execute(
         select(Delivery.id, Campaign.title).join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.member_id == member_id, Campaign.needs_ack, Delivery.acked_at.is_(None),
-               Delivery.status.in_((S.SENT, S.READ)))
+               Delivery.status.in_((S.SENT, S.TEMPLATED, S.READ)))
         .order_by(Delivery.id))).all()
     if rows:
         await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows])).values(acked_at=now))

@@ -9,15 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import (
-    BindFailure,
-    ClaimStatus,
-    Delivery,
-    DeliveryStatus,
-    Member,
-    Organisation,
-    VolunteerClaim,
-)
+from bot.models import READABLE, BindFailure, ClaimStatus, Delivery, Member, Organisation, VolunteerClaim
 from bot.repo import audit, run
 
 
@@ -32,7 +24,7 @@ class Sender:
     language: str
 
 
-_UNREAD = (select(func.count()).where(Delivery.member_id == Member.id, Delivery.status == DeliveryStatus.WAITING)
+_UNREAD = (select(func.count()).where(Delivery.member_id == Member.id, Delivery.status.in_(READABLE))
            .correlate(Member).scalar_subquery())
 _SENDER = select(Member.id, Member.name, Member.role, Member.org_id, Member.language, _UNREAD).where(
     Member.openid == bindparam("sender"))

@@ -1,15 +1,16 @@
 """Our asyncio WeChat API client: token handling, retries, rate limit, and WeChat's error codes.
 
-Policy, from WeChat's rules (../shared/research/wechat-anchors.md §1.3–1.5):
-- 40001/40014/42001 (token refused): fetch a new token once and retry once, never in a loop;
-- -1 (busy) and network errors or timeouts: retry with growing, jittered backoff, a few times;
-- 45009 (daily quota): stop, raise QuotaExceeded; the caller pauses its campaign until tomorrow;
-- anything else: raise WeChatError with WeChat's code and message.
+What each failure leads to is the taxonomy's (bot/wechat/errors.py, from WeChat's rules in
+../shared/research/wechat-anchors.md §1.3–1.5): a transient one (busy, network, timeout, HTTP 5xx,
+an answer that is not JSON, at the token endpoint as at the others) is retried in the call with
+growing, jittered backoff; a refused token is refetched once and the call retried once; 45009 raises
+QuotaExceeded; anything else raises WeChatError carrying its rule, for the caller to act on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,36 +20,21 @@ import aiohttp
 from bot.config import Settings
 from bot.db import SessionMaker
 from bot.outbound import Clock
+from bot.wechat.errors import Action, Failure, QuotaExceeded, WeChatError
 from bot.wechat.ratelimit import RateLimiter
 from bot.wechat.tokens import DatabaseTokens, RedisTokens, TokenCache, TokenStore
 
-TOKEN_REFUSED = {40001, 40014, 42001}
-BUSY = -1
-QUOTA = 45009
-WINDOW_CLOSED = {45015, 45047}  # outside the 48-hour window, or its message count used up
-NOT_FOLLOWING = 43004
-
-
-class WeChatError(Exception):
-    """WeChat answered with an error code (or could not be reached: code None)."""
-
-    def __init__(self, code: int | None, message: str) -> None:
-        super().__init__(f"{code}: {message}" if code is not None else message)
-        self.code = code
-
-
-class QuotaExceeded(WeChatError):
-    """45009: today's quota for this API is used up."""
+TIMEOUT = 10.0  # seconds for one HTTP exchange with WeChat
 
 
 class WeChatClient:
     """JSON calls to the WeChat API with the shared access token."""
 
     def __init__(self, http: aiohttp.ClientSession, base: str, tokens: TokenStore, limiter: RateLimiter, *,
-                 attempts: int = 4, backoff: float = 0.5, timeout: float = 10.0,
+                 backoff: float = 0.5, timeout: float = TIMEOUT,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._http, self._base, self._tokens, self._limiter = http, base.rstrip("/"), tokens, limiter
-        self._attempts, self._backoff, self._sleep = attempts, backoff, sleep
+        self._backoff, self._sleep = backoff, sleep
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def send_text(self, openid: str, text: str) -> None:
@@ -62,65 +48,95 @@ class WeChatClient:
         await self.call("/cgi-bin/message/custom/send",
                         {"touser": openid, "msgtype": "news", "news": {"articles": [article]}})
 
-    async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str = "") -> None:
-        """A template message (verified service accounts), for notices when the window is closed."""
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str], url: str = "",
+                            client_msg_id: str = "") -> None:
+        """A template message (verified service accounts), for notices when the window is closed.
+
+        `client_msg_id` makes WeChat send one message per (openid, id) for 10 minutes, so a retry
+        after a timeout cannot duplicate it (template message doc).
+        """
         payload: dict[str, Any] = {"touser": openid, "template_id": template_id,
                                    "data": {k: {"value": v} for k, v in data.items()}}
         if url:
             payload["url"] = url
+        if client_msg_id:
+            payload["client_msg_id"] = client_msg_id
         await self.call("/cgi-bin/message/template/send", payload)
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self.call("/cgi-bin/menu/create", menu, limited=False)
 
     async def call(self, path: str, payload: dict[str, Any], *, limited: bool = True) -> dict[str, Any]:
-        """POST `payload` to `path`; returns WeChat's answer or raises WeChatError."""
-        token = await self._tokens.get()
-        refetched = False
+        """POST `payload` to `path`; returns WeChat's answer or raises WeChatError (QuotaExceeded on 45009)."""
+        token: str | None = None
+        stale: str | None = None  # a token WeChat refused, to replace before the next attempt
         attempt = 0
         while True:
             attempt += 1
-            if limited:
-                await self._limiter.acquire()
-            code, answer = await self._attempt(path, payload, token)
-            if code == 0:
-                return answer
-            if code in TOKEN_REFUSED and not refetched:
-                token, refetched = await self._tokens.rejected(token), True
+            try:
+                if token is None:
+                    token = await (self._tokens.rejected(stale) if stale else self._tokens.get())
+                if limited:
+                    await self._limiter.acquire()
+                return _answered(await post_json(self._http, f"{self._base}{path}", payload, self._timeout,
+                                                 params={"access_token": token}))
+            except WeChatError as exc:
+                error = exc
+            rule = error.rule
+            if rule.action is Action.NEW_TOKEN and stale is None and token is not None:
+                stale, token = token, None
                 continue
-            message = str(answer.get("errmsg", ""))
-            if code == QUOTA:
-                raise QuotaExceeded(code, message)
-            if code in (None, BUSY) and attempt < self._attempts:
-                await self._sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
-                continue
-            raise WeChatError(code, message)
+            if rule.action is Action.QUOTA:
+                raise QuotaExceeded(error.failure, str(error))
+            if attempt >= rule.in_call:
+                raise error
+            await self._sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
 
-    async def _attempt(self, path: str, payload: dict[str, Any], token: str) -> tuple[int | None, dict[str, Any]]:
-        """One POST: WeChat's error code (None when it could not be reached) and its answer."""
-        try:
-            answer = await self._post(path, payload, token)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return None, {"errmsg": f"network error: {exc!r}"}
-        return int(answer.get("errcode", 0)), answer
 
-    async def _post(self, path: str, payload: dict[str, Any], token: str) -> dict[str, Any]:
-        async with self._http.post(f"{self._base}{path}", params={"access_token": token}, json=payload,
-                                   timeout=self._timeout) as resp:
-            resp.raise_for_status()
-            data: dict[str, Any] = await resp.json(content_type=None)
-            return data
+def _answered(answer: dict[str, Any]) -> dict[str, Any]:
+    """WeChat's answer when it says ok (errcode 0 or none); its error otherwise."""
+    code = int(answer.get("errcode") or 0)
+    if code:
+        raise WeChatError(code, str(answer.get("errmsg", "")))
+    return answer
+
+
+async def post_json(http: aiohttp.ClientSession, url: str, payload: dict[str, Any], timeout: aiohttp.ClientTimeout,
+                    params: dict[str, str] | None = None) -> dict[str, Any]:
+    """One POST to WeChat and its JSON answer; every way it can fail raises WeChatError with its `Failure`."""
+    try:
+        async with http.post(url, params=params, json=payload, timeout=timeout) as resp:
+            if resp.status >= 500:
+                raise WeChatError(Failure.HTTP_5XX, f"HTTP {resp.status} from {url}")
+            if resp.status >= 400:
+                raise WeChatError(None, f"HTTP {resp.status} from {url}")
+            text = await resp.text()
+    except TimeoutError as exc:
+        raise WeChatError(Failure.TIMEOUT, f"no answer from {url} within {timeout.total} s") from exc
+    except aiohttp.ClientError as exc:
+        raise WeChatError(Failure.NETWORK, f"network error: {exc!r}") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise WeChatError(Failure.NOT_JSON, f"not JSON from {url}: {text[:60]!r}") from exc
+    if not isinstance(data, dict):
+        raise WeChatError(Failure.NOT_JSON, f"not a JSON object from {url}: {text[:60]!r}")
+    return data
 
 
 async def fetch_stable_token(http: aiohttp.ClientSession, base: str, appid: str, secret: str,
-                             force: bool) -> tuple[str, int]:
-    """WeChat's stable_token: the same token for every caller while valid (force only after a refusal)."""
+                             force: bool, timeout: float = TIMEOUT) -> tuple[str, int]:
+    """WeChat's stable_token: the same token for every caller while valid (force only after a refusal).
+
+    Raises WeChatError like any call, so a token endpoint that times out or answers an HTML page is
+    one more transient failure of the call that needed the token.
+    """
     payload = {"grant_type": "client_credential", "appid": appid, "secret": secret, "force_refresh": force}
-    async with http.post(f"{base.rstrip('/')}/cgi-bin/stable_token", json=payload,
-                         timeout=aiohttp.ClientTimeout(total=10)) as resp:
-        data = await resp.json(content_type=None)
+    data = await post_json(http, f"{base.rstrip('/')}/cgi-bin/stable_token", payload,
+                           aiohttp.ClientTimeout(total=timeout))
     if "access_token" not in data:
-        raise WeChatError(data.get("errcode"), f"stable_token: {data.get('errmsg', '')}")
+        code = data.get("errcode")
+        raise WeChatError(int(code) if isinstance(code, int) else None, f"stable_token: {data.get('errmsg', '')}")
     return str(data["access_token"]), int(data.get("expires_in", 7200))
 
 
@@ -130,7 +146,7 @@ def build_client(settings: Settings, sessionmaker: SessionMaker, clock: Clock, h
 
     async def fetch(force: bool) -> tuple[str, int]:
         return await fetch_stable_token(http, settings.wechat_api_base, settings.wechat_appid,
-                                        settings.wechat_secret, force)
+                                        settings.wechat_secret, force, options.get("timeout", TIMEOUT))
 
     cache: TokenCache = (RedisTokens(redis, settings.wechat_appid) if redis is not None
                          else DatabaseTokens(sessionmaker, settings.wechat_appid))

@@ -3,7 +3,9 @@
 It is a real component: `make run` sends through it (mounted at /fake-wechat) so `palmbot chat`
 shows pushes as they arrive, and the tests and `make bench` drive it. It enforces what WeChat
 enforces and we must honour: tokens expire and can be revoked, customer-service messages need the
-member's 48-hour window, the daily quota runs out; and it can be told to be busy or slow.
+member's 48-hour window, the daily quota runs out, template fields have their limits; and it can be
+told to be busy or slow, to fail at any endpoint the ways the error taxonomy (bot/wechat/errors.py)
+lists, or to refuse some members for good.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.wechat.errors import Failure
+from bot.wechat.templates import field_problem
+
 WINDOW = timedelta(hours=48)
 PER_INTERACTION = 5  # customer-service messages a member's one message allows
 TOKEN_LIFETIME = 7200
+BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,8 @@ class FakeWeChat:
     clock: Callable[[], datetime]
     busy_rate: float = 0.0  # share of send calls answered -1
     slow_seconds: float = 0.0
+    slow_rate: float = 1.0  # share of send calls that take `slow_seconds`
+    stall_seconds: float = 15.0  # how long a Failure.TIMEOUT keeps the caller waiting (longer than its timeout)
     daily_quota: int | None = None  # sends accepted per day before 45009
     enforce_window: bool = True
     templates: set[str] = field(default_factory=set)
@@ -52,9 +60,11 @@ class FakeWeChat:
     sent: list[SentMessage] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     menu: dict[str, Any] | None = None
+    refuse: dict[str, int] = field(default_factory=dict)  # openid -> the error code every send to them gets
     _interactions: dict[str, datetime] = field(default_factory=dict)
     _tokens: dict[str, datetime] = field(default_factory=dict)
-    _fail_next: list[int] = field(default_factory=list)
+    _fail_next: list[int | Failure] = field(default_factory=list)
+    _fail_token_next: list[int | Failure] = field(default_factory=list)
     _per_day: Counter[date] = field(default_factory=Counter)
     _since_interaction: Counter[str] = field(default_factory=Counter)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -73,9 +83,13 @@ class FakeWeChat:
         """Every issued token becomes invalid (as when another client refreshed): next call gets 40001."""
         self._tokens.clear()
 
-    def fail_next(self, *codes: int) -> None:
-        """Answer the next send calls with these error codes, in order."""
-        self._fail_next.extend(codes)
+    def fail_next(self, *failures: int | Failure) -> None:
+        """Answer the next send calls with these error codes or code-less failures, in order."""
+        self._fail_next.extend(failures)
+
+    def fail_token_next(self, *failures: int | Failure) -> None:
+        """Answer the next stable_token calls with these error codes or code-less failures, in order."""
+        self._fail_token_next.extend(failures)
 
     def messages_to(self, openid: str) -> list[SentMessage]:
         return [m for m in self.sent if m.openid == openid]
@@ -94,6 +108,8 @@ class FakeWeChat:
 
     async def _stable_token(self, request: web.Request) -> web.Response:
         self.calls["stable_token"] += 1
+        if self._fail_token_next:
+            return await self._fail(request, self._fail_token_next.pop(0))
         body = await request.json()
         if body.get("appid") != self.appid or body.get("secret") != self.secret:
             return _error(40125, "invalid appsecret")
@@ -110,6 +126,8 @@ class FakeWeChat:
         body = await request.json()
         openid = str(body.get("touser", ""))
         refused = await self._refusal(request, "custom_send")
+        if refused is None and openid in self.refuse:
+            refused = _error(self.refuse[openid], "refused for this member")
         if refused is None and self.enforce_window and not self._window_open(openid):
             refused = _error(45015, "response out of time limit or subscription is canceled")
         if refused is None and self.enforce_window and self._since_interaction[openid] >= PER_INTERACTION:
@@ -130,8 +148,14 @@ class FakeWeChat:
         if body.get("template_id") not in self.templates:
             return _error(40037, "invalid template_id")
         data = body.get("data", {})
+        touser = str(body.get("touser", ""))
+        if touser in self.refuse:
+            return _error(self.refuse[touser], "refused for this member")
+        problems = [p for key, v in data.items() if (p := field_problem(key, str(v.get("value", ""))))]
+        if problems:
+            return _error(47003, f"argument invalid! {problems[0]}")
         content = "\n".join(f"{k}: {v.get('value', '')}" for k, v in data.items())
-        message = self._record(str(body.get("touser", "")), "template", content)
+        message = self._record(touser, "template", content)
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": message.id})
 
     async def _menu_create(self, request: web.Request) -> web.Response:
@@ -161,18 +185,29 @@ class FakeWeChat:
     async def _refusal(self, request: web.Request, endpoint: str, *, count_quota: bool = True) -> web.Response | None:
         """The error WeChat would answer before looking at the message, or None."""
         self.calls[endpoint] += 1
-        if self.slow_seconds:
+        if self.slow_seconds and self._rng.random() < self.slow_rate:
             await asyncio.sleep(self.slow_seconds)
         if self._tokens.get(request.query.get("access_token", ""), self.clock()) <= self.clock():
             return _error(40001, "invalid credential, access_token is invalid or not latest")
         if self._fail_next:
-            code = self._fail_next.pop(0)
-            return _error(code, "injected failure")
+            return await self._fail(request, self._fail_next.pop(0))
         if self.busy_rate and self._rng.random() < self.busy_rate:
             return _error(-1, "system error")
         if count_quota and self.daily_quota is not None and self._sent_today() >= self.daily_quota:
             return _error(45009, "reach max api daily quota limit")
         return None
+
+    async def _fail(self, request: web.Request, failure: int | Failure) -> web.Response:
+        """Answer as WeChat, or what stands between us and it, does when it fails this way."""
+        if failure == Failure.TIMEOUT:
+            await asyncio.sleep(self.stall_seconds)
+        elif failure == Failure.NETWORK and request.transport is not None:
+            request.transport.close()
+        elif failure == Failure.HTTP_5XX:
+            return web.Response(status=502, text=BAD_GATEWAY, content_type="text/html")
+        elif failure == Failure.NOT_JSON:
+            return web.Response(text=BAD_GATEWAY, content_type="text/html")
+        return _error(int(failure) if isinstance(failure, int) else -1, "injected failure")
 
     def _window_open(self, openid: str) -> bool:
         last = self._interactions.get(openid)
