@@ -34,9 +34,11 @@ async def greet(ctx: Context) -> str:
 
 @router.otherwise
 async def not_understood(ctx: Context) -> str:
-    """Anything nothing else understood. A bound member's question is kept, to forward with `转给书记`."""
+    """Anything nothing else understood. A bound member's question (long enough, or ending with a question mark,
+    `党费怎么交？`) is kept, to forward with `转给书记`."""
     text = ctx.said.norm
-    if ctx.member is not None and len(text.replace(" ", "")) >= QUESTION_CHARS:
+    asks = ctx.said.typed.rstrip().endswith(("？", "?")) and bool(text)
+    if ctx.member is not None and (asks or len(text.replace(" ", "")) >= QUESTION_CHARS):
         branch = await orgs.branch_of(ctx.session, org_id=ctx.member.org_id)
         await conversation.offer_question(ctx.session, member_id=ctx.member.id, org_id=branch,
                                           text=ctx.said.typed.strip(), now=ctx.now, since=ctx.now - OFFER)

@@ -13,7 +13,8 @@ router = Router()
 QUIZ_CONTEXT = timedelta(hours=12)  # after a lesson (read or pushed), a bare `B` answers its quiz this long
 
 
-@router.command("微课", "微党课", "今日微课", "学微课", click="LESSON_TODAY", need=Need.MEMBER, menu=1,
+@router.command("微课", "微党课", "今日微课", "今天的微课", "学微课", "看微课", "看看微课", "学习", loose=("学习",),
+                fits=r"(?:一下|吧|了)?", click="LESSON_TODAY", need=Need.MEMBER, menu=1,
                 usage=Usage("微课", "今天的微党课"))
 async def today_lesson(ctx: Context) -> str:
     """Send today's lesson and remember it, so the next `答` answers its quiz."""

@@ -19,7 +19,8 @@ COMMAND = "通知"  # the command `确认` and `取消` then apply to
 ACKNOWLEDGES = "收到"  # the command acknowledging notices that ask for it
 
 
-@router.command("通知", click="NOTICES", need=Need.MEMBER, menu=4, usage=(
+@router.command("通知", "看通知", "看看通知", "查看通知", "未读通知", loose=("看通知", "看看通知", "查看通知", "未读通知"),
+                fits=r"(?:吧|一下)?", click="NOTICES", need=Need.MEMBER, menu=4, usage=(
     Usage("通知", "阅读未读通知"),
     Usage("通知 内容…", "给本组织发通知（先预览，再确认）", Need.SECRETARY)))
 async def notice(ctx: Context) -> str:

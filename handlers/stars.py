@@ -12,7 +12,7 @@ router = Router()
 HISTORY = 6
 
 
-@router.command("星级", "我的星级", "查星级", "五星", click="MY_STARS", need=Need.MEMBER, menu=3,
+@router.command("星级", "我的星级", "查星级", "五星", "我的星", click="MY_STARS", need=Need.MEMBER, menu=3,
                 usage=Usage("星级", "五星评定进度"))
 async def my_stars(ctx: Context) -> str:
     """Explain every star: held or not, this quarter's numbers, what is missing, and past grants and removals."""

@@ -380,6 +380,30 @@ def test_readme_command_table_matches_the_declarations() -> None:
 # --- the forward-to-secretary loop ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("said", "expected"), [
+    ("今天的微课", "【微党课】"), ("看看微课", "【微党课】"), ("学习", "【微党课】"), ("排名", "月积分榜（前十名）"),
+    ("我的排名", "月积分榜（前十名）"), ("看通知", "没有未读通知"), ("我的星", "李秀英同志的星级"),
+])
+async def test_common_synonyms_run_their_command(live: TestClient, member: Phones, said: str, expected: str) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    reply = await li.send(said)
+    assert reply and expected in reply and "没有听懂" not in reply, reply
+
+
+async def test_a_short_question_with_a_question_mark_is_offered_and_forwarded(live: TestClient, member: Phones,
+                                                                             clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    offered = await li.send("党费怎么交？")
+    assert offered and "转给书记" in offered and "没有听懂" not in offered, offered
+    assert "已把你的问题转给张建国" in (await li.send("转给书记吧") or "")
+    await deliver_due(services_of(live))
+    assert "党费怎么交？" in secretary.pushed()[-1]
+    said = await li.deliver(voice_xml(li.openid, "几点开会?", at=int(clock().timestamp())))
+    assert said and "转给书记" in said
+    assert "没有听懂" in (await li.send("党费") or "")  # short, and not a question: the menu
+
+
 async def test_a_question_is_forwarded_to_the_branch_secretary_who_answers_privately(
         live: TestClient, member: Phones, db: SessionMaker) -> None:  # type: ignore[type-arg]
     secretary = await member(SECRETARY_1).bound("张建国")
