@@ -16,6 +16,7 @@ from bot.outbound import Outbound
 from bot.repo import orgs
 from bot.repo.members import Sender
 from bot.routing import Router
+from bot.rules.periods import names_period
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,14 @@ class Context:
     def text_after(self, words: int) -> str:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
         return self.said.typed_from(self.starts[words + 1]) if len(self.starts) > words + 1 else ""
+
+    def refuse_period(self, command: str, shows: str) -> str | None:
+        """For a command that shows only the current period (`shows`, such as 本月和今年): the reply refusing a
+        period the sender asked for (`积分 2025`, `排行 上月`), else None; never silently the current one."""
+        asked = "".join(self.args)  # the grammar splits `10月` into `10` and `月`
+        if not names_period(asked):
+            return None
+        return self.render("period_refused", command=command, shows=shows, asked=asked)
 
     def refuse_long(self, text: str, limit: Limit) -> str | None:
         """The reply naming the limit ("理由最多 100 字") when `text` is over it, else None."""

@@ -14,6 +14,8 @@ router = Router()
 @router.command("排行", "排行榜", "积分排行", "排名", "我的排名", "积分排名", need=Need.MEMBER, menu=7, usage=Usage("排行", "本支部本月积分榜"))
 async def board(ctx: Context) -> str:
     """The board of the member's branch (a 党小组's members see their branch's board)."""
+    if refusal := ctx.refuse_period("排行", "本支部本月的积分榜"):
+        return refusal
     start, end = month_of(ctx.now.date()).bounds(ctx.settings.timezone)
     branch = await orgs.branch_of(ctx.session, org_id=ctx.bound.org_id)
     sums = await points.month_board(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=branch), start=start,

@@ -25,6 +25,8 @@ CONFIRM_WITHIN = timedelta(minutes=10)
                 usage=Usage("积分", "本月和全年积分"))
 async def my_points(ctx: Context) -> str:
     """Show the sender's points in one message (the flag line is for secretaries, never shown here)."""
+    if refusal := ctx.refuse_period("积分", "本月和今年的积分"):
+        return refusal
     tz = ctx.settings.timezone
     today = ctx.now.date()
     start, end = year_of(today).bounds(tz)

@@ -16,6 +16,8 @@ HISTORY = 6
                 usage=Usage("星级", "五星评定进度"))
 async def my_stars(ctx: Context) -> str:
     """Explain every star: held or not, this quarter's numbers, what is missing, and past grants and removals."""
+    if refusal := ctx.refuse_period("星级", "现有的星、本季度的进度和历次摘星授星"):
+        return refusal
     rules = ctx.content.rules
     quarter = quarter_of(ctx.now.date())
     values = await metrics.for_member(ctx.session, member_id=ctx.bound.id, period=quarter,

@@ -199,6 +199,23 @@ async def test_a_report_period_is_honoured_or_refused(live: TestClient, member: 
     assert "没有看懂" in (await secretary.send("报表 2027Q1") or "")  # not begun
 
 
+@pytest.mark.parametrize(("text", "seen"), [
+    ("积分 2025", "「积分」显示的是本月和今年的积分，不能按「2025」查询"),
+    ("积分 上个月", "不能按「上个月」查询"),
+    ("我的积分 10月", "不能按「10月」查询"),
+    ("排行 上月", "「排行」显示的是本支部本月的积分榜，不能按「上月」查询"),
+    ("星级 2026Q3", "「星级」显示的是现有的星"),
+    ("我的积分是多少", "李秀英同志的积分"),
+    ("积分", "李秀英同志的积分"),
+    ("排行", "积分榜"),
+])
+async def test_a_period_asked_of_a_command_that_shows_only_the_current_one_is_refused(
+        live: TestClient, member: Phones, text: str, seen: str) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    reply = await li.send(text)
+    assert reply and seen in reply, reply
+
+
 async def open_review(db: SessionMaker, clock: Clock) -> dict[str, int]:
     """A pending 2026Q3 review of 第一党支部: 李秀英 proposed 学习星, 王德明 (holding 服务星) proposed to lose it."""
     li, wang = await member_id(db, "李秀英"), await member_id(db, "王德明")

@@ -121,6 +121,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "review_usage": {},
     "volunteer_approved": {"id": 12, "name": "李秀英", "hours": 2.0, "counted": _COUNTED},
     "points_counted": {"points": 1, "capped": True, "cap": 10},
+    "period_refused": {"command": "积分", "shows": "本月和今年的积分", "asked": "2025"},
     "volunteer_decide_usage": {},
     "volunteer_decided": {"id": 12},
     "volunteer_mine": {"year": 2026, "confirmed": 6.5, "tz": _TZ, "claims": [_CLAIM] * 12},

@@ -75,3 +75,13 @@ def parse_quarter(text: str, today: date | None = None) -> Period | None:
     year, number = int(found.group(1) or (today.year if today else 0)), found.group(2) or found.group(3)
     number = _CHINESE_DIGITS.get(number, number)
     return quarter_of(date(year, (int(number) - 1) * 3 + 1, 1))
+
+
+_PERIOD_WORD = re.compile(r"\d{4}年?|\d{1,2}月|[上下前]个?月|去年|前年|明年|上季度|第?[1-4一二三四]季度|q[1-4]|\d{1,2}号")
+
+
+def names_period(text: str) -> bool:
+    """Whether `text` (words after a command, normal form) asks for a period: `2025`, `上月`, `10月`, `2026Q3`…
+
+    Commands that show only the current period refuse such a request rather than silently ignore it."""
+    return bool(_PERIOD_WORD.search(text.lower()))
