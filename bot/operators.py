@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.content import load_content
@@ -140,11 +141,7 @@ async def report(settings: Settings, org_path: str, quarter: Period, today: date
 async def audit_trail(settings: Settings, org_path: str | None) -> list[str]:
     """The audit trail, tab-separated, of one organisation's subtree or of all; OrgLookupError for a bad path."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
-        org_ids = None
-        if org_path is not None:
-            org = await orgs.resolve(session, path=org_path)
-            org_ids = await orgs.subtree(session, org_id=org.id)
-        rows = await audit.entries(session, org_ids=org_ids)
+        rows = await audit.entries(session, org_ids=await _scope(session, org_path))
     return [f"{local_time(at, settings)}\t{org or ''}\t{actor or '系统'}\t{member or ''}\t{action}\t"
             f"{subject}\t{detail}" for at, org, actor, member, action, subject, detail in rows]
 
@@ -152,10 +149,7 @@ async def audit_trail(settings: Settings, org_path: str | None) -> list[str]:
 async def members_list(settings: Settings, org_path: str | None) -> list[str]:
     """The roster (of one organisation's subtree, or all), tab-separated; OrgLookupError for a bad path."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
-        org_ids = None
-        if org_path is not None:
-            org_ids = await orgs.subtree(session, org_id=(await orgs.resolve(session, path=org_path)).id)
-        rows = await members.roster(session, org_ids=org_ids)
+        rows = await members.roster(session, org_ids=await _scope(session, org_path))
     return [f"{org}\t{m.name}\t{m.phone}\t{m.role}\t{m.joined_on or ''}\t{'已绑定' if m.openid else '未绑定'}"
             for m, org in rows]
 
@@ -182,3 +176,10 @@ async def members_move(settings: Settings, phone: str, to_path: str) -> str | No
                                   now=datetime.now(settings.timezone))
         role = "" if member.role == Role.MEMBER else f"; still {member.role}, now of {org.path}"
         return f"{member.name} ({phone}): " + (f"moved to {org.path}{role}" if done else f"already in {org.path}")
+
+
+async def _scope(session: AsyncSession, org_path: str | None) -> list[int] | None:
+    """The ids of the subtree an operator's `--org` names (None: everything); OrgLookupError for a bad path."""
+    if org_path is None:
+        return None
+    return await orgs.subtree(session, org_id=(await orgs.resolve(session, path=org_path)).id)

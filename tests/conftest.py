@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
 from bot.app import SERVER_OPTIONS, create_app
+from bot.cli import main
 from bot.config import Settings
 from bot.db import SessionMaker, make_engine, make_sessionmaker
 from bot.keys import SERVICES
@@ -181,3 +182,15 @@ def member(live: TestClient, sim: Simulator, clock: Clock, wechat: FakeWeChat) -
 
 def services_of(client: TestClient) -> Services:  # type: ignore[type-arg]
     return client.app[SERVICES]
+
+
+@pytest.fixture
+def ops_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite database with the demo roster, as the operator's settings name it."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/ops.db"
+    upgrade(url)
+    monkeypatch.setenv("PALMBOT_DATABASE_URL", url)
+    monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(ROOT / "content"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["members", "import", str(ROOT / "deploy/demo/roster.csv")]) == 0
+    return url

@@ -13,21 +13,8 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.db import open_database
-from bot.migrate import upgrade
 from bot.models import AuditEntry, Member
 from tests.conftest import ROOT
-
-
-@pytest.fixture
-def ops_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A migrated SQLite database with the demo roster, as the operator's settings name it."""
-    url = f"sqlite+aiosqlite:///{tmp_path}/ops.db"
-    upgrade(url)
-    monkeypatch.setenv("PALMBOT_DATABASE_URL", url)
-    monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(ROOT / "content"))
-    monkeypatch.chdir(tmp_path)
-    assert main(["members", "import", str(ROOT / "deploy/demo/roster.csv")]) == 0
-    return url
 
 
 async def test_audit_and_campaigns_print_local_time_with_its_offset(ops_db: str, capsys) -> None:  # type: ignore[no-untyped-def]

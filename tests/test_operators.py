@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from sqlalchemy import select, update
 
 from bot.cli import main
 from bot.db import open_database
-from bot.migrate import upgrade
 from bot.models import Delivery, Member
 from bot.models import DeliveryStatus as S
 from bot.repo.campaigns import INTERRUPTED
-from tests.conftest import ROOT
 
 
 def test_running_the_theme_day_by_hand_twice_creates_its_campaigns_once(
-        tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    url = f"sqlite+aiosqlite:///{tmp_path}/ops.db"
-    upgrade(url)
-    monkeypatch.setenv("PALMBOT_DATABASE_URL", url)
-    monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(ROOT / "content"))
-    monkeypatch.chdir(tmp_path)
-    assert main(["members", "import", str(ROOT / "deploy/demo/roster.csv")]) == 0
+        ops_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
 
     assert main(["jobs", "list"]) == 0
     listed = capsys.readouterr().out
@@ -46,15 +37,9 @@ def test_running_the_theme_day_by_hand_twice_creates_its_campaigns_once(
 
 
 def test_campaigns_show_names_the_uncertain_and_retry_resends_them_only_when_named(
-        tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    url = f"sqlite+aiosqlite:///{tmp_path}/ops.db"
-    upgrade(url)
-    monkeypatch.setenv("PALMBOT_DATABASE_URL", url)
-    monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(ROOT / "content"))
-    monkeypatch.chdir(tmp_path)
-    assert main(["members", "import", str(ROOT / "deploy/demo/roster.csv")]) == 0
+        ops_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["jobs", "run", "theme_day", "--at", "2026-11-15T08:00"]) == 0
-    branch = asyncio.run(_outcomes(url, {"张建国": (S.UNCERTAIN, INTERRUPTED),
+    branch = asyncio.run(_outcomes(ops_db, {"张建国": (S.UNCERTAIN, INTERRUPTED),
                                          "李秀英": (S.FAILED, "微信拒收，不再重发：48001")}))
     capsys.readouterr()
 
