@@ -39,6 +39,10 @@ CARD_DESCRIPTION = 54  # characters of a lesson's opening shown under its news c
 WINDOW_CLOSED = "48小时窗口已关闭，等待成员下次发消息"
 
 
+class PartlySent(Exception):
+    """A message in pieces whose first pieces arrived and a later one did not (say, 45047 after five)."""
+
+
 @dataclass
 class DeliveryWorker:
     """Sends what is due; several may run at once, in one process or many, each under its own lease owner."""
@@ -132,6 +136,9 @@ class DeliveryWorker:
         except QuotaExceeded as exc:
             await self._pause(item, str(exc))
             return False
+        except PartlySent as exc:  # the first pieces arrived: never resent, the whole text stays readable
+            await self._mark(item, S.UNCERTAIN, error=str(exc)[:200])
+            return True
         except WeChatError as exc:
             await self._failed(item, exc)
             return True
@@ -175,7 +182,7 @@ class DeliveryWorker:
                 await send()
             except WeChatError as exc:
                 log.warning("delivery %d: message %d of %d not sent: %s", item.delivery_id, number, len(sends), exc)
-                return
+                raise PartlySent(f"只送达前 {number - 1} 条，其余未送达（{exc}）：全文可用「通知」阅读") from exc
 
     async def _failed(self, item: campaigns.Item, exc: WeChatError) -> None:
         """What the taxonomy says: wait for the window, stop for good, or try the row again later."""

@@ -15,7 +15,16 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.db import SessionMaker
-from bot.models import AuditEntry, HeldStar, Member, PointEntry, Question, VolunteerClaim
+from bot.models import (
+    AuditEntry,
+    Delivery,
+    DeliveryStatus,
+    HeldStar,
+    Member,
+    PointEntry,
+    Question,
+    VolunteerClaim,
+)
 from bot.repo import points, stars
 from bot.routing import Need
 from bot.simulator import event_xml, voice_xml
@@ -571,3 +580,20 @@ def test_an_event_dedup_key_tells_different_events_apart_and_keeps_a_retry(one: 
     assert (keys[0] == keys[1]) is same
     assert all(len(key) <= KEY_LIMIT for key in keys)
     assert dedup_key(parse_message(event_xml("oSender", at=1764000000, **one))) == keys[0]  # a retry
+
+
+async def test_a_notice_whose_sixth_piece_wechat_refuses_is_not_counted_sent_and_stays_readable(
+        live: TestClient, member: Phones, db: SessionMaker) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    sentence = "请各位党员本周六上午九点到村委会参加主题党日活动，不得无故缺席。"
+    await secretary.send(f"通知 {sentence * 120}")  # 3,840 characters: six pieces, WeChat allows five (45047)
+    await secretary.send("确认")
+    await deliver_due(services_of(live))
+    assert len(li.pushed()) == 5
+    async with db() as session:
+        status, error = (await session.execute(select(Delivery.status, Delivery.error).join(Member)
+                                               .where(Member.name == "李秀英"))).one()
+    assert status == DeliveryStatus.UNCERTAIN and error.startswith("只送达前 5 条")
+    readable = await li.send("通知")
+    assert readable and sentence in readable
