@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.repo import campaigns, members
+from bot.repo import campaigns
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -29,24 +29,30 @@ async def deliver_forever(services: Services) -> None:
 
 async def deliver_due(services: Services) -> int:
     """One round: drain the due rows, then report campaigns that finished; the rows handled."""
+    handled = await _drain(services)
+    if await report_finished(services):
+        handled += await _drain(services)  # the reports just queued go out in the same round
+    return handled
+
+
+async def _drain(services: Services) -> int:
     worker = services.deliveries
     drained = await asyncio.gather(*(worker.drain() for _ in range(TASKS)), return_exceptions=True) if worker else []
     for failure in (d for d in drained if isinstance(d, BaseException)):  # one sender's fault stops no other
         log.error("a delivery sender stopped", exc_info=failure)
-    await report_finished(services)
     return sum(d for d in drained if isinstance(d, int))
 
 
-async def report_finished(services: Services) -> None:
-    """Send each finished campaign's creator its delivery report, once."""
+async def report_finished(services: Services) -> int:
+    """Queue each finished campaign's delivery report for its creator, once, through the ledger (so a report
+    WeChat refuses waits for `通知` like any push); how many were queued."""
+    now = services.clock()
     async with services.sessionmaker.begin() as session:
-        finished = await campaigns.finish_unreported(session, now=services.clock())
-        reports = [(c, await campaigns.counts(session, campaign_id=c.id),
-                    await members.openid_of(session, member_id=c.created_by or 0)) for c in finished]
-    for campaign, counts, openid in reports:
-        if openid:
-            text = services.content.render("notice_report", campaign=campaign, counts=counts)
-            try:
-                await services.outbound.send_text(openid, text)
-            except Exception:
-                log.exception("could not send the report of campaign %d", campaign.id)
+        finished = [c for c in await campaigns.finish_unreported(session, now=now) if c.created_by]
+        for campaign in finished:
+            text = services.content.render("notice_report", campaign=campaign,
+                                           counts=await campaigns.counts(session, campaign_id=campaign.id))
+            await campaigns.personal(session, key=f"report:{campaign.id}", kind="report", title="通知发送报告",
+                                     bodies={int(campaign.created_by or 0): text}, org_id=campaign.org_id, at=now,
+                                     now=now)
+    return len(finished)

@@ -41,6 +41,19 @@ async def test_a_secretary_previews_confirms_and_gets_the_delivery_report(
     assert len(secretary.pushed()) == 2  # the notice itself, then one report, never two
 
 
+async def test_a_delivery_report_wechat_refuses_waits_for_the_secretary_to_read_it(
+        live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    await member(BRANCH_1[0]).bound("李秀英")
+    await secretary.send("通知 本周六上午9点开会")
+    await secretary.send("确认")
+    wechat.refuse[secretary.openid] = 45047  # the secretary's five messages are used up
+    await deliver_due(services_of(live))
+    assert secretary.pushed() == []
+    waiting = await secretary.send("通知")
+    assert waiting and "本周六上午9点开会" in waiting and "发送完成" in waiting
+
+
 async def test_a_secretary_cannot_address_another_branch_but_an_administrator_can(
         live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
     secretary = await member(SECRETARY_2).bound("孙卫东")
