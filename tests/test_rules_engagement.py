@@ -30,6 +30,7 @@ STARS = (Star("学习星", (Requirement("quiz_correct", at_least=6),)),
     ("１．５　帮五保户打扫卫生", Claim(90, "帮五保户打扫卫生")),  # full-width hours and space
     ("１．５ｈ，帮老人买药，送到家", Claim(90, "帮老人买药，送到家")),  # the description keeps its punctuation
     ("２小时　清扫楼道", Claim(120, "清扫楼道")),
+    ("1.5小时，打扫卫生。", Claim(90, "打扫卫生")),  # voice: its full stop is not part of what was done
     ("24 防汛值守", Claim(1440, "防汛值守")),
     ("25 防汛值守", None),  # more than a day
     ("0 清扫", None),

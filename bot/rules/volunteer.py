@@ -29,7 +29,9 @@ def parse_claim(text: str) -> Claim | None:
     except InvalidOperation:
         return None
     minutes = hours * 60
-    description = found.group(2).strip()  # over its limit, it is refused by name (bot/limits.py)
+    # speech recognition ends a sentence with 。, which the replies then doubled; over its limit, the text is
+    # refused by name (bot/limits.py)
+    description = found.group(2).strip().rstrip("。．.！!")
     if not 0 < hours <= MAX_HOURS or minutes % STEP_MINUTES or not description:
         return None
     return Claim(int(minutes), description)
