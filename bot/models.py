@@ -456,3 +456,127 @@ class Question(Base):
     forwarded_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+class MeetingKind(StrEnum):
+    """三会一课 and the monthly 主题党日 (seed-domain: organisational life)."""
+
+    GENERAL = "党员大会"
+    COMMITTEE = "支委会"
+    GROUP = "党小组会"
+    LECTURE = "党课"
+    THEME_DAY = "主题党日"
+
+
+class Meeting(Base):
+    """One meeting of organisational life, planned in chat (`会议 …`) or by the calendar: a row of the 台账.
+
+    `org_id` is the organisation that holds it (a 党支部, or a 党小组 for 党小组会); its audience is that
+    organisation's subtree (支委会: the branch's secretaries). Check-in is the ordinary `Activity` once opened.
+    """
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    topic: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    key: Mapped[str | None] = mapped_column(String(120), unique=True)  # set when the calendar planned it
+    planned_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # None: planned by the calendar
+    planned_at: Mapped[datetime]
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))  # its check-in, once opened
+    closed_at: Mapped[datetime | None]  # attendance settled and catch-ups queued (once, by a conditional update)
+
+    __table_args__ = (Index("ix_meetings_org_starts", "org_id", "starts_at"),
+                      Index("ix_meetings_closed_ends", "closed_at", "ends_at"))
+
+
+class LeaveStatus(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    REFUSED = "refused"
+
+
+class LeaveRequest(Base):
+    """A member's `请假` for one meeting and the secretary's `准假` / `不准`. The reason is private to the
+    member and the secretaries above them."""
+
+    __tablename__ = "leave_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default=LeaveStatus.PENDING)
+    asked_at: Mapped[datetime]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(String(200))  # why it was refused
+
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+
+
+class AttendanceStatus(StrEnum):
+    """How a member of the audience stood when the meeting closed; never merged into one "attended"."""
+
+    PRESENT = "present"
+    LATE = "late"  # checked in after the start plus the grace in rules.toml
+    LEAVE = "leave"  # leave granted
+    ABSENT = "absent"  # neither checked in nor on granted leave
+    EXEMPT = "exempt"  # excused by an exemption (illness, 转场, age) covering the meeting's day
+
+
+class MakeupKind(StrEnum):
+    """How an absentee caught up: answered the catch-up push (补学) or was visited in person (送学)."""
+
+    SELF_STUDY = "补学"
+    DELIVERED = "送学"
+
+
+class Attendance(Base):
+    """One audience member's attendance of one meeting, settled when it closes; 补学/送学 kept beside it."""
+
+    __tablename__ = "attendance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    checked_in_at: Mapped[datetime | None]
+    makeup: Mapped[str | None] = mapped_column(String(4))  # 补学 | 送学
+    makeup_at: Mapped[datetime | None]
+    makeup_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))  # the secretary who recorded 送学
+
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+
+
+class MeetingMinute(Base):
+    """Minutes (`纪要`) and photos attached to a meeting, exactly as sent; private to the branch and above."""
+
+    __tablename__ = "meeting_minutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    photo_media_id: Mapped[str | None] = mapped_column(String(200))
+    photo_url: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime]
+
+
+class Exemption(Base):
+    """`豁免 姓名 起 止 理由`: from `starts_on` to `ends_on` (inclusive) the member is excused from meetings,
+    left out of 待关注, and star requirements they could not meet are not held against them."""
+
+    __tablename__ = "exemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime]
