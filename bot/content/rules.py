@@ -41,12 +41,36 @@ class ReviewPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class LifePolicy:
+    """Organisational life (三会一课, 主题党日) and the 学分卡 rule (seed 002 L400: 迟到、早退2次视为缺课1课时,
+    每年无故缺席2次以上向所在基层党组织通报, 作为五星争创扣分依据)."""
+
+    late_grace_minutes: int  # a check-in this long after the start is still on time
+    backfill_days: int  # a meeting may be planned at most this many days in the past (no back-filling)
+    reminder: str  # "HH:MM" the day before: the audience's reminder
+    late_per_absence: int  # this many late arrivals count as one absence
+    absences_before_notice: int  # more unexcused absences than this in a year: the secretary is told
+    absences_count_as_deductions: bool  # whether unexcused absences count in the `deductions` metric (自律星)
+
+
+@dataclass(frozen=True, slots=True)
+class Deduction:
+    """A conduct deduction a secretary may record (`扣分 姓名 N 理由`; seed 002 L475/L485, 驾照式扣分)."""
+
+    reason: str
+    points: int  # the usual points taken (positive); the secretary's N may differ up to `max_points`
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     policy: PointsPolicy
     actions: dict[str, Action]
     metrics: dict[str, Metric]
     stars: tuple[Star, ...]
     review: ReviewPolicy
+    life: LifePolicy
+    deductions: tuple[Deduction, ...]
+    max_deduction: int  # the most one `扣分` may take
 
     def star(self, name: str) -> Star | None:
         return next((s for s in self.stars if s.name == name), None)
@@ -73,7 +97,19 @@ def load_rules(path: Path, problems: Problems) -> Rules | None:
         stars = tuple(_star(spec, path, metrics) for spec in get(data, path, "stars", kind=list))
         review = ReviewPolicy(get(data, path, "star_review", "auto_confirm_max_members", kind=int),
                               get(data, path, "star_review", "low_star_max", kind=int))
-        rules = Rules(policy, actions, metrics, stars, review)
+        life = LifePolicy(
+            late_grace_minutes=get(data, path, "organisational_life", "late_grace_minutes", kind=int),
+            backfill_days=get(data, path, "organisational_life", "backfill_days", kind=int),
+            reminder=get(data, path, "organisational_life", "reminder"),
+            late_per_absence=get(data, path, "organisational_life", "late_per_absence", kind=int),
+            absences_before_notice=get(data, path, "organisational_life", "absences_before_notice", kind=int),
+            absences_count_as_deductions=get(data, path, "organisational_life", "absences_count_as_deductions",
+                                             kind=bool),
+        )
+        deductions = tuple(Deduction(get(spec, path, "reason"), get(spec, path, "points", kind=int))
+                           for spec in get(data, path, "deductions", "reasons", kind=list))
+        rules = Rules(policy, actions, metrics, stars, review, life, deductions,
+                      get(data, path, "deductions", "max_points", kind=int))
         _check(rules, path, problems)
     return rules
 
