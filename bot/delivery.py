@@ -20,6 +20,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import partial
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import SessionMaker, transaction
 from bot.models import DeliveryStatus as S
@@ -104,49 +107,61 @@ class DeliveryWorker:
             return await campaigns.claim(session, owner=self.owner, now=self.clock(), limit=self.batch)
 
     async def _work(self, ids: list[int]) -> None:
-        """Deliver a claimed batch in order; whatever stops it early (a stop, a pause) hands the rest back."""
+        """Deliver a claimed batch in order; whatever stops it early (a stop, a pause) hands the rest back.
+
+        A row's outcome is recorded in the same transaction that marks the next row `sending` (or hands the
+        rest back), so a row costs one commit, not two, and still no row is sent before it is marked `sending`
+        nor left unrecorded once sent, except by a crash, which makes it uncertain.
+        """
         async with self.sessionmaker() as session:
             items = await campaigns.items(session, delivery_ids=ids)
             window = await inbound.messaged_since(session, openids=[i.openid for i in items],
                                                   since=self.clock() - WINDOW)
         paused: set[int] = set()
+        settled: list[Outcome] = []  # outcomes not yet recorded
         try:
             for item in items:
                 if item.campaign_id in paused:
                     continue
-                task = asyncio.ensure_future(self._deliver(item, item.openid in window))
+                task = asyncio.ensure_future(self._deliver(item, item.openid in window, settled))
                 try:
-                    if not await asyncio.shield(task):
-                        paused.add(item.campaign_id)
+                    outcome = await asyncio.shield(task)
                 except asyncio.CancelledError:
-                    await task
+                    if (outcome := await task) is not None:
+                        settled.append(outcome)
                     raise
+                if outcome is _PAUSED:
+                    paused.add(item.campaign_id)
+                elif outcome is not None:
+                    settled.append(outcome)
         finally:
-            await self._release(ids)
+            async with transaction(self.sessionmaker) as session:
+                await self._record(session, settled)
+                await campaigns.release(session, owner=self.owner, delivery_ids=ids)
 
-    async def _deliver(self, item: campaigns.Item, window_open: bool) -> bool:
-        """Send one row and record the outcome; False when the campaign had to pause (quota)."""
+    async def _deliver(self, item: campaigns.Item, window_open: bool, settled: list[Outcome]) -> Outcome | None:
+        """Send one row; its outcome to record, None when it was taken back, `_PAUSED` when its campaign had to
+        pause (quota). Marking it `sending` records (and empties) `settled` in the same transaction."""
         if not window_open and not self._templated(item):
-            await self._mark(item, S.WAITING, error=WINDOW_CLOSED)
-            return True
-        if not await self._mark(item, S.SENDING):
-            return True  # taken back meanwhile: no longer this worker's to send
+            return Outcome(item, S.WAITING, WINDOW_CLOSED)
+        async with transaction(self.sessionmaker) as session:
+            await self._record(session, settled)
+            if not await self._move(session, Outcome(item, S.SENDING)):
+                return None  # taken back meanwhile: no longer this worker's to send
         try:
             sent = await self._send(item, window_open)
         except QuotaExceeded as exc:
             await self._pause(item, str(exc))
-            return False
+            return _PAUSED
         except PartlySent as exc:  # the first pieces arrived: never resent, the whole text stays readable
-            await self._mark(item, S.UNCERTAIN, error=str(exc)[:200])
-            return True
+            return Outcome(item, S.UNCERTAIN, str(exc)[:200])
         except WeChatError as exc:
-            await self._failed(item, exc)
-            return True
+            return self._failed(item, exc)
         except Exception:
-            await self._mark(item, S.UNCERTAIN, error="发送出错：可能已送达，不再自动重发")
+            async with transaction(self.sessionmaker) as session:
+                await self._move(session, Outcome(item, S.UNCERTAIN, "发送出错：可能已送达，不再自动重发"))
             raise
-        await self._mark(item, sent)
-        return True
+        return Outcome(item, sent)
 
     def _templated(self, item: campaigns.Item) -> bool:
         """Notices may go as template messages when the account has one configured (never lessons)."""
@@ -184,45 +199,57 @@ class DeliveryWorker:
                 log.warning("delivery %d: message %d of %d not sent: %s", item.delivery_id, number, len(sends), exc)
                 raise PartlySent(f"只送达前 {number - 1} 条，其余未送达（{exc}）：全文可用「通知」阅读") from exc
 
-    async def _failed(self, item: campaigns.Item, exc: WeChatError) -> None:
+    def _failed(self, item: campaigns.Item, exc: WeChatError) -> Outcome:
         """What the taxonomy says: wait for the window, stop for good, or try the row again later."""
         rule = exc.rule
         if rule.action is Action.WINDOW:
-            await self._mark(item, S.WAITING, error=f"{WINDOW_CLOSED}（{exc}）"[:200])
-        elif rule.action is Action.REFUSED:
-            await self._mark(item, S.FAILED, error=f"微信拒收，不再重发：{exc}"[:200])
-        elif item.attempts + 1 >= rule.per_row:
-            await self._mark(item, S.FAILED, error=f"{item.attempts + 1} 次发送均失败：{exc}"[:200])
-        else:
-            await self._mark(item, S.NEW, error=str(exc)[:200],
-                             retry_at=self.clock() + self.retry_after * 2 ** item.attempts)
+            return Outcome(item, S.WAITING, f"{WINDOW_CLOSED}（{exc}）"[:200])
+        if rule.action is Action.REFUSED:
+            return Outcome(item, S.FAILED, f"微信拒收，不再重发：{exc}"[:200])
+        if item.attempts + 1 >= rule.per_row:
+            return Outcome(item, S.FAILED, f"{item.attempts + 1} 次发送均失败：{exc}"[:200])
+        return Outcome(item, S.NEW, str(exc)[:200], self.clock() + self.retry_after * 2 ** item.attempts)
 
     async def _pause(self, item: campaigns.Item, reason: str) -> None:
         """45009: nothing more goes out for this campaign today; it resumes at midnight by itself."""
         now = self.clock()
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         async with transaction(self.sessionmaker) as session:
-            await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=S.NEW, now=now,
-                                 error="今日接口额度已用完，明日继续")
+            await self._move(session, Outcome(item, S.NEW, "今日接口额度已用完，明日继续"))
             await campaigns.pause(session, campaign_id=item.campaign_id, until=tomorrow,
                                   reason=f"今日接口额度已用完（{reason}），{tomorrow:%m月%d日 %H:%M} 后继续发送")
         log.warning("campaign %d paused until %s: WeChat quota reached", item.campaign_id, tomorrow)
 
-    async def _mark(self, item: campaigns.Item, status: S, *, error: str | None = None,
-                    retry_at: datetime | None = None) -> bool:
-        """Record the row's new state if it is still this worker's; whether it was."""
-        async with transaction(self.sessionmaker) as session:
-            moved = await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=status,
-                                         now=self.clock(), error=error, retry_at=retry_at)
-            if moved and status == S.SENT and item.kind == "lesson" and item.ref:
-                await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=self.clock())
+    async def _record(self, session: AsyncSession, outcomes: list[Outcome]) -> None:
+        """Record (and forget) outcomes in `session`'s transaction."""
+        for outcome in outcomes:
+            await self._move(session, outcome)
+        outcomes.clear()
+
+    async def _move(self, session: AsyncSession, outcome: Outcome) -> bool:
+        """Move the row to its outcome if it is still this worker's; whether it was. A lesson sent is recorded as
+        the member's latest, so `答 B` answers its quiz."""
+        item, status, now = outcome.item, outcome.status, self.clock()
+        moved = await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=status,
+                                     now=now, error=outcome.error, retry_at=outcome.retry_at)
+        if moved and status == S.SENT and item.kind == "lesson" and item.ref:
+            await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=now)
         if not moved:
             log.warning("delivery %d was no longer %s's to mark %s", item.delivery_id, self.owner, status)
         return moved
 
-    async def _release(self, ids: list[int]) -> None:
-        async with transaction(self.sessionmaker) as session:
-            await campaigns.release(session, owner=self.owner, delivery_ids=ids)
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where a row goes next, with the reason shown in `campaigns show` and when to try again (back to `new`)."""
+
+    item: campaigns.Item
+    status: S
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+_PAUSED = Outcome(cast(campaigns.Item, None), S.NEW)  # the row's campaign paused: `_pause` recorded it
 
 
 def _opening(text: str, title: str) -> str:

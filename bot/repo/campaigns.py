@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, case, func, literal, null, or_, select, update
+from sqlalchemy import Select, Table, Update, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import UTCDateTime
@@ -107,13 +108,14 @@ async def personal(session: AsyncSession, *, key: str, kind: str, title: str, bo
 
 
 async def claim(session: AsyncSession, *, owner: str, now: datetime, limit: int) -> list[int]:
-    """Take up to `limit` due rows of unpaused campaigns under `owner`'s lease; other workers skip locked rows."""
+    """Take up to `limit` due rows of unpaused campaigns under `owner`'s lease, longest due first; other workers
+    skip locked rows."""
     due = (
         select(Delivery.id).join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now,
                or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now))
-        .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
-    )
+        .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
+    )  # in the order of the (status, next_attempt_at) index: ordered by id, 100,000 due rows took 33 ms to sort
     ids = list(await session.scalars(due))  # locked first: as an IN subquery, PostgreSQL may take more than `limit`
     if not ids:
         return []
@@ -137,19 +139,27 @@ async def mark(session: AsyncSession, *, delivery_id: int, owner: str, status: S
                error: str | None = None, retry_at: datetime | None = None) -> bool:
     """Move a row `owner` holds to `status`; False (nothing changed) when the row is no longer theirs or has
     moved on. `retry_at` puts it back in the queue for a later attempt."""
-    values: dict[str, object] = {"status": status, "error": error}
+    result = await run(session, _mark_statement(status, retry_at is not None),
+                       {"row": delivery_id, "owner": owner, "error": error, "now": now, "retry_at": retry_at})
+    return rowcount(result) == 1
+
+
+@cache
+def _mark_statement(status: S, retry: bool) -> Update:
+    """The UPDATE behind `mark`, built once per (status, retry): every row of a fan-out runs two of these, and
+    building one costs more than SQLite's commit (measured: 1.5 ms of CPU a mark)."""
+    table = cast(Table, Delivery.__table__)
+    values: dict[str, Any] = {"status": status.value, "error": bindparam("error")}
     if status == S.SENDING:
-        values["attempts"] = Delivery.attempts + 1
+        values["attempts"] = table.c.attempts + 1
     if status in (S.SENT, S.TEMPLATED, S.READ):
-        values["sent_at"] = now
+        values["sent_at"] = bindparam("now", type_=UTCDateTime())
     if status == S.NEW:
         values |= {"lease_owner": None, "claimed_at": None}
-    if retry_at is not None:
-        values["next_attempt_at"] = retry_at
-    result = await run(session, update(Delivery).where(
-        Delivery.id == delivery_id, Delivery.lease_owner == owner, Delivery.status.in_(FROM[status])).values(**values),
-        {})
-    return rowcount(result) == 1
+    if retry:
+        values["next_attempt_at"] = bindparam("retry_at", type_=UTCDateTime())
+    return update(table).where(table.c.id == bindparam("row"), table.c.lease_owner == bindparam("owner"),
+                               table.c.status.in_([s.value for s in FROM[status]])).values(**values)
 
 
 async def renew(session: AsyncSession, *, owner: str, now: datetime) -> int:
