@@ -158,8 +158,9 @@ def _mark_statement(status: S, retry: bool) -> Update:
         values |= {"lease_owner": None, "claimed_at": None}
     if retry:
         values["next_attempt_at"] = bindparam("retry_at", type_=UTCDateTime())
+    from_status = or_(*(table.c.status == s.value for s in FROM[status]))  # not IN: an expanding IN is compiled anew
     return update(table).where(table.c.id == bindparam("row"), table.c.lease_owner == bindparam("owner"),
-                               table.c.status.in_([s.value for s in FROM[status]])).values(**values)
+                               from_status).values(**values)
 
 
 async def renew(session: AsyncSession, *, owner: str, now: datetime) -> int:
