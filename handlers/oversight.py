@@ -17,7 +17,7 @@ async def oversee(ctx: Context) -> str:
     """The colours of the sender's own organisation and every one under it (by id, never by name)."""
     month = ctx.month_asked()
     if month is None:
-        return ctx.render("oversight_usage", asked=ctx.rest, current=ctx.today)
+        return ctx.render("month_usage", command="督办", asked=ctx.rest, current=ctx.today)
     standings = await survey(ctx.session, org_ids=await ctx.governed(), month=month, now=ctx.now,
                              tz=ctx.settings.timezone)
     return view(ctx.content, standings, month, await orgs.path_of(ctx.session, org_id=ctx.bound.org_id))

@@ -199,7 +199,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "ledger_month": {"org": "塘约村党总支/第一党支部", "month": date(2026, 11, 1), "current": True,
                      "kinds": [("党员大会", _TALLY), ("支委会", Tally(0, 0, 0, 0, 0, 0, 0, 0, 0))] * 3,
                      "unrecorded": [_MEETING] * 10},
-    "ledger_usage": {"asked": "13月", "current": date(2026, 11, 16)},
+    "month_usage": {"command": "台账", "asked": "13月", "current": date(2026, 11, 16)},
     "oversight": {"scope": "塘约村党总支", "month": date(2026, 11, 1), "counts": {"red": 1, "yellow": 1, "green": 10},
                   "standings": [("塘约村党总支/第一党支部", "red", _REASONS), ("塘约村党总支/第一党支部/第一党小组", "yellow",
                                                                     _REASONS[1:] * 3)]
@@ -208,5 +208,4 @@ SAMPLES: dict[str, dict[str, Any]] = {
                          "deadline": date(2026, 10, 25), "days": 7},
     "oversight_reminder": {"org": "塘约村党总支/第一党支部/第一党小组", "month": date(2026, 11, 1), "colour": "yellow",
                            "reason": _REASONS[1]},
-    "oversight_usage": {"asked": "13月", "current": date(2026, 11, 16)},
 }
