@@ -157,6 +157,9 @@ def _sheet(book: Workbook, title: str, columns: Sequence[tuple[str, int]], rows:
     sheet.append([name for name, _ in columns])
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # typed text such as `=1+1` stays text: the minutes as sent, never a formula
+                cell.data_type = "s"
     sheet.freeze_panes = "A2"
     for number, (name, width) in enumerate(columns, start=1):
         letter = get_column_letter(number)

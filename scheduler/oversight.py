@@ -31,31 +31,31 @@ async def oversight_reminder(services: Services, session: AsyncSession, at: date
     """Tell the secretaries of each red or yellow organisation what is wrong, each reason once."""
     tz = services.settings.timezone
     today = at.astimezone(tz).date()
-    everything = list(await session.scalars(select(Organisation.id)))
     month = month_of(today)
-    told = await _tell(services, session, at, month, await survey(session, org_ids=everything, month=month, now=at,
-                                                                   tz=tz), lambda f: True)
-    if today.day > PLAN_BY_DAY:
-        following = month_of(month.end)
-        standings = await survey(session, org_ids=everything, month=following, now=at, tz=tz)
-        told += await _tell(services, session, at, following, standings, lambda f: f.reason == Reason.NO_PLAN)
+    checks: list[tuple[Period, Callable[[Finding], bool]]] = [(month, lambda f: True)]
+    if today.day > PLAN_BY_DAY:  # next month's 主题党日 plan is now overdue
+        checks.append((month_of(month.end), lambda f: f.reason == Reason.NO_PLAN))
+    everything = list(await session.scalars(select(Organisation.id)))
+    told = 0
+    for checked, wanted in checks:
+        for standing in await survey(session, org_ids=everything, month=checked, now=at, tz=tz):
+            findings = [f for f in standing.verdict.findings if wanted(f)]
+            told += await _tell(services, session, at, checked, standing, findings) if findings else 0
     return f"oversight {month.start:%Y-%m}: {told} reminders"
 
 
-async def _tell(services: Services, session: AsyncSession, at: datetime, month: Period,
-                standings: list[Standing], wanted: Callable[[Finding], bool]) -> int:
+async def _tell(services: Services, session: AsyncSession, at: datetime, month: Period, standing: Standing,
+                findings: list[Finding]) -> int:
+    """A reminder per finding to the organisation's own secretaries, unless one was queued before; how many new."""
+    secretaries = select(Member.id).where(
+        Member.org_id.in_(await orgs.up_to_branch(session, org_id=standing.org_id)), Member.role.in_(SECRETARY_ROLES))
     told = 0
-    for standing in standings:
-        secretaries = select(Member.id).where(
-            Member.org_id.in_(await orgs.up_to_branch(session, org_id=standing.org_id)),
-            Member.role.in_(SECRETARY_ROLES))
-        for finding in filter(wanted, standing.verdict.findings):
-            body = services.content.render("oversight_reminder", org=standing.path, month=month.start,
-                                           colour=standing.verdict.colour.value,
-                                           reason=reason(services.content, finding, month))
-            created = await campaigns.create(
-                session, key=f"oversight:{standing.org_id}:{month.start:%Y-%m}:{finding.key}", kind="reminder",
-                title="督办提醒", body=body, org_id=standing.org_id, audience=secretaries, at=at,
-                now=services.clock())
-            told += created is not None
+    for finding in findings:
+        body = services.content.render("oversight_reminder", org=standing.path, month=month.start,
+                                       colour=standing.verdict.colour.value,
+                                       reason=reason(services.content, finding, month))
+        created = await campaigns.create(
+            session, key=f"oversight:{standing.org_id}:{month.start:%Y-%m}:{finding.key}", kind="reminder",
+            title="督办提醒", body=body, org_id=standing.org_id, audience=secretaries, at=at, now=services.clock())
+        told += created is not None
     return told

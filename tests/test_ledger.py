@@ -25,6 +25,7 @@ from tests.phone import Phone
 BRANCH_1, BRANCH_2 = "塘约村党总支/第一党支部", "塘约村党总支/第二党支部"
 FIRST_MINUTES = "一、传达学习党的二十届四中全会精神；\n二、讨论冬季防火安排，责任到户。"
 SECOND_MINUTES = "补充：王德明、吴淑珍请假，已电话告知会议内容 😊"
+FORMULA = '=HYPERLINK("http://example.com","点此")'  # typed text that a spreadsheet would run as a formula
 PHOTO = "http://mmbiz.qpic.cn/mmbiz_jpg/minutes-1/0"
 # the December 党员大会 of 第一党支部: each of its ten members' standing and catch-up, in roster order
 DECEMBER = [("张建国", "present", None), ("李秀英", "late", None), ("王德明", "leave", None),
@@ -55,6 +56,8 @@ async def store_year(session: AsyncSession) -> dict[str, Meeting]:
                                        starts_at=datetime(2026, 3, 10, 9, 0, tzinfo=TZ), closed=True)
     await meeting_rows.attendance(session, march, await standing(
         session, first, [("张建国", "late", None), ("李秀英", "absent", None)]))
+    await meeting_rows.minute(session, march, author=secretary, at=datetime(2026, 3, 10, 12, 0, tzinfo=TZ),
+                              text=FORMULA)
     theme = await meeting_rows.meeting(session, org=first, kind="主题党日", topic="重温入党誓词", place="村委会",
                                        starts_at=datetime(2026, 11, 15, 9, 0, tzinfo=TZ), closed=True)
     await meeting_rows.attendance(session, theme, await standing(
@@ -93,6 +96,7 @@ async def test_palmbot_ledger_writes_every_cell_of_a_meeting_exactly_as_stored(
         BRANCH_2, datetime(2026, 11, 10), time(15, 0), time(17, 0), "文化广场", "乡村振兴", "已召开")
 
     sheet = book["党员大会"]
+    assert (sheet["O2"].value, sheet["O2"].data_type) == (FORMULA, "s")  # as sent, never a formula
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
     assert (sheet.column_dimensions["A"].width, sheet.column_dimensions["O"].width) == (28, 60)
     assert (sheet["B4"].number_format, sheet["C4"].number_format, sheet["D4"].number_format) == (
