@@ -1,4 +1,5 @@
-"""The `palmbot` command: serve, db, members, content, menu, campaigns, jobs, report, audit, chat."""
+"""The `palmbot` command: serve, db, members, content, menu, campaigns, jobs, report, ledger, oversight, audit,
+chat."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -106,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
     rep.add_argument("--output", required=True, type=Path, help="the file to write")
     rep.set_defaults(run=_report)
+
+    book = commands.add_parser("ledger", help="an organisation's 台账 of meetings for a year, as XLSX")
+    book.add_argument("--org", required=True, help="the organisation, a name or path (with those under it)")
+    book.add_argument("--year", required=True, type=int, help="such as 2026")
+    book.add_argument("--out", type=Path, help="the file to write (default: 台账-ORG-YEAR.xlsx here)")
+    book.set_defaults(run=_ledger)
+
+    over = commands.add_parser("oversight", help="督办: each organisation under one as red, yellow or green")
+    over.add_argument("--org", required=True, help="the organisation, a name or path (with those under it)")
+    over.add_argument("--month", help="such as 2026-12 (default: this month)")
+    over.set_defaults(run=_oversight)
 
     trail = commands.add_parser("audit", help="print the audit trail (approvals, rejections, corrections, stars)")
     trail.add_argument("--org", help="only rows about this organisation (a name or path) and those under it")
@@ -279,6 +291,35 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     built = asyncio.run(report(settings, args.org, quarter, today))
     (write_xlsx if args.format == "xlsx" else write_csv)(built, args.output)
     print(f"{args.output}: {built.org} {built.quarter}, {len(built.rows)} members")
+    return 0
+
+
+def _ledger(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ledger import write_xlsx
+    from bot.operators import ledger_year
+    from bot.repo.orgs import normal_path
+    from bot.rules.periods import year_of
+
+    if not 2000 <= args.year <= 2100:
+        print(f"palmbot: --year {args.year} is not a year such as 2026", file=sys.stderr)
+        return 2
+    path, records = asyncio.run(ledger_year(settings, args.org, year_of(date(args.year, 1, 1))))
+    out = args.out or Path(f"台账-{normal_path(args.org).replace('/', '-')}-{args.year}.xlsx")
+    write_xlsx(records, out)
+    print(f"{out}: {path} {args.year}, {len(records)} meetings")
+    return 0
+
+
+def _oversight(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operators import oversight_view
+    from bot.rules.periods import month_of, parse_month
+
+    now = datetime.now(settings.timezone)
+    month = parse_month(args.month, now.date()) if args.month else month_of(now.date())
+    if month is None:
+        print(f"palmbot: --month {args.month!r} is not a month such as 2026-12", file=sys.stderr)
+        return 2
+    print(asyncio.run(oversight_view(settings, args.org, month, now)))
     return 0
 
 

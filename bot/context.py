@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from bot.outbound import Outbound
 from bot.repo import orgs
 from bot.repo.members import Sender
 from bot.routing import Router
-from bot.rules.periods import names_period
+from bot.rules.periods import Period, month_of, names_period, parse_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,17 @@ class Context:
         if not names_period(asked):
             return None
         return self.render("period_refused", command=command, shows=shows, asked=asked)
+
+    @property
+    def today(self) -> date:
+        """The local date of the message."""
+        return self.now.astimezone(self.settings.timezone).date()
+
+    def month_asked(self) -> Period | None:
+        """The month named after the command (`台账 11月`; this month when none), or None when the words name no
+        month or one not yet begun (the caller refuses it, never silently shows another)."""
+        month = parse_month("".join(self.args), self.today) if self.args else month_of(self.today)
+        return month if month is not None and month.start <= self.today else None
 
     def refuse_long(self, text: str, limit: Limit) -> str | None:
         """The reply naming the limit ("理由最多 100 字") when `text` is over it, else None."""

@@ -1,4 +1,5 @@
-"""Operator commands: campaigns list/show, jobs list/run, content preview, menu push, reports, audit trail."""
+"""Operator commands: campaigns list/show, jobs list/run, content preview, menu push, reports, the 台账, 督办, audit
+trail."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.content import load_content
 from bot.db import open_database
+from bot.ledger import MeetingRecord
 from bot.models import DeliveryStatus as S
 from bot.models import Role
 from bot.outbound import SandboxOutbox
-from bot.repo import audit, campaigns, members, orgs
+from bot.oversight import survey, view
+from bot.repo import audit, campaigns, ledger, members, orgs
 from bot.report import Report
 from bot.report import build as build_report
 from bot.routing import Router
@@ -136,6 +139,25 @@ async def report(settings: Settings, org_path: str, quarter: Period, today: date
         org = await orgs.resolve(session, path=org_path)
         return await build_report(session, org_id=org.id, quarter=quarter, rules=content.rules,
                                   tz=settings.timezone, today=today)
+
+
+async def ledger_year(settings: Settings, org_path: str, year: Period) -> tuple[str, list[MeetingRecord]]:
+    """An organisation's full path and the meetings of its subtree in `year`; OrgLookupError for a bad path."""
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        org = await orgs.resolve(session, path=org_path)
+        start, end = year.bounds(settings.timezone)
+        return org.path, await ledger.meetings(session, org_ids=await orgs.subtree(session, org_id=org.id),
+                                               start=start, end=end, tz=settings.timezone)
+
+
+async def oversight_view(settings: Settings, org_path: str, month: Period, now: datetime) -> str:
+    """督办 for an organisation's subtree, exactly as a secretary of it reads it in chat."""
+    content = load_content(settings.content_dir)
+    async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
+        org = await orgs.resolve(session, path=org_path)
+        standings = await survey(session, org_ids=await orgs.subtree(session, org_id=org.id), month=month, now=now,
+                                 tz=settings.timezone)
+    return view(content, standings, month, org.path)
 
 
 async def audit_trail(settings: Settings, org_path: str | None) -> list[str]:

@@ -8,8 +8,10 @@ from handlers import (
     conversation,
     follow_up,
     help,
+    ledger,
     lessons,
     notices,
+    oversight,
     points,
     report,
     review,
@@ -23,5 +25,5 @@ def build_router() -> Router:
     router = Router()
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
                    notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
-                   report.router, conversation.router)
+                   report.router, ledger.router, oversight.router, conversation.router)
     return router

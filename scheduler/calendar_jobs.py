@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.calendar import Calendar
 from bot.services import Services
-from scheduler import pushes
+from scheduler import oversight, pushes
 
 Body = Callable[[Services, AsyncSession, datetime], Awaitable[str]]
 
@@ -65,6 +65,9 @@ def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
                     CronTrigger(day=1, hour=calendar.service_star_time.hour,
                                 minute=calendar.service_star_time.minute, timezone=tz),
                     pushes.service_star),
+        CalendarJob("oversight_reminder", "每月20日、26日督办提醒（红黄的组织告诉其书记）",
+                    CronTrigger(day=oversight.DAYS, hour=oversight.TIME[0], minute=oversight.TIME[1], timezone=tz),
+                    oversight.oversight_reminder),
     ]
     for day in calendar.recurring:
         jobs.append(CalendarJob(f"recurring_{day.id}", day.name,

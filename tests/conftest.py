@@ -194,3 +194,11 @@ def ops_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(tmp_path)
     assert main(["members", "import", str(ROOT / "deploy/demo/roster.csv")]) == 0
     return url
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`palmbot …` commands run by `main` use the test's database and content."""
+    monkeypatch.setenv("PALMBOT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(settings.content_dir))
+    monkeypatch.delenv("PALMBOT_CONFIG", raising=False)

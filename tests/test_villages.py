@@ -39,8 +39,10 @@ from bot.simulator import Simulator, openid_for
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
+from tests import meeting_rows
 from tests.conftest import SECRET, AppMaker, Clock, services_of
 from tests.phone import Phone
+from tests.test_oversight import colours
 
 TZ = ZoneInfo("Asia/Shanghai")
 ROSTER = Path(__file__).with_name("villages.csv")
@@ -704,3 +706,63 @@ async def test_two_of_a_name_sharing_the_last_four_digits_bind_with_the_whole_nu
     assert "请发送完整手机号绑定" in (await first.send("绑定 王同名 5555") or "")
     assert (await first.send("绑定 王同名 13800005555") or "").startswith("绑定成功！王同名同志，你已加入甲村党总支/第一党支部")
     assert (await second.send("绑定 王同名 13900005555") or "").startswith("绑定成功！王同名同志，你已加入乙村党总支/第一党支部")
+
+
+# --- 督办 and 台账 (issue 14): each village's organisations by id, members refused ------------------------------
+
+
+async def village_meetings(db: SessionMaker) -> None:
+    """甲村's branch planned its 主题党日 in time and its group met nowhere; 乙村's branch planned nothing and
+    its group met; the topics name the village."""
+    async with db.begin() as session:
+        ids = await org_ids(db)
+        secretary = await meeting_rows.member_id(session, "张建华", ids[A + BRANCH])
+        theme = await meeting_rows.meeting(session, org=ids[A + BRANCH], kind="主题党日", topic="甲村冬季防火",
+                                           starts_at=datetime(2026, 11, 15, 9, tzinfo=TZ),
+                                           planned_at=datetime(2026, 10, 20, tzinfo=TZ), closed=True)
+        await meeting_rows.minute(session, theme, author=secretary, at=theme.ends_at, text="甲村纪要")
+        group = await meeting_rows.meeting(session, org=ids[B + GROUP], kind="党小组会", topic="乙村护林巡山",
+                                           starts_at=datetime(2026, 11, 5, 9, tzinfo=TZ), closed=True)
+        await meeting_rows.minute(session, group, at=group.ends_at, text="乙村纪要",
+                                  author=await meeting_rows.member_id(session, "钱卫国", ids[B + BRANCH]))
+
+
+OVERSIGHT = {  # (village, who asks) → the colours they see
+    (A, "管理员"): {A: "绿", A + BRANCH: "绿", A + GROUP: "黄"},
+    (A, "书记"): {A + BRANCH: "绿", A + GROUP: "黄"},
+    (B, "管理员"): {B: "绿", B + BRANCH: "红", B + GROUP: "绿"},
+    (B, "书记"): {B + BRANCH: "红", B + GROUP: "绿"},
+}
+
+
+async def test_duban_and_taizhang_show_each_village_only_its_own_organisations_and_refuse_members(
+        villages: dict[str, Village], live: TestClient, db: SessionMaker, wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
+    await village_meetings(db)
+    for (path, role), expected in OVERSIGHT.items():
+        reply = await villages[path].role(role).says("督办")
+        assert colours(reply) == expected, reply
+        ledger = await villages[path].role(role).says("台账")
+        topic = {A: "主题党日：召开 1 次", B: "党小组会：召开 1 次"}[path]
+        assert topic in ledger and {A: "乙村", B: "甲村"}[path] not in ledger, ledger
+    for village in villages.values():
+        for name in ("王芳", "李强"):
+            for command in ("督办", "台账"):
+                assert "仅支部书记和管理员可以使用" in await village[name].says(command)
+    assert_private(villages, wechat)
+
+
+async def test_duban_reminders_reach_only_the_branch_secretary_of_their_own_village(
+        villages: dict[str, Village], live: TestClient, db: SessionMaker, clock: Clock,  # type: ignore[type-arg]
+        wechat: FakeWeChat) -> None:
+    await village_meetings(db)
+    clock.now = datetime(2026, 11, 20, 9, tzinfo=TZ)
+    assert await run_job(live, "oversight_reminder", clock.now) == "oversight 2026-11: 2 reminders"
+    await deliver_due(services_of(live))
+    expected = {A: f"【督办提醒】{A + GROUP}\n2026年11月组织生活：黄\n11月没有开展党小组活动",
+                B: f"【督办提醒】{B + BRANCH}\n2026年11月组织生活：红\n11月主题党日没有在10月25日前报备计划"}
+    for path, village in villages.items():
+        for person in village.people.values():
+            told = await person.says("通知")
+            assert (expected[path] in told) == (person is village.secretary), (person.name, told)
+            assert expected[other(path)] not in told
+    assert_private(villages, wechat)

@@ -18,8 +18,10 @@ from bot.content.calendar import ThemeMonth
 from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Metric
 from bot.follow_up import Flagged
+from bot.ledger import Attendee, MeetingRecord, Tally
 from bot.report import MemberRow, Report
 from bot.rules.boards import Ranked
+from bot.rules.oversight import Finding, MeetingFacts, Reason
 from bot.rules.points import FollowUp, Standing
 from bot.rules.stars import Requirement, Shortfall, StarStatus
 
@@ -39,6 +41,11 @@ _COUNTED = "计 1 分（本月已满 10 分，超出部分不计）"
 _WISH = SimpleNamespace(id=3, content="想要一台收音机听新闻")
 _REPORT = Report(_ORG, "2026Q4", (10, 11, 12), (MemberRow("李秀英", (10, 8, 0), 18, ("学习星",), 2, 5, 6, 4.0, ""),) * 30,
                  3, (12, 8, 5))
+_MEETING = MeetingRecord(7, 1, "塘约村党总支/第一党支部", "党员大会", "学习全会精神", "村委会", _WHEN, _WHEN, _WHEN, False,
+                         (Attendee("李秀英", "absent", "补学"),), (), ())
+_TALLY = Tally(2, 1, 18, 1, 2, 1, 0, 1, 0)
+_FACTS = MeetingFacts(7, "党员大会", "学习全会精神", _WHEN.date(), _WHEN.date(), _WHEN, False)
+_REASONS = ["11月主题党日没有在10月25日前报备计划", "7 号会议（11月15日 党员大会「学习全会精神」）结束已超过7天，还没有纪要"]
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack_done": {"titles": ["第一党支部通知"], "shown": ["【第一党支部通知】\n周六上午九点开主题党日。\n\n请回复「收到」确认。"]},
@@ -189,4 +196,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "review_no_change": {"name": "李秀英", "star": "学习星", "held": False},
     "unread_hint": {"count": 2},
     "welcome": {"name": ""},
+    "ledger_month": {"org": "塘约村党总支/第一党支部", "month": date(2026, 11, 1), "current": True,
+                     "kinds": [("党员大会", _TALLY), ("支委会", Tally(0, 0, 0, 0, 0, 0, 0, 0, 0))] * 3,
+                     "unrecorded": [_MEETING] * 10},
+    "month_usage": {"command": "台账", "asked": "13月", "current": date(2026, 11, 16)},
+    "oversight": {"scope": "塘约村党总支", "month": date(2026, 11, 1), "counts": {"red": 1, "yellow": 1, "green": 10},
+                  "standings": [("塘约村党总支/第一党支部", "red", _REASONS), ("塘约村党总支/第一党支部/第一党小组", "yellow",
+                                                                    _REASONS[1:] * 3)]
+                  + [("塘约村党总支/第二党支部", "green", [])] * 10, "plan_by": 25, "days": 7},
+    "oversight_reason": {"finding": Finding(Reason.NO_MINUTES, _FACTS), "month": date(2026, 11, 1),
+                         "deadline": date(2026, 10, 25), "days": 7},
+    "oversight_reminder": {"org": "塘约村党总支/第一党支部/第一党小组", "month": date(2026, 11, 1), "colour": "yellow",
+                           "reason": _REASONS[1]},
 }

@@ -85,3 +85,24 @@ def names_period(text: str) -> bool:
 
     Commands that show only the current period refuse such a request rather than silently ignore it."""
     return bool(_PERIOD_WORD.search(text.lower()))
+
+
+_MONTH = re.compile(r"(?:(\d{4})(?:年|-|/|\.)?)?(\d{1,2})月?")
+_RELATIVE_MONTHS = {"本月": 0, "这个月": 0, "上月": 1, "上个月": 1}
+
+
+def parse_month(text: str, today: date) -> Period | None:
+    """A month as a person writes it: `11月`, `2026年11月`, `2026-11`, `本月`, `上月`; without a year, the
+    latest such month not after `today`. None when the text names no month (the caller refuses it)."""
+    text = text.replace(" ", "")
+    if text in _RELATIVE_MONTHS:
+        start = month_of(today).start
+        for _ in range(_RELATIVE_MONTHS[text]):
+            start = month_of(start - timedelta(days=1)).start
+        return month_of(start)
+    found = _MONTH.fullmatch(text)
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        return None
+    number = int(found.group(2))
+    year = int(found.group(1)) if found.group(1) else today.year - (number > today.month)
+    return month_of(date(year, number, 1))

@@ -1,0 +1,23 @@
+"""督办: each organisation under the sender as red, yellow or green for a month, with the reasons."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.oversight import survey, view
+from bot.repo import orgs
+from bot.routing import Need, Router, Usage
+
+router = Router()
+
+
+@router.command("督办", need=Need.SECRETARY,
+                usage=Usage("督办 / 督办 11月", "本组织及下级组织本月（或所写月份）组织生活的红黄绿和原因：红为主题党日"
+                                              "没有提前报备计划，黄为党小组当月没有活动或会议结束7天仍无纪要"))
+async def oversee(ctx: Context) -> str:
+    """The colours of the sender's own organisation and every one under it (by id, never by name)."""
+    month = ctx.month_asked()
+    if month is None:
+        return ctx.render("month_usage", command="督办", asked=ctx.rest, current=ctx.today)
+    standings = await survey(ctx.session, org_ids=await ctx.governed(), month=month, now=ctx.now,
+                             tz=ctx.settings.timezone)
+    return view(ctx.content, standings, month, await orgs.path_of(ctx.session, org_id=ctx.bound.org_id))
