@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +12,9 @@ from bot.config import Settings
 from bot.content import Content
 from bot.grammar import EMPTY, Said
 from bot.limits import Limit, too_long
+from bot.models import Member
 from bot.outbound import Outbound
-from bot.repo import orgs
+from bot.repo import members, orgs
 from bot.repo.members import Sender
 from bot.routing import Router
 from bot.rules.periods import names_period
@@ -47,15 +48,38 @@ class Context:
             raise RuntimeError("route needs a bound member")
         return self.member
 
+    @property
+    def today(self) -> date:
+        """The local date (`settings.timezone`)."""
+        return self.now.astimezone(self.settings.timezone).date()
+
     async def governed(self) -> list[int]:
         """The organisations the sender answers for: their own and those under it, by id (secretaries and
         administrators alike: a township's administrator never sees another township)."""
         return await orgs.subtree(self.session, org_id=self.bound.org_id)
 
+    async def governed_member(self, name: str, tail: str, *, example: str) -> Member | str:
+        """The one member of the sender's organisations with this name (whose phone ends in `tail`, when two
+        share it), or the reply saying there is none or several; `example` shows where the digits go, with
+        `{}` for the name ("解绑 {} 0002")."""
+        found = await members.named(self.session, name=name, org_ids=await self.governed(), tail=tail)
+        if len(found) == 1:
+            return found[0]
+        return self.render("member_which", name=name, count=len(found), tail=tail, example=example.format(name))
+
     @property
     def rest(self) -> str:
         """The text as typed after the command word (a notice keeps its punctuation)."""
         return self.said.typed_from(self.starts[0]) if self.starts else ""
+
+    @property
+    def rest_norm(self) -> str:
+        """The normal form of the text after the command word (`bot.grammar`), for rules that read it."""
+        return self.said.norm[self.starts[0]:] if self.starts else ""
+
+    def typed_at(self, index: int) -> str:
+        """The text as typed from `rest_norm[index]` on (a reason keeps its spacing and punctuation)."""
+        return self.said.typed_from(self.starts[0] + index) if self.starts else ""
 
     def text_after(self, words: int) -> str:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
