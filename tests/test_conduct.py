@@ -71,9 +71,9 @@ async def test_a_deduction_is_previewed_confirmed_told_privately_and_costs_the_s
     assert "没有待确认" in (await secretary.send("确认") or "")  # once
     await deliver_due(services_of(live))
 
-    assert [m for m in li.pushed() if "扣分通知" in m] == [
+    assert [m for m in li.pushed() if "扣分通知" in m] == [(
         "【扣分通知】\n你因「无故缺席组织生活」被扣 2 分（驾照式扣分），已记入积分台账，本季度自律星评定会计入。\n"
-        "如有疑问，请与支部书记沟通；回复「积分」可查看记录。"]
+        "如有疑问，请与支部书记沟通；回复「积分」可查看记录。")]
     assert not [m for p in (secretary, wang) for m in p.pushed() if "扣分" in m]
     points = await li.send("积分")
     assert points and "11月16日 -2 扣分：无故缺席组织生活" in points, points
@@ -180,9 +180,9 @@ async def test_more_unexcused_absences_than_the_rule_allows_are_told_once_to_the
     await deliver_due(services_of(live))
 
     told = {n: [m for m in p.pushed() if "无故缺席提醒" in m] for n, p in secretaries.items()}
-    assert told[SECRETARY_1] == [
+    assert told[SECRETARY_1] == [(
         "【无故缺席提醒】李秀英今年（2026年）无故缺席组织生活已达 3 次（缺席 2 次，迟到 2 次，每迟到 2 次算缺席 1 次），"
-        "超过每年 2 次。\n请及时谈心谈话，了解原因（本提醒仅书记可见，今年不再重复）。请假和豁免不计在内。"]
+        "超过每年 2 次。\n请及时谈心谈话，了解原因（本提醒仅书记可见，今年不再重复）。请假和豁免不计在内。")]
     assert told[SECRETARY_2] == [] and told["13800000021"] == []  # 马丽娟 2, 王德明 2: not more than 2
     assert not [m for p in (li, wang, ma) for m in p.pushed() if "缺席" in m]
     async with db() as session:
