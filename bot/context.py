@@ -67,6 +67,14 @@ class Context:
             return found[0]
         return self.render("member_which", name=name, count=len(found), tail=tail, example=example.format(name))
 
+    async def still_governed(self, member_id: int) -> Member | str:
+        """The member a preview named, when `确认` comes: still one the sender answers for (they may have moved
+        away meanwhile), or the reply saying they are not."""
+        member = await self.session.get(Member, member_id)
+        if member is None or member.org_id not in await self.governed():
+            return self.render("member_unknown", name="", count=0)
+        return member
+
     @property
     def rest(self) -> str:
         """The text as typed after the command word (a notice keeps its punctuation)."""

@@ -13,7 +13,6 @@ from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.grammar import without_full_stop
-from bot.models import Member
 from bot.repo import audit, campaigns, conversation, orgs
 from bot.repo.metrics import DEDUCTION
 from bot.routing import Need, Router, Usage
@@ -57,9 +56,9 @@ async def deduct(ctx: Context) -> str:
 async def confirm_deduction(ctx: Context, payload: str) -> str:
     """`确认` after the preview: the entry, the audit row and the member's private notice, together."""
     asked = json.loads(payload)
-    member = await ctx.session.get(Member, int(asked["member"]))
-    if member is None or member.org_id not in await ctx.governed():
-        return ctx.render("member_unknown", name="", count=0)
+    member = await ctx.still_governed(int(asked["member"]))
+    if isinstance(member, str):
+        return member
     points, reason = int(asked["points"]), str(asked["reason"])
     key = f"deduction:{ctx.openid}:{ctx.msg.id}"
     await award(ctx, action=DEDUCTION, event_key=key, member_id=member.id, points=-points, detail=f"：{reason}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.content_watch import reload_content
 from scheduler.delivery_loop import deliver_due
-from tests.conftest import ROOT, SECRET, AppMaker, Clock, services_of
+from tests.conftest import SECRET, AppMaker, Clock, services_of
 from tests.meetings import settled
 from tests.phone import Phone
 
@@ -27,13 +26,6 @@ SECRETARY_1, SECRETARY_2, LI, WANG, MA = "13800000001", "13800000011", "13800000
 ABSENT, LATE, LEAVE, EXEMPT, PRESENT = (AttendanceStatus.ABSENT, AttendanceStatus.LATE, AttendanceStatus.LEAVE,
                                         AttendanceStatus.EXEMPT, AttendanceStatus.PRESENT)
 Phones = Callable[[str], Phone]
-
-
-@pytest.fixture
-def content_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    shutil.copytree(ROOT / "content", folder)
-    return folder
 
 
 @pytest.fixture

@@ -42,11 +42,6 @@ def parse(norm: str, today: date) -> Asked | None:
     return Asked(found.group("name"), found.group("tail") or "", start, end, found.end())
 
 
-def overlaps(starts_on: date, ends_on: date, first: date, last: date) -> bool:
-    """Whether an exemption (both ends inclusive) covers any day from `first` to `last` (inclusive)."""
-    return starts_on <= last and ends_on >= first
-
-
 def _day(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
