@@ -12,8 +12,9 @@ from bot.config import Settings
 from bot.content import Content
 from bot.grammar import EMPTY, Said
 from bot.limits import Limit, too_long
+from bot.models import Member
 from bot.outbound import Outbound
-from bot.repo import orgs
+from bot.repo import members, orgs
 from bot.repo.members import Sender
 from bot.routing import Router
 from bot.rules.periods import Period, month_of, names_period, parse_month
@@ -47,15 +48,46 @@ class Context:
             raise RuntimeError("route needs a bound member")
         return self.member
 
+    @property
+    def today(self) -> date:
+        """The local date (`settings.timezone`)."""
+        return self.now.astimezone(self.settings.timezone).date()
+
     async def governed(self) -> list[int]:
         """The organisations the sender answers for: their own and those under it, by id (secretaries and
         administrators alike: a township's administrator never sees another township)."""
         return await orgs.subtree(self.session, org_id=self.bound.org_id)
 
+    async def governed_member(self, name: str, tail: str, *, example: str) -> Member | str:
+        """The one member of the sender's organisations with this name (whose phone ends in `tail`, when two
+        share it), or the reply saying there is none or several; `example` shows where the digits go, with
+        `{}` for the name ("解绑 {} 0002")."""
+        found = await members.named(self.session, name=name, org_ids=await self.governed(), tail=tail)
+        if len(found) == 1:
+            return found[0]
+        return self.render("member_which", name=name, count=len(found), tail=tail, example=example.format(name))
+
+    async def still_governed(self, member_id: int) -> Member | str:
+        """The member a preview named, when `确认` comes: still one the sender answers for (they may have moved
+        away meanwhile), or the reply saying they are not."""
+        member = await self.session.get(Member, member_id)
+        if member is None or member.org_id not in await self.governed():
+            return self.render("member_unknown", name="", count=0)
+        return member
+
     @property
     def rest(self) -> str:
         """The text as typed after the command word (a notice keeps its punctuation)."""
         return self.said.typed_from(self.starts[0]) if self.starts else ""
+
+    @property
+    def rest_norm(self) -> str:
+        """The normal form of the text after the command word (`bot.grammar`), for rules that read it."""
+        return self.said.norm[self.starts[0]:] if self.starts else ""
+
+    def typed_at(self, index: int) -> str:
+        """The text as typed from `rest_norm[index]` on (a reason keeps its spacing and punctuation)."""
+        return self.said.typed_from(self.starts[0] + index) if self.starts else ""
 
     def text_after(self, words: int) -> str:
         """The text as typed after the first `words` words (a reason keeps its spacing and punctuation)."""
@@ -68,11 +100,6 @@ class Context:
         if not names_period(asked):
             return None
         return self.render("period_refused", command=command, shows=shows, asked=asked)
-
-    @property
-    def today(self) -> date:
-        """The local date of the message."""
-        return self.now.astimezone(self.settings.timezone).date()
 
     def month_asked(self) -> Period | None:
         """The month named after the command (`台账 11月`; this month when none), or None when the words name no

@@ -1,6 +1,7 @@
 """Who a secretary should follow up (待关注): points under the line, years running under it, few stars.
 
-Only the member's secretary ever sees this; no message to the member or the branch names it.
+Only the member's secretary ever sees this; no message to the member or the branch names it. A member under an
+exemption (`豁免`) today is left out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.rules import Rules
 from bot.models import Member
-from bot.repo import points, stars
+from bot.repo import exemptions, points, stars
 from bot.rules.periods import Period, year_of
 from bot.rules.points import FollowUp, first_full_year, follow_up, scores_by_year
 from bot.rules.stars import low_star
@@ -29,9 +30,10 @@ class Flagged:
     points: FollowUp
     year_score: int
     stars: int | None  # stars held, when few enough to list (after the organisation's first review)
+    exempt: bool  # under an exemption today: never listed
 
     def listed(self) -> bool:
-        return self.points.listed() or self.stars is not None
+        return not self.exempt and (self.points.listed() or self.stars is not None)
 
 
 async def assess(session: AsyncSession, *, rules: Rules, tz: ZoneInfo, org_ids: Sequence[int],
@@ -47,6 +49,7 @@ async def assess(session: AsyncSession, *, rules: Rules, tz: ZoneInfo, org_ids: 
         entries[member_id].append((at.astimezone(tz).date(), delta))
     held = await stars.held(session, member_ids=[r.id for r in roster])
     reviewed = await stars.reviewed_orgs(session, org_ids=org_ids)
+    exempt = await exemptions.exempt_on(session, member_ids=[r.id for r in roster], day=today)
     found = []
     for r in roster:
         years = scores_by_year(entries[r.id], policy.monthly_cap)
@@ -56,5 +59,6 @@ async def assess(session: AsyncSession, *, rules: Rules, tz: ZoneInfo, org_ids: 
             follow_up(years, today, policy, first_full_year(r.created_at.astimezone(tz).date())),
             years.get(today.year, 0),
             count if r.org_id in reviewed and low_star(count, rules.review.low_star_max) else None,
+            r.id in exempt,
         ))
     return found

@@ -82,4 +82,10 @@ def _latin(char: str) -> bool:
     return char.isascii()
 
 
+def without_full_stop(text: str) -> str:
+    """A typed text without the full stop speech recognition ends a sentence with (replies would double it:
+    打扫卫生。。), and without surrounding spaces."""
+    return text.strip().rstrip("。．.！!").rstrip()
+
+
 EMPTY = read("")  # nothing said (an event, a photo)

@@ -65,7 +65,8 @@ async def build(session: AsyncSession, *, org_id: int, quarter: Period, rules: R
     org_ids = await orgs.subtree(session, org_id=org_id)
     cap = rules.policy.monthly_cap
     months = months_in(quarter)
-    by_month = [await metrics.for_members(session, period=m, tz=tz, monthly_cap=cap, org_ids=org_ids)
+    by_month = [await metrics.for_members(session, period=m, tz=tz, monthly_cap=cap, life=rules.life,
+                                          org_ids=org_ids)
                 for m in months]
     members = (await session.execute(select(Member.id, Member.name).where(Member.org_id.in_(org_ids))
                                      .order_by(Member.name, Member.id))).all()
@@ -101,7 +102,9 @@ async def _answered(session: AsyncSession, *, quarter: Period, tz: ZoneInfo, org
 
 
 def _flags(f: Flagged, rules: Rules) -> str:
-    """The follow-up flags as the spreadsheet shows them."""
+    """The follow-up flags as the spreadsheet shows them (none for a member under an exemption)."""
+    if f.exempt:
+        return ""
     line = rules.policy.flag_below
     flags = []
     if f.points.behind_this_year:

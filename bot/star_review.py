@@ -20,7 +20,7 @@ from bot.content import Content
 from bot.content.rules import Rules
 from bot.db import SessionMaker, transaction
 from bot.models import Member, StarReview
-from bot.repo import audit, campaigns, metrics, orgs, stars
+from bot.repo import audit, campaigns, exemptions, metrics, orgs, stars
 from bot.rules.periods import Period, quarter_label
 from bot.rules.stars import Star, changes, evaluate
 
@@ -50,8 +50,10 @@ async def propose(sessionmaker: SessionMaker, *, content: Content, tz: ZoneInfo,
     """
     rules, label = content.rules, quarter_label(quarter.start)
     async with sessionmaker() as session:
-        values = await metrics.for_members(session, period=quarter, tz=tz, monthly_cap=rules.policy.monthly_cap)
+        values = await metrics.for_members(session, period=quarter, tz=tz, monthly_cap=rules.policy.monthly_cap,
+                                           life=rules.life)
         held = await stars.held(session)
+        exempt = await exemptions.during(session, first=quarter.start, last=quarter.last_day)
         by_org: defaultdict[int, list[int]] = defaultdict(list)
         for member_id, org_id in await session.execute(select(Member.id, Member.org_id).order_by(Member.id)):
             by_org[org_id].append(member_id)
@@ -63,7 +65,8 @@ async def propose(sessionmaker: SessionMaker, *, content: Content, tz: ZoneInfo,
                 continue
             rows = [{"review_id": review_id, "member_id": member_id, **change}
                     for member_id in member_ids
-                    for change in _changes(rules, held.get(member_id, set()), values.get(member_id) or metrics.zeros())]
+                    for change in _changes(rules, held.get(member_id, set()), values.get(member_id) or metrics.zeros(),
+                                           exempt=member_id in exempt)]
             await stars.add_proposals(session, rows)
             reviews, made = reviews + 1, made + len(rows)
             if len(member_ids) <= rules.review.auto_confirm_max_members:
@@ -74,10 +77,11 @@ async def propose(sessionmaker: SessionMaker, *, content: Content, tz: ZoneInfo,
     return Proposed(label, reviews, made, auto)
 
 
-def _changes(rules: Rules, held: set[str], values: Mapping[str, float]) -> list[dict[str, Any]]:
-    """One member's proposal rows (without review and member): each grant or removal with its evidence."""
+def _changes(rules: Rules, held: set[str], values: Mapping[str, float], *, exempt: bool) -> list[dict[str, Any]]:
+    """One member's proposal rows (without review and member): each grant or removal with its evidence; a member
+    exempt during the quarter keeps the stars only excused shortfalls stand against (`bot.rules.stars.changes`)."""
     found = []
-    for change in changes(held, evaluate(rules.stars, values)):
+    for change in changes(held, evaluate(rules.stars, values), exempt=exempt):
         star = rules.star(change.star)
         assert star is not None
         found.append({"star": change.star, "proposed": change.grant, "decision": change.grant,

@@ -5,7 +5,9 @@ from handlers import (
     binding,
     boards,
     checkin,
+    conduct,
     conversation,
+    exemptions,
     follow_up,
     help,
     ledger,
@@ -25,5 +27,6 @@ def build_router() -> Router:
     router = Router()
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
                    notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
-                   report.router, ledger.router, oversight.router, conversation.router)
+                   report.router, ledger.router, oversight.router, conduct.router, exemptions.router,
+                   conversation.router)
     return router

@@ -53,12 +53,9 @@ async def release(ctx: Context) -> str:
     the member may bind again, say from a new phone."""
     if not 1 <= len(ctx.args) <= 2:
         return ctx.render("unbind_usage")
-    tail = ctx.args[1] if len(ctx.args) == 2 else ""
-    found = [m for m in await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
-             if m.phone.endswith(tail)]
-    if len(found) != 1:
-        return ctx.render("unbind_unknown", name=ctx.args[0], count=len(found), tail=tail)
-    member = found[0]
+    member = await ctx.governed_member(ctx.args[0], ctx.args[1] if len(ctx.args) == 2 else "", example="解绑 {} 0002")
+    if isinstance(member, str):
+        return member
     if member.id == ctx.bound.id:
         return ctx.render("unbind_own")
     if not await members.release(ctx.session, member=member, actor_id=ctx.bound.id, now=ctx.now):

@@ -76,9 +76,9 @@ async def correct(ctx: Context) -> str:
 async def confirm_correction(ctx: Context, payload: str) -> str:
     """`确认` after a large correction's preview applies it."""
     asked = json.loads(payload)
-    member = await ctx.session.get(Member, int(asked["member"]))
-    if member is None or member.org_id not in await ctx.governed():
-        return ctx.render("member_unknown", name="", count=0)
+    member = await ctx.still_governed(int(asked["member"]))
+    if isinstance(member, str):
+        return member
     return await _apply(ctx, member, int(asked["delta"]), str(asked["reason"]))
 
 

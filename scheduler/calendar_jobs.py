@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from bot.content.calendar import Calendar
 from bot.services import Services
 from scheduler import oversight, pushes
 
+ABSENCE_NOTICE_AT = time(20, 0)  # daily, after the day's meetings have closed (学分卡: rules.toml)
 Body = Callable[[Services, AsyncSession, datetime], Awaitable[str]]
 
 
@@ -69,6 +70,8 @@ def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
                     CronTrigger(day=oversight.DAYS, hour=oversight.TIME[0], minute=oversight.TIME[1], timezone=tz),
                     oversight.oversight_reminder),
     ]
+    jobs.append(CalendarJob("absence_notice", "无故缺席超过规定次数的党员告知支部书记",
+                            _daily(ABSENCE_NOTICE_AT.hour, ABSENCE_NOTICE_AT.minute, tz), pushes.absence_notice))
     for day in calendar.recurring:
         jobs.append(CalendarJob(f"recurring_{day.id}", day.name,
                                 CronTrigger(day=day.day, hour=day.time.hour, minute=day.time.minute, timezone=tz),

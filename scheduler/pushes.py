@@ -14,12 +14,14 @@ from bot import offloop
 from bot.content.calendar import RecurringDay
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member, Organisation, OrgKind, Role, StarReview
-from bot.repo import activities, campaigns, members, orgs, volunteer
+from bot.repo import absences, activities, campaigns, members, orgs, volunteer
 from bot.roster import CATEGORIES
 from bot.rules import boards
 from bot.rules.anniversaries import anniversary_days, party_years
+from bot.rules.attendance import absences as unexcused
+from bot.rules.attendance import needs_notice
 from bot.rules.checkin import new_code
-from bot.rules.periods import month_of, previous_quarter
+from bot.rules.periods import month_of, previous_quarter, year_of
 from bot.rules.volunteer import hours_of
 from bot.services import Services
 from bot.star_review import propose
@@ -131,12 +133,40 @@ async def political_birthdays(services: Services, session: AsyncSession, at: dat
                                now=services.clock())
     for org_id in sorted({m.org_id for m, _ in celebrants}):
         names = [(m.name, years) for m, years in celebrants if m.org_id == org_id]
-        up_to_branch = await orgs.up_to_branch(session, org_id=org_id)  # a 党小组 has no secretary of its own
         await campaigns.create(
             session, key=f"birthday-note:{today}:{org_id}", kind="birthday_note", title="政治生日提醒",
             body=services.content.render("birthday_note", members=names), org_id=org_id, at=at, now=services.clock(),
-            audience=select(Member.id).where(Member.org_id.in_(up_to_branch), Member.role.in_(SECRETARY_ROLES)))
+            audience=await _branch_secretaries(session, org_id))
     return f"{len(celebrants)} political birthdays"
+
+
+async def absence_notice(services: Services, session: AsyncSession, at: datetime) -> str:
+    """Daily (学分卡, seed 002 L400): each member whose unexcused absences this year are more than
+    `absences_before_notice` is noted to the secretaries of their organisation up to its 党支部, once a year
+    (the campaign's key); never to the member, never to another branch."""
+    life, day = services.content.rules.life, _local_day(services, at)
+    start, end = year_of(day).bounds(services.settings.timezone)
+    noted = 0
+    for member_id, tally in sorted((await absences.tallies(session, start=start, end=end)).items()):
+        count = unexcused(tally, life.late_per_absence)
+        member = await session.get(Member, member_id)
+        if member is None or not needs_notice(count, life.absences_before_notice):
+            continue
+        body = services.content.render("absence_note", name=member.name, year=day.year, count=count, tally=tally,
+                                       late_per_absence=life.late_per_absence, most=life.absences_before_notice)
+        created = await campaigns.create(
+            session, key=f"absences:{day.year}:{member_id}", kind="absence_note", title="无故缺席提醒", body=body,
+            org_id=member.org_id, at=at, now=services.clock(),
+            audience=(await _branch_secretaries(session, member.org_id)).where(Member.id != member_id))
+        noted += created is not None
+    return f"absences {day.year}: {noted} members noted"
+
+
+async def _branch_secretaries(session: AsyncSession, org_id: int) -> Select[int]:
+    """The secretaries (and administrators) of an organisation and those above it up to its 党支部, as a query: a
+    党小组 member's note reaches the branch secretary, never the 党总支 above."""
+    up_to_branch = await orgs.up_to_branch(session, org_id=org_id)
+    return select(Member.id).where(Member.org_id.in_(up_to_branch), Member.role.in_(SECRETARY_ROLES))
 
 
 async def recurring_day(day: RecurringDay, services: Services, session: AsyncSession, at: datetime) -> str:

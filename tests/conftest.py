@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -88,6 +89,14 @@ def settings(database_url: str) -> Settings:
         database_url=database_url, content_dir=ROOT / "content", timezone=TZ,
         wechat_token=TOKEN, wechat_aes_key=AES_KEY, wechat_appid=APPID,
     )
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A copy of `content/` a test may edit (and reload)."""
+    folder = tmp_path / "content"
+    shutil.copytree(ROOT / "content", folder)
+    return folder
 
 
 @pytest.fixture

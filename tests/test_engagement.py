@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,19 +23,12 @@ from bot.rules.periods import parse_quarter
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
-from tests.conftest import ROOT, SECRET, AppMaker, Clock, services_of
+from tests.conftest import SECRET, AppMaker, Clock, services_of
 from tests.phone import Phone
 
 SECRETARY_1, SECRETARY_2 = "13800000001", "13800000011"
 TZ = ZoneInfo("Asia/Shanghai")
 RESIDENT, RESIDENT_PHONE = "王秀兰", "13912345678"
-
-
-@pytest.fixture
-def content_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    shutil.copytree(ROOT / "content", folder)
-    return folder
 
 
 @pytest.fixture

@@ -766,3 +766,77 @@ async def test_duban_reminders_reach_only_the_branch_secretary_of_their_own_vill
             assert (expected[path] in told) == (person is village.secretary), (person.name, told)
             assert expected[other(path)] not in told
     assert_private(villages, wechat)
+
+
+# --- 扣分 and 豁免 (issue 14) --------------------------------------------------------------------------------------
+
+
+async def test_deductions_reach_only_a_member_of_their_own_village(
+        villages: dict[str, Village], live: TestClient, db: SessionMaker, wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
+    a, b = villages[A], villages[B]
+    for path, village in villages.items():
+        theirs = villages[other(path)]["王芳"].number[-4:]
+        outsider = "陈静" if path == A else "刘洋"
+        for who in (village.secretary, village.admin):
+            assert f"你负责的组织里没有叫「{outsider}」的党员" in await who.says(f"扣分 {outsider} 2 其他村的")
+            refused = await who.says(f"扣分 王芳 {theirs} 2 其他村的")  # the other 王芳, by her phone
+            assert f"你负责的组织里没有手机号后四位是 {theirs} 的「王芳」" in refused, refused
+        assert "你负责的组织里没有" in await village.secretary.says(f"扣分 {village.admin.name} 2 上级")
+    assert f"将给王芳（{A}/第一党支部）扣 2 分" in await a.secretary.says("扣分 王芳 2 无故缺席组织生活")
+    assert "已为王芳记录扣分 2 分" in await a.secretary.says("确认")
+    assert f"将给李强（{B}/第一党支部/第一党小组）扣 3 分" in await b.admin.says("扣分 李强 违反村规民约")
+    assert "已为李强记录扣分 3 分" in await b.admin.says("确认")
+    await deliver_due(services_of(live))
+
+    deducted = {(A, "王芳"): "-2 扣分：无故缺席组织生活", (B, "李强"): "-3 扣分：违反村规民约"}
+    for path, village in villages.items():
+        for name in ("王芳", "李强"):
+            told = [m for m in village[name].pushed() if "扣分通知" in m]
+            points = await village[name].says("积分")
+            expected = deducted.get((path, name))
+            assert len(told) == (1 if expected else 0) and points.count("扣分：") == len(told), (path, name, points)
+            assert expected is None or expected in points
+    people, ids = await member_ids(db), await org_ids(db)
+    async with db() as session:
+        entries = {(e.member_id, e.action, e.delta) for e in await session.scalars(select(PointEntry))}
+        trail = {(e.actor_id, e.member_id, e.org_id, e.action) for e in await session.scalars(select(AuditEntry))}
+    wang, li = people[a["王芳"].number], people[b["李强"].number]
+    assert entries == {(wang, "deduction", -2), (li, "deduction", -3)}
+    assert trail == {(people[a.secretary.number], wang, ids[A + BRANCH], "points_deduct"),
+                     (people[b.admin.number], li, ids[B + GROUP], "points_deduct")}
+    assert_private(villages, wechat)
+
+
+async def test_exemptions_are_recorded_listed_and_felt_in_their_own_village_only(
+        villages: dict[str, Village], db: SessionMaker, wechat: FakeWeChat) -> None:
+    a, b = villages[A], villages[B]
+    async with db.begin() as session:  # on the roster since 2022 with nothing earned: everyone is followed up
+        for m in await session.scalars(select(Member)):
+            m.created_at = datetime(2022, 3, 1, tzinfo=TZ)
+    for path, village in villages.items():
+        theirs = villages[other(path)]["王芳"].number[-4:]
+        outsider = "陈静" if path == A else "刘洋"
+        for who in (village.secretary, village.admin):
+            assert f"没有手机号后四位是 {theirs} 的「王芳」" in await who.says(f"豁免 王芳 {theirs} 11.10 12.10 病")
+            assert f"你负责的组织里没有叫「{outsider}」的党员" in await who.says(f"取消豁免 {outsider}")
+    assert "已登记王芳豁免" in await a.secretary.says("豁免 王芳 11.10 12.10 生病住院")
+    assert "已登记李强豁免" in await b.admin.says("豁免 李强 11月10日 12月10日 冬季转场")
+
+    exempt = {A: "王芳", B: "李强"}
+    for path, village in villages.items():
+        for who, org in ((village.secretary, BRANCH), (village.admin, "")):
+            listing = await who.says("待关注")
+            flagged = {line.split("：", 1)[0] for line in listing.splitlines()[1:] if "：" in line}
+            shown = names_in(path, org, below=True) & {exempt[path]}
+            assert flagged == names_in(path, org, below=True) - {exempt[path]}, (path, who.name, listing)
+            exemptions = await who.says("豁免")
+            assert {line.split("：", 1)[0] for line in exemptions.splitlines()[1:-1]} == shown, exemptions
+        for name in ("王芳", "李强"):
+            stars = await village[name].says("星级")
+            assert ("本季度你有豁免" in stars) == (name == exempt[path]), (path, name, stars)
+    people, ids = await member_ids(db), await org_ids(db)
+    async with db() as session:
+        trail = {(e.actor_id, e.member_id, e.org_id, e.action) for e in await session.scalars(select(AuditEntry))}
+    assert trail == {(people[a.secretary.number], people[a["王芳"].number], ids[A + BRANCH], "exempt"),
+                     (people[b.admin.number], people[b["李强"].number], ids[B + GROUP], "exempt")}
+    assert_private(villages, wechat)

@@ -13,7 +13,7 @@ from bot.rules.stars import Requirement, Star
 QUARTER_MONTHS = 3
 # Which actions feed each metric a star can require; `points` is fed by every action worth points.
 FED_BY = {"quiz_correct": {"quiz_correct"}, "checkins": {"checkin"}, "service_hours": {"volunteer_hour"}}
-REQUIRED_ACTIONS = ("checkin", "quiz_correct", "volunteer_hour", "wish", "correction")  # the code awards these by name
+REQUIRED_ACTIONS = ("checkin", "quiz_correct", "volunteer_hour", "wish", "correction", "deduction")  # the code awards these by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +145,30 @@ def _check(rules: Rules, path: Path, problems: Problems) -> None:
         problems.add(path, line_of(path, "yearly_line"),
                      f"need 0 < flag_below ({policy.flag_below}) ≤ yearly_line ({policy.yearly_line}) ≤ "
                      f"12 × monthly_cap ({12 * policy.monthly_cap})", "adjust the [points] lines")
+    _check_life(rules, path, problems)
     for star in rules.stars if not missing else ():  # a missing action is the one problem to fix first
         for req in star.requirements:
             reason = _unearnable(req, rules)
             if reason:
                 problems.add(path, line_of(path, f'name = "{star.name}"'), f"star {star.name} cannot be earned: {reason}",
                              "lower the requirement or add the action that earns it")
+
+
+def _check_life(rules: Rules, path: Path, problems: Problems) -> None:
+    """The 学分卡 numbers and the deductions: counts that divide, and reasons that one `扣分` may take."""
+    life = rules.life
+    if life.late_per_absence < 1 or life.absences_before_notice < 0:
+        problems.add(path, line_of(path, "late_per_absence"),
+                     f"need late_per_absence ≥ 1 ({life.late_per_absence}) and absences_before_notice ≥ 0 "
+                     f"({life.absences_before_notice})", "adjust [organisational_life]")
+    if rules.max_deduction < 1:
+        problems.add(path, line_of(path, "max_points"), f"max_points is {rules.max_deduction}",
+                     "one deduction must be able to take at least 1 point")
+    for listed in rules.deductions:
+        if not 0 < listed.points <= rules.max_deduction:
+            problems.add(path, line_of(path, listed.reason),
+                         f"deduction `{listed.reason}` takes {listed.points} points",
+                         f"give it 1 to max_points ({rules.max_deduction})")
 
 
 def _unearnable(req: Requirement, rules: Rules) -> str:

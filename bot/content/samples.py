@@ -16,14 +16,15 @@ from zoneinfo import ZoneInfo
 
 from bot.content.calendar import ThemeMonth
 from bot.content.lessons import Lesson, Quiz
-from bot.content.rules import Metric
+from bot.content.rules import Deduction, Metric
 from bot.follow_up import Flagged
 from bot.ledger import Attendee, MeetingRecord, Tally
 from bot.report import MemberRow, Report
+from bot.rules.attendance import Lapses
 from bot.rules.boards import Ranked
 from bot.rules.oversight import Finding, MeetingFacts, Reason
 from bot.rules.points import FollowUp, Standing
-from bot.rules.stars import Requirement, Shortfall, StarStatus
+from bot.rules.stars import Requirement, Shortfall, StarStatus, excused
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _QUIZ = Quiz("“三会一课”中的“一课”指的是什么？", {"A": "党课", "B": "文化课", "C": "技能培训课"}, "A", "“一课”即按时上好党课。")
@@ -37,6 +38,7 @@ _METRICS = {"quiz_correct": Metric("答对微党课题目", "题"), "service_hou
             "deductions": Metric("扣分记录", "次")}
 _CLAIM = SimpleNamespace(id=12, created_at=_WHEN, minutes=90, description="社区环境整治", status="rejected",
                          reason="时长与活动记录不符", photo_media_id="media-1")
+_EXEMPTION = SimpleNamespace(starts_on=date(2026, 12, 1), ends_on=date(2027, 2, 28), reason="冬季转场放牧")
 _COUNTED = "计 1 分（本月已满 10 分，超出部分不计）"
 _WISH = SimpleNamespace(id=3, content="想要一台收音机听新闻")
 _REPORT = Report(_ORG, "2026Q4", (10, 11, 12), (MemberRow("李秀英", (10, 8, 0), 18, ("学习星",), 2, 5, 6, 4.0, ""),) * 30,
@@ -111,7 +113,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
               "metrics": _METRICS,
               "history": [SimpleNamespace(at=_WHEN, granted=True, star="服务星", reason="完成志愿服务 6 小时"),
                           SimpleNamespace(at=_WHEN, granted=False, star="学习星", reason="答对微党课题目 2 题")],
-              "tz": _TZ},
+              "tz": _TZ, "exemptions": [_EXEMPTION], "excused": excused},
     "star_result": {"quarter": "2026Q4", "gained": [("服务星", "完成志愿服务 6 小时")],
                     "lost": [("学习星", "答对微党课题目 2 题")]},
     "review_changed": {"name": "李秀英", "star": "服务星", "hold": True, "reason": "照顾孤寡老人未登记"},
@@ -166,15 +168,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "correction_own": {},
     "correction_usage": {},
     "follow_up": {"line": 60, "years": 3, "low": 3, "members": [
-        Flagged(1, "王德明", FollowUp(True, 3), 31, 2), Flagged(2, "李秀英", FollowUp(False, 1), 70, None)] * 10},
+        Flagged(1, "王德明", FollowUp(True, 3), 31, 2, False), Flagged(2, "李秀英", FollowUp(False, 1), 70, None, False)] * 10},
     "report_summary": {"report": _REPORT, "followed": 3, "hours": 46.5, "current": True},
     "service_star": {"name": "李秀英", "month": 11, "hours": 12.5},
     "themeday_notice": {"org": _ORG, "day": date(2026, 11, 15), "month": _MONTH, "code": "4821", "closes_at": _WHEN},
     "themeday_reminder": {"day": date(2026, 11, 15), "month": _MONTH},
+    "absence_note": {"name": "李秀英", "year": 2026, "count": 3, "tally": Lapses(2, 3), "late_per_absence": 2, "most": 2},
+    "deduction_usage": {"most": 10, "listed": [Deduction("无故缺席组织生活", 2), Deduction("违反村规民约", 3)] * 5},
+    "deduction_preview": {"name": "李秀英", "org": "塘约村党总支/第一党支部", "points": 2, "reason": "无故缺席组织生活"},
+    "deduction_done": {"name": "李秀英", "points": 2, "reason": "无故缺席组织生活"},
+    "deduction_own": {},
+    "deduction_notice": {"points": 2, "reason": "无故缺席组织生活"},
+    "exemption_usage": {},
+    "exemption_dates": {"starts_on": date(2026, 12, 1), "ends_on": date(2026, 11, 1)},
+    "exemption_overlap": {"name": "李秀英", "exemption": _EXEMPTION},
+    "exemption_done": {"name": "李秀英", "starts_on": date(2026, 12, 1), "ends_on": date(2027, 2, 28), "reason": "冬季转场放牧"},
+    "exemption_own": {},
+    "exemption_ended": {"ended": 1, "name": "李秀英"},
+    "exemption_list": {"exemptions": [(_EXEMPTION, "李秀英")] * 20, "today": date(2026, 11, 16)},
+    "member_which": {"name": "李秀英", "count": 2, "tail": "0002", "example": "解绑 李秀英 0002"},
     "unbind_done": {"name": "李秀英", "org": "塘约村党总支/第一党支部"},
     "unbind_not_bound": {"name": "李秀英"},
     "unbind_own": {},
-    "unbind_unknown": {"name": "李秀英", "count": 2, "tail": "0002"},
     "unbind_usage": {},
     "unknown": {"menu": _MENU, "bound": True},
     "greeting": {"name": _NAME, "thanks": True, "menu": _MENU, "bound": True},

@@ -122,9 +122,11 @@ async def name_of(session: AsyncSession, *, member_id: int) -> str:
     return (await session.scalar(select(Member.name).where(Member.id == member_id))) or ""
 
 
-async def named(session: AsyncSession, *, name: str, org_ids: Sequence[int]) -> Sequence[Member]:
-    """Members of these organisations with this name (more than one means the name is ambiguous)."""
-    return (await session.scalars(select(Member).where(Member.name == name, Member.org_id.in_(org_ids)))).all()
+async def named(session: AsyncSession, *, name: str, org_ids: Sequence[int], tail: str = "") -> Sequence[Member]:
+    """Members of these organisations with this name (more than one means the name is ambiguous), and whose phone
+    ends in `tail` when given."""
+    return (await session.scalars(select(Member).where(
+        Member.name == name, Member.org_id.in_(org_ids), Member.phone.endswith(tail, autoescape=True)))).all()
 
 
 async def set_hide_rank(session: AsyncSession, *, member_id: int, hide: bool) -> None:

@@ -11,15 +11,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.rules import LifePolicy
 from bot.models import CheckIn, ClaimStatus, Member, PointEntry, QuizAnswer, VolunteerClaim
+from bot.repo import absences
+from bot.rules.attendance import absences as unexcused
+from bot.rules.attendance import conduct_deductions
 from bot.rules.periods import Period, months_in
 from bot.rules.points import monthly_score
 
 NAMES = ("quiz_correct", "checkins", "points", "deductions", "service_hours")
 CORRECTION = "correction"  # a secretary's correction is not a deduction for conduct
+DEDUCTION = "deduction"  # a secretary's `扣分` is
 
 Metrics = dict[str, float]
 
@@ -28,10 +33,11 @@ def zeros() -> Metrics:
     return dict.fromkeys(NAMES, 0.0)
 
 
-async def for_members(session: AsyncSession, *, period: Period, tz: ZoneInfo, monthly_cap: int,
+async def for_members(session: AsyncSession, *, period: Period, tz: ZoneInfo, monthly_cap: int, life: LifePolicy,
                       member_id: int | None = None, org_ids: Sequence[int] | None = None) -> dict[int, Metrics]:
     """Every member's metrics over the period (those with nothing recorded are left out): of everyone, of
-    these organisations' members, or of one member."""
+    these organisations' members, or of one member. `deductions` counts `扣分` entries and, when the rules
+    say so, unexcused absences from meetings held in the period (the 学分卡 rule)."""
     start, end = period.bounds(tz)
     scope = _scope(member_id, org_ids)
     found: defaultdict[int, Metrics] = defaultdict(zeros)
@@ -52,16 +58,19 @@ async def for_members(session: AsyncSession, *, period: Period, tz: ZoneInfo, mo
     ):
         for who, value in await session.execute(stmt):
             found[who][name] = float(value)
+    for who, tally in (await absences.tallies(session, start=start, end=end, scope=scope)).items():
+        found[who]["deductions"] += conduct_deductions(unexcused(tally, life.late_per_absence),
+                                                       life.absences_count_as_deductions)
     return dict(found)
 
 
 async def for_member(session: AsyncSession, *, member_id: int, period: Period, tz: ZoneInfo,
-                     monthly_cap: int) -> Metrics:
-    found = await for_members(session, period=period, tz=tz, monthly_cap=monthly_cap, member_id=member_id)
+                     monthly_cap: int, life: LifePolicy) -> Metrics:
+    found = await for_members(session, period=period, tz=tz, monthly_cap=monthly_cap, life=life, member_id=member_id)
     return found.get(member_id) or zeros()
 
 
-_deduction = case((and_(PointEntry.delta < 0, PointEntry.action != CORRECTION), 1), else_=0)
+_deduction = case((PointEntry.action == DEDUCTION, 1), else_=0)
 
 
 Scope = Callable[[Any], ColumnElement[bool]] | None

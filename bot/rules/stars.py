@@ -64,9 +64,19 @@ class Change:
     grant: bool
 
 
-def changes(held_before: Collection[str], statuses: Sequence[StarStatus]) -> list[Change]:
-    """What a quarter's statuses change against the stars held before: grants and removals, in star order."""
-    return [Change(s.name, s.held) for s in statuses if s.held != (s.name in held_before)]
+def excused(status: StarStatus) -> bool:
+    """Whether an exemption excuses a star's shortfalls: every one is something left undone (`at_least`), none a
+    limit crossed (`at_most`, such as a conduct deduction), which an exemption never excuses."""
+    return bool(status.shortfalls) and not any(s.over_limit for s in status.shortfalls)
+
+
+def changes(held_before: Collection[str], statuses: Sequence[StarStatus], *, exempt: bool = False) -> list[Change]:
+    """What a quarter's statuses change against the stars held before: grants and removals, in star order.
+
+    For a member `exempt` during the quarter, a star held is kept when only excused shortfalls stand against it
+    (a star earned anyway is still granted)."""
+    return [Change(s.name, s.held) for s in statuses
+            if s.held != (s.name in held_before) and not (exempt and excused(s))]
 
 
 def low_star(held: int, at_most: int) -> bool:
