@@ -214,7 +214,7 @@ class DeliveryWorker:
         async with transaction(self.sessionmaker) as session:
             moved = await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=status,
                                          now=self.clock(), error=error, retry_at=retry_at)
-            if moved and status == S.SENT and item.kind == "lesson" and item.ref:
+            if moved and status == S.SENT and item.kind in lessons.QUIZ_KINDS and item.ref:
                 await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=self.clock())
         if not moved:
             log.warning("delivery %d was no longer %s's to mark %s", item.delivery_id, self.owner, status)

@@ -8,8 +8,11 @@ from handlers import (
     conversation,
     follow_up,
     help,
+    leave,
     lessons,
+    meetings,
     notices,
+    photos,
     points,
     report,
     review,
@@ -23,5 +26,5 @@ def build_router() -> Router:
     router = Router()
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
                    notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
-                   report.router, conversation.router)
+                   report.router, meetings.router, leave.router, photos.router, conversation.router)
     return router

@@ -54,8 +54,7 @@ async def release(ctx: Context) -> str:
     if not 1 <= len(ctx.args) <= 2:
         return ctx.render("unbind_usage")
     tail = ctx.args[1] if len(ctx.args) == 2 else ""
-    found = [m for m in await members.named(ctx.session, name=ctx.args[0], org_ids=await ctx.governed())
-             if m.phone.endswith(tail)]
+    found = await members.named_ending(ctx.session, name=ctx.args[0], tail=tail, org_ids=await ctx.governed())
     if len(found) != 1:
         return ctx.render("unbind_unknown", name=ctx.args[0], count=len(found), tail=tail)
     member = found[0]

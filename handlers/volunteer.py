@@ -35,7 +35,6 @@ async def record(ctx: Context) -> str:
                       description=claim.description, minutes=PHOTO_MINUTES)
 
 
-@router.message("image", need=Need.MEMBER)
 async def photo(ctx: Context) -> str:
     """A photo right after `志愿` is the evidence of the sender's newest claim in the window; the reply says which
     (a second photo replaces the first)."""

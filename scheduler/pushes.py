@@ -131,8 +131,7 @@ async def political_birthdays(services: Services, session: AsyncSession, at: dat
                                now=services.clock())
     for org_id in sorted({m.org_id for m, _ in celebrants}):
         names = [(m.name, years) for m, years in celebrants if m.org_id == org_id]
-        chain = await orgs.chain_up(session, org_id=org_id)
-        up_to_branch = chain[:chain.index(await orgs.branch_of(session, org_id=org_id)) + 1]  # a 党小组 has none
+        up_to_branch = await orgs.up_to_branch(session, org_id=org_id)
         await campaigns.create(
             session, key=f"birthday-note:{today}:{org_id}", kind="birthday_note", title="政治生日提醒",
             body=services.content.render("birthday_note", members=names), org_id=org_id, at=at, now=services.clock(),

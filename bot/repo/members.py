@@ -127,6 +127,11 @@ async def named(session: AsyncSession, *, name: str, org_ids: Sequence[int]) -> 
     return (await session.scalars(select(Member).where(Member.name == name, Member.org_id.in_(org_ids)))).all()
 
 
+async def named_ending(session: AsyncSession, *, name: str, tail: str, org_ids: Sequence[int]) -> Sequence[Member]:
+    """Members of these organisations with this name whose phone ends in `tail` (`解绑 王芳 0112`)."""
+    return [m for m in await named(session, name=name, org_ids=org_ids) if m.phone.endswith(tail)]
+
+
 async def set_hide_rank(session: AsyncSession, *, member_id: int, hide: bool) -> None:
     await session.execute(update(Member).where(Member.id == member_id).values(hide_rank=hide))
 

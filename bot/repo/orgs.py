@@ -105,6 +105,12 @@ async def branch_of(session: AsyncSession, *, org_id: int) -> int:
     return next((up for up in chain if kinds.get(up) == OrgKind.BRANCH), org_id)
 
 
+async def up_to_branch(session: AsyncSession, *, org_id: int) -> list[int]:
+    """The organisation and those above it up to its 党支部 (a 党小组's secretaries, then its branch's)."""
+    chain = await chain_up(session, org_id=org_id)
+    return chain[:chain.index(await branch_of(session, org_id=org_id)) + 1]
+
+
 async def name_of(session: AsyncSession, *, org_id: int) -> str:
     return (await session.scalar(select(Organisation.name).where(Organisation.id == org_id))) or ""
 
