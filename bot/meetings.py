@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -13,17 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.models import AttendanceStatus, Meeting, MeetingKind, Member
-from bot.repo import activities, campaigns, meetings, orgs
+from bot.repo import activities, campaigns, insert_once, meetings, orgs
 from bot.repo.exemptions import exempt_on
 from bot.rules import meetings as rules
 from bot.rules.checkin import new_code
+from bot.rules.periods import month_of
 
 log = logging.getLogger(__name__)
 SUMMARY_CHARS = 120  # of the minutes, in a catch-up push
 
 
 async def remind(session: AsyncSession, content: Content, tz: ZoneInfo, meeting: Meeting, now: datetime) -> None:
-    body = content.render("meeting_reminder", meeting=await described(session, content, tz, meeting))
+    """The eve's reminder, once per meeting (the theme day's own job and the meetings' job share the key)."""
+    body = content.render("themeday_reminder" if meeting.kind == MeetingKind.THEME_DAY else "meeting_reminder",
+                          meeting=await described(session, content, tz, meeting))
     await campaigns.create(session, key=f"meeting-reminder:{meeting.id}", kind="reminder",
                            title=f"{meeting.kind}提醒", body=body, org_id=meeting.org_id, at=now, now=now,
                            audience=await meetings.audience(session, meeting=meeting))
@@ -42,6 +45,25 @@ async def described(session: AsyncSession, content: Content, tz: ZoneInfo, meeti
     return {"id": meeting.id, "org": await orgs.name_of(session, org_id=meeting.org_id), "kind": meeting.kind,
             "starts": meeting.starts_at.astimezone(tz), "ends": meeting.ends_at.astimezone(tz),
             "place": meeting.place, "topic": meeting.topic}
+
+
+async def theme_day(session: AsyncSession, content: Content, tz: ZoneInfo, *, org_id: int, day: date,
+                    now: datetime) -> Meeting:
+    """The organisation's 主题党日 of `day`'s month: the one its secretary planned, else the calendar's (planned once,
+    on the calendar's day, with the month's theme and place, its check-in as long as the calendar says)."""
+    start, end = month_of(day).bounds(tz)
+    found = await meetings.theme_day_in(session, org_id=org_id, start=start, end=end)
+    if found is not None:
+        return found
+    theme = content.calendar.theme_day
+    month = theme.months.get(day.month)
+    starts = datetime.combine(day.replace(day=theme.day), theme.notice, tz)
+    key = f"theme_day:{day:%Y-%m}:{org_id}"
+    await insert_once(session, Meeting, key=key, org_id=org_id, kind=MeetingKind.THEME_DAY,
+                      topic=month.theme if month else MeetingKind.THEME_DAY.value, place=month.place if month else "",
+                      starts_at=starts, ends_at=starts + timedelta(minutes=theme.checkin_minutes), planned_by=None,
+                      planned_at=now)
+    return await meetings.by_key(session, key=key)
 
 
 def title_of(meeting: Meeting, day: date) -> str:

@@ -55,7 +55,7 @@ def december(clock: Clock) -> None:
 
 
 async def test_a_meeting_from_plan_to_catch_up_in_two_villages(
-        december: None, villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]
+        december: None, villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]  # noqa: F811
         wechat: FakeWeChat) -> None:
     services = services_of(live)
     a, b = villages[A], villages[B]
@@ -153,3 +153,36 @@ async def test_a_meeting_from_plan_to_catch_up_in_two_villages(
     for person in a.people.values():
         if person is not a.secretary:
             assert not [p for p in person.pushed() if LEAVE_REASON in p], person.name
+
+
+async def test_the_theme_day_is_a_meeting_planned_by_the_secretary_or_else_by_the_calendar(
+        december: None, villages: dict[str, Village], live: TestClient, clock: Clock,  # type: ignore[type-arg]  # noqa: F811
+        db: SessionMaker, wechat: FakeWeChat) -> None:
+    services = services_of(live)
+    a, b = villages[A], villages[B]
+    clock.now = datetime(2027, 1, 10, 9, 0, tzinfo=TZ)
+    ours = await _plan(a.secretary, "会议 主题党日 1月15日 下午2点半 村史馆 聆听老党员讲故事")
+    clock.now = datetime(2027, 1, 13, 10, 0, tzinfo=TZ)
+    for person in [*a.people.values(), *b.people.values()]:
+        await person.says("会议")  # the window is open for the pushes below
+    clock.now = datetime(2027, 1, 14, 18, 0, tzinfo=TZ)
+    assert await run_job(live, "theme_day_reminder", clock.now) == "theme day reminders for 2027-01-15: 4 branches"
+    await deliver_due(services)
+    assert "14:30" in a["孙丽"].pushed()[-1] and "聆听老党员讲故事" in a["孙丽"].pushed()[-1]
+    assert "08:00" in b["郑红"].pushed()[-1] and "学党章党规" in b["郑红"].pushed()[-1]  # calendar.toml's January
+    theirs = re.search(r"请假 (\d+) 理由", b["郑红"].pushed()[-1])
+    assert theirs, b["郑红"].pushed()[-1]
+    changed = await b.secretary.says("会议 主题党日 1月15日 9:00 村委会 学习村规民约")  # the branch's own plan
+    assert f"已修改 {theirs.group(1)} 号会议" in changed, changed
+
+    clock.now = datetime(2027, 1, 15, 8, 0, tzinfo=TZ)
+    await run_job(live, "theme_day", clock.now)
+    await deliver_due(services)
+    assert "开始时开启签到" in a["孙丽"].pushed()[-1] and "开始时开启签到" in b["郑红"].pushed()[-1]
+    clock.now = datetime(2027, 1, 15, 9, 0, tzinfo=TZ)
+    assert await meeting_jobs.step(services) == [f"opened {theirs.group(1)}"]
+    clock.now = datetime(2027, 1, 15, 14, 30, tzinfo=TZ)
+    assert await meeting_jobs.step(services) == [f"opened {ours}", f"closed {theirs.group(1)}"]  # 9:00 for 120 minutes
+    async with db() as session:
+        kinds = {(m.org_id, m.kind) for m in await session.scalars(select(Meeting).where(Meeting.kind == "主题党日"))}
+    assert len(kinds) == 4  # one theme day per branch (and per 党总支 for its own members), none twice

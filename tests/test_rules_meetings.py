@@ -7,7 +7,15 @@ from datetime import date, datetime, time
 import pytest
 
 from bot.models import AttendanceStatus, MeetingKind
-from bot.rules.meetings import DEFAULT_MINUTES, PlanError, attendance, parse_plan, read_date, read_time, too_far_back
+from bot.rules.meetings import (
+    DEFAULT_MINUTES,
+    PlanError,
+    attendance,
+    parse_plan,
+    read_date,
+    read_time,
+    too_far_back,
+)
 
 TODAY = date(2026, 12, 18)
 

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.content.calendar import ThemeMonth
 from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Metric
 from bot.follow_up import Flagged
@@ -26,7 +25,6 @@ from bot.rules.stars import Requirement, Shortfall, StarStatus
 _TZ = ZoneInfo("Asia/Shanghai")
 _QUIZ = Quiz("“三会一课”中的“一课”指的是什么？", {"A": "党课", "B": "文化课", "C": "技能培训课"}, "A", "“一课”即按时上好党课。")
 _LESSON = Lesson("sample", "“三会一课”是什么", "“三会一课”是党的组织生活的基本制度。" * 3, sequence=1, quiz=_QUIZ)
-_MONTH = ThemeMonth("学党章党规，做合格党员", "村党群服务中心")
 _WHEN = datetime(2026, 11, 15, 20, 0, tzinfo=_TZ)
 _NAME, _ORG = "张建国", "第一党支部"
 _MENU = [(1, "今天的微党课"), (2, "本月和全年积分"), (3, "五星评定进度"), (4, "阅读未读通知"), (5, "今年的志愿服务记录"),
@@ -201,8 +199,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         Flagged(1, "王德明", FollowUp(True, 3), 31, 2), Flagged(2, "李秀英", FollowUp(False, 1), 70, None)] * 10},
     "report_summary": {"report": _REPORT, "followed": 3, "hours": 46.5, "current": True},
     "service_star": {"name": "李秀英", "month": 11, "hours": 12.5},
-    "themeday_notice": {"org": _ORG, "day": date(2026, 11, 15), "month": _MONTH, "code": "4821", "closes_at": _WHEN},
-    "themeday_reminder": {"day": date(2026, 11, 15), "month": _MONTH},
+    "themeday_notice": {"meeting": _MEETING, "code": "4821"},
+    "themeday_reminder": {"meeting": _MEETING},
     "unbind_done": {"name": "李秀英", "org": "塘约村党总支/第一党支部"},
     "unbind_not_bound": {"name": "李秀英"},
     "unbind_own": {},

@@ -42,6 +42,13 @@ async def replan(session: AsyncSession, *, meeting: Meeting, **values: Any) -> M
     return meeting
 
 
+async def by_key(session: AsyncSession, *, key: str) -> Meeting:
+    """The meeting a calendar job planned under `key`."""
+    found = await session.scalar(select(Meeting).where(Meeting.key == key))
+    assert found is not None
+    return found
+
+
 async def get(session: AsyncSession, *, meeting_id: int) -> Meeting | None:
     return await session.get(Meeting, meeting_id)
 
