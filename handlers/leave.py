@@ -16,7 +16,7 @@ router = Router()
 
 
 @router.command("请假", need=Need.MEMBER, usage=Usage(
-    "请假 理由 / 请假 12 理由", "会前向书记请假（不写编号即你的下一次会议）；理由只有你和书记能看到"))
+    "请假 理由 / 请假 12 理由", "会前向书记请假"))
 async def ask(ctx: Context) -> str:
     """`请假 理由` for the member's next meeting, `请假 12 理由` for meeting 12; the secretaries are told."""
     numbered = bool(ctx.args) and ctx.args[0].isdigit()
@@ -53,12 +53,12 @@ async def _tail(ctx: Context, member_id: int, meeting: Meeting) -> str:
     return member.phone[-4:] if len(namesakes) > 1 else ""
 
 
-@router.command("准假", "批假", need=Need.SECRETARY, usage=Usage("准假 姓名 / 准假 姓名 0002", "准许党员的请假"))
+@router.command("准假", "批假", need=Need.SECRETARY, usage=Usage("准假 姓名 / 准假 姓名 0002", "准许请假"))
 async def grant(ctx: Context) -> str:
     return await _decide(ctx, granted=True)
 
 
-@router.command("不准", "不准假", need=Need.SECRETARY, usage=Usage("不准 姓名 理由", "不准请假，须写明理由"))
+@router.command("不准", "不准假", need=Need.SECRETARY, usage=Usage("不准 姓名 理由", "不准请假"))
 async def refuse(ctx: Context) -> str:
     return await _decide(ctx, granted=False)
 
@@ -112,7 +112,7 @@ async def _named(ctx: Context, command: str) -> tuple[Member, int] | str:
 
 
 @router.command("送学", need=Need.SECRETARY, usage=Usage(
-    "送学 姓名 12", "记录为缺席或请假的党员上门送学（不会用手机的老党员）；与出席分开统计"))
+    "送学 姓名 12", "记录上门送学"))
 async def delivered(ctx: Context) -> str:
     """`送学 姓名 12`: an in-person catch-up of meeting 12, recorded once, by the secretary."""
     named = await _named(ctx, "送学")
@@ -133,7 +133,7 @@ async def delivered(ctx: Context) -> str:
 
 
 @router.command("补学", need=Need.SECRETARY, usage=Usage(
-    "补学 12 请假", "会后把补学内容和题目也发给请假的党员（缺席的党员会后自动收到）"))
+    "补学 12 请假", "把补学内容也发给请假的党员"))
 async def for_leave(ctx: Context) -> str:
     """`补学 12 请假`: members on leave from closed meeting 12 get the catch-up push too (once each)."""
     if len(ctx.args) != 2 or not ctx.args[0].isdigit() or ctx.args[1] != "请假":

@@ -28,7 +28,7 @@ async def today_lesson(ctx: Context) -> str:
 
 @router.command("答", "答题", "回答", need=Need.MEMBER, loose=("选", "答案", "我选", "选择"), fits="[a-z]",
                 bare="[a-f]", usage=(Usage("答 B", "回答微党课的题目；学完微课后直接发 B 也可以"),
-                       Usage("答 12 B", "回答 12 号会议补学的题目（收到补学消息后直接发「答 B」也可以），答对即记为补学")))
+                       Usage("答 12 B", "回答会议补学的题目")))
 async def answer_quiz(ctx: Context) -> str:
     """答 B: the first answer to the last lesson's quiz counts; a right one earns learning points once. After a
     catch-up push (or as `答 12 B`) it answers that meeting's catch-up question instead."""

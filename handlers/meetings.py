@@ -20,10 +20,10 @@ router = Router()
 
 
 @router.command("会议", "开会", need=Need.MEMBER, usage=(
-    Usage("会议", "近期的会议（时间、地点、议题）"),
-    Usage("会议 12", "一次会议的详情；书记还看到出席、迟到、请假、缺席、补学和纪要"),
-    Usage("会议 党员大会 12月20日 14:30 村委会 学习全会精神", "安排会议（党员大会、支委会、党小组会、党课、主题党日；"
-          "可加时长如 90分钟，党小组会可写 @第一党小组）；通知参会党员，前一天提醒，开始时自动开启签到", Need.SECRETARY)))
+    Usage("会议", "近期的会议"),
+    Usage("会议 12", "会议详情（书记另见出席情况和纪要）"),
+    Usage("会议 党员大会 12月20日 14:30 村委会 学习全会精神", "安排会议并通知，开始时自动签到",
+          Need.SECRETARY)))
 async def meeting(ctx: Context) -> str:
     """`会议` lists, `会议 12` shows one, `会议 党员大会 …` plans one."""
     if not ctx.args:
@@ -111,7 +111,7 @@ async def _theme_day_to_change(ctx: Context, org_id: int, kind: str, starts: dat
 
 
 @router.command("纪要", "会议纪要", need=Need.SECRETARY,
-                usage=Usage("纪要 12 内容…", "记录会议纪要（原样保存，仅本支部书记及上级可见）；随后 10 分钟内发的照片附在这次会议"))
+                usage=Usage("纪要 12 内容…", "记录会议纪要，随后可发照片"))
 async def minutes(ctx: Context) -> str:
     """`纪要 12 内容`: the minutes of a meeting the secretary governs, kept exactly as sent."""
     text = ctx.text_after(1)
