@@ -232,7 +232,7 @@ class DeliveryWorker:
         item, status, now = outcome.item, outcome.status, self.clock()
         moved = await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=status,
                                      now=now, error=outcome.error, retry_at=outcome.retry_at)
-        if moved and status == S.SENT and item.kind == "lesson" and item.ref:
+        if moved and status == S.SENT and item.kind in lessons.QUIZ_KINDS and item.ref:
             await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=now)
         if not moved:
             log.warning("delivery %d was no longer %s's to mark %s", item.delivery_id, self.owner, status)

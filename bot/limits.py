@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import String
 
-from bot.models import Activity, Wish
+from bot.models import Activity, Meeting, Wish
 
 
 def length_of(column: Any) -> int:
@@ -38,6 +38,9 @@ DESCRIPTION = Limit("description", 100)  # a volunteer claim's 'what was done'
 WISH = Limit("wish", 100)  # a micro-wish's published text
 RESIDENT = Limit("resident", length_of(Wish.resident_name))
 ACTIVITY = Limit("activity", length_of(Activity.title))
+PLACE = Limit("place", length_of(Meeting.place))
+TOPIC = Limit("topic", 100)  # a meeting's topic (its column holds 200)
+MINUTES = Limit("minutes", 2000)  # one message of minutes
 
 
 def too_long(text: str, limit: Limit) -> bool:

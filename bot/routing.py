@@ -57,6 +57,7 @@ class Route:
     usages: tuple[Usage, ...] = ()
     fits: re.Pattern[str] | None = None  # what the words after a loose synonym must be
     menu: int = 0  # its number in the numbered menu (0: not there)
+    topic: str = ""  # its module's topic: `帮助 会议` lists the usages of every command of that topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,10 @@ class Match:
 
 @dataclass
 class Router:
-    """Routes registered by decorators; `include` merges the routers of the handler modules."""
+    """Routes registered by decorators; `include` merges the routers of the handler modules. `topic` names what
+    a module's commands are about for `帮助 <topic>` (several modules may share one)."""
 
+    topic: str = ""
     commands: dict[str, Route] = field(default_factory=dict)
     loose: dict[str, Route] = field(default_factory=dict)
     bare: dict[str, Route] = field(default_factory=dict)
@@ -103,7 +106,7 @@ class Router:
         usages = (usage,) if isinstance(usage, Usage) else tuple(usage)
 
         def register(handler: Handler) -> Handler:
-            declared = Route(handler, need, words[0], usages, re.compile(fits) if fits else None, menu)
+            declared = Route(handler, need, words[0], usages, re.compile(fits) if fits else None, menu, self.topic)
             for word in words:
                 (self.loose if word in loose else self.commands)[read(word).norm] = declared
             for word in loose:

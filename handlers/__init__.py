@@ -10,10 +10,13 @@ from handlers import (
     exemptions,
     follow_up,
     help,
+    leave,
     ledger,
     lessons,
+    meetings,
     notices,
     oversight,
+    photos,
     points,
     report,
     review,
@@ -28,5 +31,5 @@ def build_router() -> Router:
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
                    notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
                    report.router, ledger.router, oversight.router, conduct.router, exemptions.router,
-                   conversation.router)
+                   meetings.router, leave.router, photos.router, conversation.router)
     return router

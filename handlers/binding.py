@@ -9,7 +9,7 @@ from bot.repo import members, orgs
 from bot.routing import Need, Router, Usage
 from bot.rules.binding import WINDOW, retry_after
 
-router = Router()
+router = Router(topic="成员")
 
 
 @router.command("绑定", usage=Usage("绑定 姓名 手机号后四位", "绑定党员身份，例如「绑定 张三 1234」"))

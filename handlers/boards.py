@@ -8,7 +8,7 @@ from bot.routing import Need, Router, Usage
 from bot.rules.boards import top_ten
 from bot.rules.periods import month_of
 
-router = Router()
+router = Router(topic="积分")
 
 
 @router.command("排行", "排行榜", "积分排行", "排名", "我的排名", "积分排名", need=Need.MEMBER, menu=7, usage=Usage("排行", "本支部本月积分榜"))

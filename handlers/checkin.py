@@ -12,7 +12,7 @@ from bot.repo import activities, orgs
 from bot.routing import Need, NotUnderstood, Router, Usage
 from bot.rules.checkin import new_code, window_minutes
 
-router = Router()
+router = Router(topic="会议")
 
 
 @router.command("发起签到", "开启签到", need=Need.SECRETARY,

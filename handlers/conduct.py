@@ -18,7 +18,7 @@ from bot.repo.metrics import DEDUCTION
 from bot.routing import Need, Router, Usage
 from bot.rules import deductions
 
-router = Router()
+router = Router(topic="积分")
 COMMAND = "扣分"
 CONFIRM_WITHIN = timedelta(minutes=10)
 

@@ -13,7 +13,7 @@ from bot.routing import Need, Router, Usage
 from handlers.help import numbered_menu
 from handlers.notices import ACKNOWLEDGES, receipt
 
-router = Router()
+router = Router(topic="通知")
 QUESTION_CHARS = 6  # a message not understood and at least this long (letters, not spaces) looks like a question
 OFFER = timedelta(minutes=30)  # how long `转给书记` forwards the questions just asked
 # Asking to forward in one's own words, typed or said (`帮我转给书记`, `请转书记吧`, `问问书记`), normal form.

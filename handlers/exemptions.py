@@ -16,7 +16,7 @@ from bot.repo import exemptions
 from bot.routing import Need, Router, Usage
 from bot.rules.exemptions import parse
 
-router = Router()
+router = Router(topic="星级")
 
 
 @router.command("豁免", need=Need.SECRETARY, usage=[

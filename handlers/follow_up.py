@@ -6,7 +6,7 @@ from bot.context import Context
 from bot.follow_up import assess
 from bot.routing import Need, Router, Usage
 
-router = Router()
+router = Router(topic="积分")
 
 
 @router.command("待关注", need=Need.SECRETARY, usage=Usage("待关注", "需要关心帮助的党员（仅书记可见）"))

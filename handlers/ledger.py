@@ -7,7 +7,7 @@ from bot.ledger import by_kind, unrecorded
 from bot.repo import ledger, orgs
 from bot.routing import Need, Router, Usage
 
-router = Router()
+router = Router(topic="会议")
 
 
 @router.command("台账", "组织生活台账", need=Need.SECRETARY,

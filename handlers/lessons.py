@@ -8,8 +8,9 @@ from bot.awards import award
 from bot.context import Context
 from bot.repo import lessons
 from bot.routing import Need, NotUnderstood, Router, Usage
+from handlers import leave
 
-router = Router()
+router = Router(topic="学习")
 QUIZ_CONTEXT = timedelta(hours=12)  # after a lesson (read or pushed), a bare `B` answers its quiz this long
 
 
@@ -26,10 +27,17 @@ async def today_lesson(ctx: Context) -> str:
 
 
 @router.command("答", "答题", "回答", need=Need.MEMBER, loose=("选", "答案", "我选", "选择"), fits="[a-z]",
-                bare="[a-f]", usage=Usage("答 B", "回答微党课的题目；学完微课后直接发 B 也可以"))
+                bare="[a-f]", usage=(Usage("答 B", "回答微党课的题目；学完微课后直接发 B 也可以"),
+                       Usage("答 12 B", "回答会议补学的题目")))
 async def answer_quiz(ctx: Context) -> str:
-    """答 B: the first answer to the last lesson's quiz counts; a right one earns learning points once."""
+    """答 B: the first answer to the last lesson's quiz counts; a right one earns learning points once. After a
+    catch-up push (or as `答 12 B`) it answers that meeting's catch-up question instead."""
+    if len(ctx.args) == 2 and ctx.args[0].isdigit():
+        return await leave.answer(ctx, int(ctx.args[0]), ctx.args[1].upper())
     viewed = await lessons.last_view(ctx.session, member_id=ctx.bound.id)
+    if viewed and viewed[0].startswith(leave.MAKEUP_PREFIX) and not (ctx.bare and viewed[1] < ctx.now - QUIZ_CONTEXT):
+        return await leave.answer(ctx, int(viewed[0].removeprefix(leave.MAKEUP_PREFIX)),
+                                  ctx.args[0].upper() if ctx.args else "")
     lesson = ctx.content.lesson(viewed[0]) if viewed else None
     if ctx.bare and (viewed is None or viewed[1] < ctx.now - QUIZ_CONTEXT or lesson is None or lesson.quiz is None
                      or await lessons.answer_of(ctx.session, member_id=ctx.bound.id, lesson_id=lesson.id)):

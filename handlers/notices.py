@@ -12,7 +12,7 @@ from bot.models import Member, Organisation
 from bot.repo import campaigns, conversation, lessons, notices, orgs
 from bot.routing import Need, Router, Usage
 
-router = Router()
+router = Router(topic="通知")
 PREVIEW_MINUTES = 10  # how long a notice preview waits for 确认
 PREVIEW = timedelta(minutes=PREVIEW_MINUTES)
 COMMAND = "通知"  # the command `确认` and `取消` then apply to
@@ -28,7 +28,7 @@ async def notice(ctx: Context) -> str:
     if ctx.rest:
         return await _draft(ctx, needs_ack=False)
     unread = await campaigns.read_waiting(ctx.session, member_id=ctx.bound.id, now=ctx.now)
-    for lesson in (u for u in unread if u.kind == "lesson" and u.ref):  # so `答` answers the lesson just read
+    for lesson in (u for u in unread if u.kind in lessons.QUIZ_KINDS and u.ref):  # so `答` answers the lesson just read
         await lessons.record_view(ctx.session, member_id=ctx.bound.id, lesson_id=str(lesson.ref), now=ctx.now)
     return ctx.render("notices_list", notices=unread) if unread else ctx.render("notices_none")
 
@@ -43,10 +43,10 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
     """Check the addressee, save the draft and show the preview with the audience size."""
     if ctx.bound.role not in SECRETARY_ROLES:
         return ctx.render("secretary_only")
-    name, body = _addressee(ctx.rest)
+    name, body = addressee(ctx.rest)
     if not body:
         return ctx.render("notice_usage")
-    org = await _target(ctx, name)
+    org = await target(ctx, name)
     if isinstance(org, str):
         return org
     size = await notices.audience_size(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=org.id))
@@ -58,7 +58,7 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
                       minutes=PREVIEW_MINUTES)
 
 
-def _addressee(text: str) -> tuple[str, str]:
+def addressee(text: str) -> tuple[str, str]:
     """"@第二党支部 内容" → ("第二党支部", "内容"); without "@", no addressee."""
     if not text.startswith(("@", "＠")):
         return "", text
@@ -66,7 +66,7 @@ def _addressee(text: str) -> tuple[str, str]:
     return parts[0], parts[1].strip()
 
 
-async def _target(ctx: Context, name: str) -> Organisation | str:
+async def target(ctx: Context, name: str) -> Organisation | str:
     """The organisation a notice goes to, or the reply refusing it.
 
     A secretary or administrator addresses their own organisation or one under it, by name or path; a name

@@ -7,7 +7,7 @@ from bot.oversight import survey, view
 from bot.repo import orgs
 from bot.routing import Need, Router, Usage
 
-router = Router()
+router = Router(topic="会议")
 
 
 @router.command("督办", need=Need.SECRETARY,

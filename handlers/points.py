@@ -15,7 +15,7 @@ from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
 from bot.rules.points import standing
 
-router = Router()
+router = Router(topic="积分")
 LATEST = 5
 COMMAND = "调整"  # a large correction waits for `确认`
 CONFIRM_WITHIN = timedelta(minutes=10)

@@ -7,7 +7,7 @@ from bot.report import build
 from bot.routing import Need, Router, Usage
 from bot.rules.periods import parse_quarter, quarter_label, quarter_of
 
-router = Router()
+router = Router(topic="积分")
 
 
 @router.command("报表", "季度报表", need=Need.SECRETARY,

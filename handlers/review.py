@@ -12,7 +12,7 @@ from bot.models import StarReview
 from bot.repo import audit, conversation, members, stars
 from bot.routing import Need, Router, Usage
 
-router = Router()
+router = Router(topic="星级")
 SHOWN = 20  # proposals listed in one reply (it must fit in one message); the rest are counted
 GRANT, REMOVE = "授", "摘"
 COMMAND = "评星"  # after the list, a bare `确认` confirms the review

@@ -8,7 +8,7 @@ from bot.routing import Need, Router, Usage
 from bot.rules.periods import quarter_label, quarter_of
 from bot.rules.stars import evaluate, excused
 
-router = Router()
+router = Router(topic="星级")
 HISTORY = 6
 
 

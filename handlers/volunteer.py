@@ -14,7 +14,7 @@ from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
 from bot.rules.volunteer import hours_of, parse_claim, points_for
 
-router = Router()
+router = Router(topic="志愿")
 PHOTO_MINUTES = 10  # a photo sent this soon after `志愿` is attached to that claim
 ACTION = "volunteer_hour"
 _JOINS = re.compile(r"[号和及与跟]+")  # what people put after or between claim numbers (`8号和9号`)
@@ -35,7 +35,6 @@ async def record(ctx: Context) -> str:
                       description=claim.description, minutes=PHOTO_MINUTES)
 
 
-@router.message("image", need=Need.MEMBER)
 async def photo(ctx: Context) -> str:
     """A photo right after `志愿` is the evidence of the sender's newest claim in the window; the reply says which
     (a second photo replaces the first)."""

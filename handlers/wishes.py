@@ -11,7 +11,7 @@ from bot.repo import audit, campaigns, orgs, wishes
 from bot.routing import Need, Router, Usage
 from bot.rules.wishes import leaks_private, parse_wish
 
-router = Router()
+router = Router(topic="志愿")
 W = WishStatus
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.calendar import Calendar
 from bot.services import Services
-from scheduler import oversight, pushes
+from scheduler import meetings, oversight, pushes
 
 ABSENCE_NOTICE_AT = time(20, 0)  # daily, after the day's meetings have closed (学分卡: rules.toml)
 Body = Callable[[Services, AsyncSession, datetime], Awaitable[str]]
@@ -45,8 +45,9 @@ class CalendarJob:
         return fire
 
 
-def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
-    """The jobs `content/calendar.toml` asks for, in the configured time zone."""
+def calendar_jobs(calendar: Calendar, tz: ZoneInfo, meeting_reminder: time) -> list[CalendarJob]:
+    """The jobs `content/calendar.toml` asks for (and the meetings' reminder, from rules.toml), in the configured
+    time zone."""
     theme = calendar.theme_day
     eve = str(theme.day - 1) if theme.day > 1 else "last"
     jobs = [
@@ -58,6 +59,8 @@ def calendar_jobs(calendar: Calendar, tz: ZoneInfo) -> list[CalendarJob]:
         CalendarJob("theme_day", "主题党日通知并开启签到",
                     CronTrigger(day=theme.day, hour=theme.notice.hour, minute=theme.notice.minute, timezone=tz),
                     pushes.theme_day),
+        CalendarJob("meeting_reminders", "会议前一天提醒", _daily(meeting_reminder.hour, meeting_reminder.minute, tz),
+                    meetings.remind_tomorrow),
         CalendarJob("star_review", "季度初生成上季度摘星授星建议",
                     CronTrigger(month="1,4,7,10", day=1, hour=calendar.star_review_time.hour,
                                 minute=calendar.star_review_time.minute, timezone=tz),

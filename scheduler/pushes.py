@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import date, datetime, timedelta
 from functools import partial
 
 from sqlalchemy import Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import meetings as life
 from bot import offloop
 from bot.content.calendar import RecurringDay
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member, Organisation, OrgKind, Role, StarReview
-from bot.repo import absences, activities, campaigns, members, orgs, volunteer
+from bot.repo import absences, campaigns, members, orgs, volunteer
 from bot.roster import CATEGORIES
 from bot.rules import boards
 from bot.rules.anniversaries import anniversary_days, party_years
 from bot.rules.attendance import absences as unexcused
 from bot.rules.attendance import needs_notice
-from bot.rules.checkin import new_code
 from bot.rules.periods import month_of, previous_quarter, year_of
 from bot.rules.volunteer import hours_of
 from bot.services import Services
@@ -77,39 +76,43 @@ async def _lesson_audience(session: AsyncSession, audience: str) -> Select[int]:
 
 
 async def theme_day_reminder(services: Services, session: AsyncSession, at: datetime) -> str:
-    """The evening before 主题党日: the month's theme and place, to everyone."""
+    """The evening before 主题党日: every branch's theme day of the month (its secretary's plan, else the calendar's,
+    planned now) reminds its members when it is tomorrow; a theme day planned for another day is reminded on its
+    own eve by the meetings' reminder."""
+    tz = services.settings.timezone
     day = _local_day(services, at) + timedelta(days=1)
-    month = services.content.calendar.theme_day.months.get(day.month)
-    body = services.content.render("themeday_reminder", day=day, month=month)
-    created = await campaigns.create(session, key=f"themeday-reminder:{day}", kind="reminder",
-                                     title=f"{day.month}月主题党日提醒", body=body, audience=EVERYONE, at=at,
-                                     now=services.clock())
-    return _summary(created, f"reminder for {day}")
+    reminded = 0
+    for unit in sorted(await _branch_units(session)):
+        meeting = await life.theme_day(session, services.content, tz, org_id=unit, day=day, now=services.clock())
+        if meeting.starts_at.astimezone(tz).date() == day:
+            await life.remind(session, services.content, tz, meeting, at)
+            reminded += 1
+    return f"theme day reminders for {day}: {reminded} branches"
 
 
 async def theme_day(services: Services, session: AsyncSession, at: datetime) -> str:
-    """主题党日 itself: each 党支部 (its 党小组 included) gets one check-in, and its members the notice with the code.
+    """主题党日 itself: each 党支部 (its 党小组 included) whose theme day is today gets its notice with the time, place
+    and topic; a theme day starting now (the calendar's) opens its check-in and the notice carries the code, one
+    starting later (a secretary's plan) opens it at its start.
 
     Members of an organisation with no 党支部 above it (a 党总支's own members) meet as that organisation.
     """
+    tz = services.settings.timezone
     day = _local_day(services, at)
-    theme = services.content.calendar.theme_day
-    month = theme.months.get(day.month)
-    closes_at = at + timedelta(minutes=theme.checkin_minutes)
-    units = await _branch_units(session)
-    for unit, org_ids in sorted(units.items()):
-        code = await activities.ensure_calendar_activity(
-            session, key=f"themeday:{day}:{unit}", org_id=unit, title=f"{day.month}月主题党日",
-            code=new_code(await activities.open_codes(session, org_id=unit, now=at), secrets.randbelow),
-            opens_at=at, closes_at=closes_at)
-        body = services.content.render("themeday_notice", day=day, month=month, code=code,
-                                       org=await orgs.name_of(session, org_id=unit),
-                                       closes_at=closes_at.astimezone(services.settings.timezone))
+    held = 0
+    for unit, org_ids in sorted((await _branch_units(session)).items()):
+        meeting = await life.theme_day(session, services.content, tz, org_id=unit, day=day, now=services.clock())
+        if meeting.starts_at.astimezone(tz).date() != day:
+            continue
+        held += 1
+        code = await life.open_check_in(session, services.content, tz, meeting, at) if meeting.starts_at <= at else None
+        body = services.content.render("themeday_notice", meeting=await life.described(
+            session, services.content, tz, meeting), code=code)
         await campaigns.create(session, key=f"themeday:{day}:{unit}", kind="themeday",
                                title=f"{day.month}月主题党日通知", body=body, org_id=unit,
                                audience=select(Member.id).where(Member.org_id.in_(org_ids)), at=at,
                                now=services.clock())
-    return f"theme day {day}: {len(units)} branches"
+    return f"theme day {day}: {held} branches"
 
 
 async def _branch_units(session: AsyncSession) -> dict[int, list[int]]:

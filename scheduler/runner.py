@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,8 @@ class Outcome:
 
 
 def jobs_of(services: Services) -> list[CalendarJob]:
-    return calendar_jobs(services.content.calendar, services.settings.timezone)
+    content = services.content
+    return calendar_jobs(content.calendar, services.settings.timezone, time.fromisoformat(content.rules.life.reminder))
 
 
 def find_job(services: Services, name: str) -> CalendarJob | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
-from scheduler import jobs, runner
+from scheduler import jobs, meetings, runner
 
 TICK_SECONDS = 30
 
@@ -19,6 +19,10 @@ def start_scheduler(services: Services) -> AsyncIOScheduler:
     scheduler.add_job(
         runner.tick, "interval", seconds=TICK_SECONDS, args=[services], id="calendar",
         next_run_time=services.clock(), replace_existing=True, coalesce=True, max_instances=1,
+    )
+    scheduler.add_job(
+        meetings.step, "interval", seconds=TICK_SECONDS, args=[services], id="meetings",
+        replace_existing=True, coalesce=True, max_instances=1,
     )
     scheduler.add_job(
         jobs.purge_inbound, "cron", minute=17, args=[services], id="purge_inbound",

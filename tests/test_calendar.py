@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.db import SessionMaker
 from bot.keys import SERVICES
-from bot.models import Activity, Campaign, Delivery, JobRun
+from bot.models import Activity, Campaign, Delivery, JobRun, Meeting
 from bot.rules.anniversaries import is_political_birthday, party_years
 from bot.services import Services
 from bot.simulator import Simulator
@@ -66,19 +66,20 @@ async def test_the_theme_day_reminder_fires_on_the_14th_at_18_and_the_notice_on_
     clock.now = at(2026, 11, 14, 17, 59, 50)
     assert "theme_day_reminder" not in {o.job for o in await runner.tick(bot)}
     clock.now = at(2026, 11, 14, 18, 0, 20)
-    assert [o.job for o in await runner.tick(bot)] == ["theme_day_reminder"]
+    assert [o.job for o in await runner.tick(bot)] == ["theme_day_reminder", "meeting_reminders"]
     assert await runner.tick(bot) == []  # the next tick finds it done
     clock.now = at(2026, 11, 15, 8, 0, 10)  # the evening's absence check was skipped over: recorded as missed
     assert {o.job for o in await runner.tick(bot) if o.result != "missed"} == {"theme_day", "daily_lesson"}
 
     keys = await campaign_keys(db)
-    assert "themeday-reminder:2026-11-15" in keys
+    assert len([k for k in keys if k.startswith("meeting-reminder:")]) == 3  # each branch's theme day, once
     assert len([k for k in keys if k.startswith("themeday:2026-11-15:")]) == 3  # one per organisation with members
     async with db() as session:
         opened = await session.scalar(select(func.count()).select_from(Activity).where(Activity.key.is_not(None)))
         reminded = await session.scalar(select(func.count()).select_from(Delivery).join(Campaign)
-                                        .where(Campaign.key == "themeday-reminder:2026-11-15"))
-    assert opened == 3 and reminded == 22
+                                        .where(Campaign.key.startswith("meeting-reminder:")))
+        planned = await session.scalar(select(func.count()).select_from(Meeting).where(Meeting.key.is_not(None)))
+    assert opened == 3 and reminded == 22 and planned == 3  # the calendar planned each branch's theme day
 
 
 async def test_a_push_missed_by_less_than_the_grace_time_goes_out_once_an_older_one_never(

@@ -30,7 +30,7 @@ from bot.routing import Need
 from bot.simulator import event_xml, voice_xml
 from bot.wechat.fake import FakeWeChat
 from handlers import build_router
-from handlers.help import usages
+from handlers.help import topics, usages
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of
@@ -371,7 +371,13 @@ async def test_help_by_role_lists_exactly_the_declared_usages(live: TestClient, 
     router = build_router()
     shown = usages(router, Need.ANYONE) + usages(router, Need.MEMBER) if role == Need.MEMBER else usages(router, role)
     hidden = [u for need in Need for u in usages(router, need) if u not in shown]
-    lines = reply.splitlines()
+    replies = [reply]
+    if "请按类别查看" in reply:  # more than one message holds: each topic, in full
+        for topic in dict.fromkeys(t for need in Need for t in topics(router, need)):
+            if f"「帮助 {topic}」" in reply:
+                replies.append(await sender.send(f"帮助 {topic}") or "")
+                assert 0 < len(replies[-1].encode()) <= 2048
+    lines = [line for text in replies for line in text.splitlines()]
     for usage in shown:
         assert any(line.startswith("「" + "」或「".join(usage.form.split(" / ")) + "」" + usage.says)
                    for line in lines), usage
@@ -379,6 +385,18 @@ async def test_help_by_role_lists_exactly_the_declared_usages(live: TestClient, 
         assert not any(line.startswith("「" + usage.form.split(" / ")[0] + "」") for line in lines), usage
     if role == Need.SECRETARY:
         assert "调整" in reply and "回执" in reply and "验收" in reply and "收到" in reply
+
+
+async def test_help_by_topic_or_command_and_an_unknown_topic_lists_the_topics(live: TestClient,
+                                                                            member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    meetings = await secretary.send("帮助 会议")
+    assert "「请假 理由」" not in (meetings or "") and "「纪要 " in (meetings or "") and "「督办" in (meetings or "")
+    assert await secretary.send("帮助 准假") == meetings  # a command's word: its topic
+    unknown = await secretary.send("帮助 天气")
+    assert unknown and unknown.startswith("没有「天气」这一类") and "「帮助 会议」" in unknown and "「帮助 志愿」" in unknown
+    plain = await member("13800000002").bound("李秀英")
+    assert "「请假" in (await plain.send("帮助 会议") or "")  # a member's own topic: their lines only
 
 
 WHO = {"anyone": Need.ANYONE, "member": Need.MEMBER, "secretary, administrator": Need.SECRETARY}

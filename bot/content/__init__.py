@@ -16,6 +16,7 @@ import jinja2
 from bot.content.calendar import Calendar, parse_calendar
 from bot.content.files import ContentError, ContentInvalid, Problems, read_toml
 from bot.content.lessons import Lesson, load_lessons
+from bot.content.makeup import Bank, load_makeup
 from bot.content.menu import Menu, load_menu
 from bot.content.rules import Rules, load_rules
 from bot.content.templates import load_templates
@@ -34,6 +35,7 @@ class Content:
     lessons: tuple[Lesson, ...]
     calendar: Calendar
     menu: Menu
+    makeup: Bank  # the catch-up questions by meeting kind
     templates: jinja2.Environment = field(repr=False)
 
     def render(self, name: str, /, **values: Any) -> str:
@@ -75,10 +77,12 @@ def load_content(root: Path) -> Content:
     with problems.collecting():
         calendar = parse_calendar(read_toml(root / "calendar.toml"), root / "calendar.toml")
     menu = load_menu(root / "menu.toml", problems)
+    makeup = load_makeup(root / "makeup.toml", problems)
     templates = load_templates(root / "replies", problems)
     problems.raise_any()
     assert rules is not None and calendar is not None and menu is not None
-    content = Content(rules=rules, lessons=lessons, calendar=calendar, menu=menu, templates=templates)
+    content = Content(rules=rules, lessons=lessons, calendar=calendar, menu=menu, makeup=makeup,
+                      templates=templates)
     _check_lessons(content, problems)
     problems.raise_any()
     return content

@@ -59,18 +59,18 @@ def parse_calendar(data: dict[str, Any], path: Path) -> Calendar:
                            "every month has days 1 to 28; pick one of them")
     return Calendar(
         lessons_start=get(data, path, "lessons", "start", kind=date),
-        lesson_time=_time(data, path, "lessons", "time"),
+        lesson_time=clock_time(data, path, "lessons", "time"),
         theme_day=ThemeDay(
             day=day,
-            reminder=_time(data, path, "theme_day", "reminder"),
-            notice=_time(data, path, "theme_day", "notice"),
+            reminder=clock_time(data, path, "theme_day", "reminder"),
+            notice=clock_time(data, path, "theme_day", "notice"),
             checkin_minutes=get(data, path, "theme_day", "checkin_minutes", kind=int),
             months=_months(theme.get("months", {}), path),
         ),
         birthdays=get(data, path, "birthdays", "enabled", kind=bool),
-        birthday_time=_time(data, path, "birthdays", "time"),
-        star_review_time=_time(data, path, "star_review", "time"),
-        service_star_time=_time(data, path, "service_star", "time"),
+        birthday_time=clock_time(data, path, "birthdays", "time"),
+        star_review_time=clock_time(data, path, "star_review", "time"),
+        service_star_time=clock_time(data, path, "service_star", "time"),
         recurring=tuple(_recurring(spec, path) for spec in data.get("recurring", [])),
     )
 
@@ -84,10 +84,10 @@ def _recurring(spec: dict[str, Any], path: Path) -> RecurringDay:
     if not 1 <= day <= 28:
         raise ContentError(path, line_of(path, f"day = {day}"), f"recurring day `{day_id}` falls on day {day}",
                            "use a day 1 to 28, which every month has")
-    return RecurringDay(day_id, get(spec, path, "name"), day, _time(spec, path, "time"), get(spec, path, "message"))
+    return RecurringDay(day_id, get(spec, path, "name"), day, clock_time(spec, path, "time"), get(spec, path, "message"))
 
 
-def _time(data: dict[str, Any], path: Path, *keys: str) -> time:
+def clock_time(data: dict[str, Any], path: Path, *keys: str) -> time:
     text = get(data, path, *keys)
     try:
         hour, minute = (int(part) for part in text.split(":"))

@@ -89,7 +89,7 @@ def parse_lesson(path: Path) -> Lesson:
                            f"keep it to {TITLE_LIMIT}")
     return Lesson(
         id=get(header, path, "id"), title=title, body=plain_text(match.group(2)), day=day, sequence=sequence,
-        quiz=_quiz(header["quiz"], path) if "quiz" in header else None,
+        quiz=parse_quiz(header["quiz"], path) if "quiz" in header else None,
         audience=get(header, path, "audience") if "audience" in header else "all",
         points=get(header, path, "points", kind=int) if "points" in header else None,
         image=_url(header, path, "image"), link=_url(header, path, "link"),
@@ -97,7 +97,7 @@ def parse_lesson(path: Path) -> Lesson:
     )
 
 
-def _quiz(spec: dict[str, Any], path: Path) -> Quiz:
+def parse_quiz(spec: dict[str, Any], path: Path) -> Quiz:
     options = get(spec, path, "options", kind=dict)
     answer = get(spec, path, "answer")
     if answer not in options:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.content.calendar import clock_time
 from bot.content.files import ContentError, Problems, get, line_of, read_toml
 from bot.rules.points import PointsPolicy
 from bot.rules.stars import Requirement, Star
@@ -100,7 +101,7 @@ def load_rules(path: Path, problems: Problems) -> Rules | None:
         life = LifePolicy(
             late_grace_minutes=get(data, path, "organisational_life", "late_grace_minutes", kind=int),
             backfill_days=get(data, path, "organisational_life", "backfill_days", kind=int),
-            reminder=get(data, path, "organisational_life", "reminder"),
+            reminder=clock_time(data, path, "organisational_life", "reminder").strftime("%H:%M"),
             late_per_absence=get(data, path, "organisational_life", "late_per_absence", kind=int),
             absences_before_notice=get(data, path, "organisational_life", "absences_before_notice", kind=int),
             absences_count_as_deductions=get(data, path, "organisational_life", "absences_count_as_deductions",

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.content.calendar import ThemeMonth
 from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Deduction, Metric
 from bot.follow_up import Flagged
@@ -29,7 +28,6 @@ from bot.rules.stars import Requirement, Shortfall, StarStatus, excused
 _TZ = ZoneInfo("Asia/Shanghai")
 _QUIZ = Quiz("“三会一课”中的“一课”指的是什么？", {"A": "党课", "B": "文化课", "C": "技能培训课"}, "A", "“一课”即按时上好党课。")
 _LESSON = Lesson("sample", "“三会一课”是什么", "“三会一课”是党的组织生活的基本制度。" * 3, sequence=1, quiz=_QUIZ)
-_MONTH = ThemeMonth("学党章党规，做合格党员", "村党群服务中心")
 _WHEN = datetime(2026, 11, 15, 20, 0, tzinfo=_TZ)
 _NAME, _ORG = "张建国", "第一党支部"
 _MENU = [(1, "今天的微党课"), (2, "本月和全年积分"), (3, "五星评定进度"), (4, "阅读未读通知"), (5, "今年的志愿服务记录"),
@@ -49,6 +47,10 @@ _TALLY = Tally(2, 1, 18, 1, 2, 1, 0, 1, 0)
 _FACTS = MeetingFacts(7, "党员大会", "学习全会精神", _WHEN.date(), _WHEN.date(), _WHEN, False)
 _REASONS = ["11月主题党日没有在10月25日前报备计划", "7 号会议（11月15日 党员大会「学习全会精神」）结束已超过7天，还没有纪要"]
 
+_PLANNED = {"id": 12, "org": _ORG, "kind": "党员大会", "starts": _WHEN, "ends": _WHEN, "place": "村委会",
+            "topic": "学习全会精神"}
+_COUNTS = {"present": 8, "late": 1, "leave": 1, "absent": 2, "exempt": 1, "补学": 1, "送学": 1}
+
 SAMPLES: dict[str, dict[str, Any]] = {
     "ack_done": {"titles": ["第一党支部通知"], "shown": ["【第一党支部通知】\n周六上午九点开主题党日。\n\n请回复「收到」确认。"]},
     "ack_none": {},
@@ -63,6 +65,40 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "birthday_card": {"name": _NAME, "joined_on": date(1998, 7, 1), "years": 28},
     "birthday_note": {"members": [("王德明", 39), ("李秀英", 21)]},
     "checkin_already": {"title": "主题党日"},
+    "leave_already_granted": {"meeting": _PLANNED},
+    "leave_asked": {"name": "王芳", "tail": "0112", "reason": "外出务工，无法赶回", "meeting": _PLANNED},
+    "leave_decided": {"name": "王芳", "granted": False, "meeting": _PLANNED},
+    "leave_no_meeting": {"id": "12"},
+    "leave_none": {"name": "王芳"},
+    "leave_recorded": {"meeting": _PLANNED},
+    "leave_result": {"granted": False, "reason": "会议内容重要，请准时参加", "meeting": _PLANNED},
+    "leave_too_late": {"meeting": _PLANNED},
+    "leave_usage": {},
+    "makeup_already": {"id": 12, "makeup": "送学"},
+    "makeup_delivered": {"name": "王芳", "meeting": _PLANNED},
+    "makeup_leave_sent": {"id": 12, "count": 2},
+    "makeup_leave_usage": {},
+    "makeup_none": {"id": 12},
+    "makeup_not_closed": {"id": 12},
+    "makeup_push": {"quiz": _QUIZ, "summary": "传达学习了全会精神。" * 12, "cut": True, "meeting": _PLANNED},
+    "makeup_refused": {"name": "王芳", "closed": True},
+    "makeup_right": {"meeting": _PLANNED, "quiz": _QUIZ},
+    "makeup_usage": {},
+    "makeup_wrong": {"meeting": _PLANNED, "choice": "B"},
+    "meeting_code": {"code": "4821", "meeting": _PLANNED},
+    "meeting_detail": {"meeting": _PLANNED, "closed": True, "mine": "late", "makeup": None, "counts": _COUNTS,
+                       "minutes": ["传达学习了全会精神，讨论了春耕安排。" * 20], "photos": 2},
+    "meeting_list": {"meetings": [_PLANNED] * 5},
+    "meeting_not_found": {"id": 12},
+    "meeting_notice": {"meeting": _PLANNED},
+    "meeting_planned": {"meeting": _PLANNED, "size": 30, "changed": True, "minutes": 120},
+    "meeting_reminder": {"meeting": _PLANNED},
+    "meeting_too_old": {"day": date(2026, 11, 1), "days": 7},
+    "meeting_usage": {"part": "place"},
+    "minutes_done": {"meeting": _PLANNED, "minutes": 10},
+    "minutes_photo": {"meeting": _PLANNED, "photos": 2},
+    "minutes_usage": {},
+    "named_usage": {"command": "准假"},
     "checkin_open_already": {"title": "主题党日", "code": "8032", "closes_at": _WHEN},
     "checkin_done": {"name": _NAME, "title": "主题党日", "points": 1, "capped": True, "cap": 10},
     "checkin_open_usage": {},
@@ -75,6 +111,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         (["评星 改 12 理由", "评星 授 姓名 星名 理由", "评星 摘 姓名 星名 理由"], "调整一条建议，须写明理由")] * 10,
         "also": ["积分", "星级", "志愿", "我的志愿", "心愿", "认领", "完成", "排行", "隐藏排行", "显示排行", "微课", "答",
                  "签到", "通知", "收到", "转给书记"], "menu": _MENU},
+    "help_topics": {"name": _NAME, "role": "书记", "asked": "开会的事", "topics": [
+        ("会议", ["发起签到", "会议", "纪要", "准假", "不准", "送学", "补学", "台账", "督办"])] * 7,
+        "also": ["积分", "星级", "志愿", "我的志愿", "心愿", "认领", "完成", "排行", "隐藏排行", "显示排行", "微课", "答",
+                 "签到", "通知", "收到", "转给书记", "请假"], "menu": _MENU},
     "lesson": {"lesson": _LESSON, "points": 1},
     "lesson_audience_refused": {"lesson": _LESSON, "paths": ["甲村党总支/第一党支部", "乙村党总支/第一党支部"]},
     "lesson_none": {},
@@ -171,8 +211,6 @@ SAMPLES: dict[str, dict[str, Any]] = {
         Flagged(1, "王德明", FollowUp(True, 3), 31, 2, False), Flagged(2, "李秀英", FollowUp(False, 1), 70, None, False)] * 10},
     "report_summary": {"report": _REPORT, "followed": 3, "hours": 46.5, "current": True},
     "service_star": {"name": "李秀英", "month": 11, "hours": 12.5},
-    "themeday_notice": {"org": _ORG, "day": date(2026, 11, 15), "month": _MONTH, "code": "4821", "closes_at": _WHEN},
-    "themeday_reminder": {"day": date(2026, 11, 15), "month": _MONTH},
     "absence_note": {"name": "李秀英", "year": 2026, "count": 3, "tally": Lapses(2, 3), "late_per_absence": 2, "most": 2},
     "deduction_usage": {"most": 10, "listed": [Deduction("无故缺席组织生活", 2), Deduction("违反村规民约", 3)] * 5},
     "deduction_preview": {"name": "李秀英", "org": "塘约村党总支/第一党支部", "points": 2, "reason": "无故缺席组织生活"},
@@ -187,6 +225,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "exemption_ended": {"ended": 1, "name": "李秀英"},
     "exemption_list": {"exemptions": [(_EXEMPTION, "李秀英")] * 20, "today": date(2026, 11, 16)},
     "member_which": {"name": "李秀英", "count": 2, "tail": "0002", "example": "解绑 李秀英 0002"},
+    "themeday_notice": {"meeting": _PLANNED, "code": "4821"},
+    "themeday_reminder": {"meeting": _PLANNED},
     "unbind_done": {"name": "李秀英", "org": "塘约村党总支/第一党支部"},
     "unbind_not_bound": {"name": "李秀英"},
     "unbind_own": {},

@@ -49,6 +49,13 @@ async def ensure_calendar_activity(
     return str(await session.scalar(select(Activity.code).where(Activity.key == key)))
 
 
+async def id_of(session: AsyncSession, *, key: str) -> int:
+    """The id of the check-in a job opened under `key`."""
+    found = await session.scalar(select(Activity.id).where(Activity.key == key))
+    assert found is not None
+    return int(found)
+
+
 async def open_with_code(
     session: AsyncSession, *, org_ids: Sequence[int], code: str, now: datetime
 ) -> Activity | None:

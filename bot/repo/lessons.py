@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.models import LessonView, QuizAnswer
 from bot.repo import insert_once
 
+QUIZ_KINDS = ("lesson", "makeup")  # pushes whose quiz a bare or plain `答` then answers (ref: the lesson id)
+
 
 async def record_view(session: AsyncSession, *, member_id: int, lesson_id: str, now: datetime) -> None:
     session.add(LessonView(member_id=member_id, lesson_id=lesson_id, at=now))

@@ -39,6 +39,13 @@ async def attach_photo(session: AsyncSession, *, member_id: int, since: datetime
     return claim
 
 
+async def latest_pending_at(session: AsyncSession, *, member_id: int, since: datetime) -> datetime | None:
+    """When the member last made a claim still pending, if after `since`."""
+    return await session.scalar(select(func.max(VolunteerClaim.created_at)).where(
+        VolunteerClaim.member_id == member_id, VolunteerClaim.created_at >= since,
+        VolunteerClaim.status == ClaimStatus.PENDING))
+
+
 async def get(session: AsyncSession, *, claim_id: int) -> VolunteerClaim | None:
     return await session.get(VolunteerClaim, claim_id)
 

@@ -1,0 +1,239 @@
+"""Meetings (三会一课, 主题党日), their audience, leave requests, attendance with 补学/送学, and minutes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import (
+    Attendance,
+    AttendanceStatus,
+    CheckIn,
+    LeaveRequest,
+    LeaveStatus,
+    Meeting,
+    MeetingKind,
+    MeetingMinute,
+    Member,
+    Role,
+)
+from bot.repo import insert_once, orgs, rowcount
+
+SECRETARY_ROLES = (Role.SECRETARY, Role.ADMIN)
+CATCH_UP = (AttendanceStatus.ABSENT, AttendanceStatus.LEAVE)  # who may catch up (补学/送学)
+
+
+async def create(session: AsyncSession, **values: Any) -> Meeting:
+    meeting = Meeting(**values)
+    session.add(meeting)
+    await session.flush()
+    return meeting
+
+
+async def replan(session: AsyncSession, *, meeting: Meeting, **values: Any) -> Meeting:
+    """Change a meeting's plan (a 主题党日 re-planned before it started)."""
+    for name, value in values.items():
+        setattr(meeting, name, value)
+    await session.flush()
+    return meeting
+
+
+async def by_key(session: AsyncSession, *, key: str) -> Meeting:
+    """The meeting a calendar job planned under `key`."""
+    found = await session.scalar(select(Meeting).where(Meeting.key == key))
+    assert found is not None
+    return found
+
+
+async def get(session: AsyncSession, *, meeting_id: int) -> Meeting | None:
+    return await session.get(Meeting, meeting_id)
+
+
+async def audience_orgs(session: AsyncSession, *, meeting: Meeting) -> list[int]:
+    """The organisations whose members a meeting is for: its organisation's subtree; a 主题党日 only the part of
+    it that meets in that 党支部 (a 党总支's theme day is for its own members, its branches hold their own)."""
+    below = await orgs.subtree(session, org_id=meeting.org_id)
+    if meeting.kind != MeetingKind.THEME_DAY:
+        return below
+    return [org_id for org_id in below if await orgs.branch_of(session, org_id=org_id) == meeting.org_id]
+
+
+async def audience(session: AsyncSession, *, meeting: Meeting) -> Select[int]:
+    """The meeting's audience as a member-id query (支委会: the secretaries of its organisation)."""
+    query = select(Member.id).where(Member.org_id.in_(await audience_orgs(session, meeting=meeting)))
+    return query.where(Member.role.in_(SECRETARY_ROLES)) if meeting.kind == MeetingKind.COMMITTEE else query
+
+
+async def in_audience(session: AsyncSession, *, meeting: Meeting, member_id: int) -> bool:
+    query = await audience(session, meeting=meeting)
+    return await session.scalar(query.where(Member.id == member_id)) is not None
+
+
+async def holders(session: AsyncSession, *, org_id: int) -> Select[int]:
+    """The secretaries told about a meeting's leave requests: those of its organisation up to its 党支部."""
+    return select(Member.id).where(Member.org_id.in_(await orgs.up_to_branch(session, org_id=org_id)),
+                                   Member.role == Role.SECRETARY)
+
+
+async def upcoming(session: AsyncSession, *, org_ids: Sequence[int], now: datetime) -> list[Meeting]:
+    """Meetings of these organisations not yet over, soonest first."""
+    return list(await session.scalars(select(Meeting).where(Meeting.org_id.in_(org_ids), Meeting.ends_at > now)
+                                      .order_by(Meeting.starts_at, Meeting.id)))
+
+
+async def next_for(session: AsyncSession, *, member_id: int, org_id: int, now: datetime) -> Meeting | None:
+    """The member's next meeting not yet started (held by their organisation or one above it)."""
+    chain = await orgs.chain_up(session, org_id=org_id)
+    for meeting in await session.scalars(select(Meeting).where(Meeting.org_id.in_(chain), Meeting.starts_at > now)
+                                         .order_by(Meeting.starts_at, Meeting.id)):
+        if await in_audience(session, meeting=meeting, member_id=member_id):
+            return meeting
+    return None
+
+
+async def theme_day_in(session: AsyncSession, *, org_id: int, start: datetime, end: datetime) -> Meeting | None:
+    """The organisation's 主题党日 starting in [start, end), the earliest."""
+    return await session.scalar(select(Meeting).where(
+        Meeting.org_id == org_id, Meeting.kind == MeetingKind.THEME_DAY, Meeting.starts_at >= start,
+        Meeting.starts_at < end).order_by(Meeting.starts_at, Meeting.id).limit(1))
+
+
+async def starting_between(session: AsyncSession, *, start: datetime, end: datetime) -> list[Meeting]:
+    return list(await session.scalars(select(Meeting).where(Meeting.starts_at >= start, Meeting.starts_at < end)
+                                      .order_by(Meeting.id)))
+
+
+async def due_to_open(session: AsyncSession, *, now: datetime) -> list[Meeting]:
+    """Meetings under way whose check-in is not open yet."""
+    return list(await session.scalars(select(Meeting).where(
+        Meeting.activity_id.is_(None), Meeting.starts_at <= now, Meeting.ends_at > now).order_by(Meeting.id)))
+
+
+async def set_activity(session: AsyncSession, *, meeting_id: int, activity_id: int) -> bool:
+    """Link the meeting's check-in once; False when another run already did."""
+    return rowcount(await session.execute(update(Meeting).where(
+        Meeting.id == meeting_id, Meeting.activity_id.is_(None)).values(activity_id=activity_id))) == 1
+
+
+async def due_to_close(session: AsyncSession, *, now: datetime) -> list[int]:
+    return list(await session.scalars(select(Meeting.id).where(Meeting.closed_at.is_(None), Meeting.ends_at <= now)
+                                      .order_by(Meeting.id)))
+
+
+async def claim_close(session: AsyncSession, *, meeting_id: int, now: datetime) -> bool:
+    """Mark the meeting closed; True only for the one run (of however many replicas) that did."""
+    return rowcount(await session.execute(update(Meeting).where(
+        Meeting.id == meeting_id, Meeting.closed_at.is_(None)).values(closed_at=now))) == 1
+
+
+async def check_ins(session: AsyncSession, *, activity_id: int | None) -> dict[int, datetime]:
+    """Who checked in to the meeting's check-in, and when."""
+    if activity_id is None:
+        return {}
+    return {m: at for m, at in await session.execute(
+        select(CheckIn.member_id, CheckIn.at).where(CheckIn.activity_id == activity_id))}
+
+
+async def granted_leave(session: AsyncSession, *, meeting_id: int) -> set[int]:
+    return set(await session.scalars(select(LeaveRequest.member_id).where(
+        LeaveRequest.meeting_id == meeting_id, LeaveRequest.status == LeaveStatus.GRANTED)))
+
+
+async def record_attendance(session: AsyncSession, *, meeting_id: int, member_id: int, status: str,
+                            checked_in_at: datetime | None) -> bool:
+    return await insert_once(session, Attendance, meeting_id=meeting_id, member_id=member_id, status=status,
+                             checked_in_at=checked_in_at)
+
+
+async def attendance_of(session: AsyncSession, *, meeting_id: int, member_id: int) -> Attendance | None:
+    return await session.scalar(select(Attendance).where(Attendance.meeting_id == meeting_id,
+                                                         Attendance.member_id == member_id))
+
+
+async def to_catch_up(session: AsyncSession, *, meeting_id: int, statuses: Sequence[str]) -> list[int]:
+    """Members of the meeting with one of these statuses who have not caught up (补学/送学) yet."""
+    return list(await session.scalars(select(Attendance.member_id).where(
+        Attendance.meeting_id == meeting_id, Attendance.status.in_(statuses), Attendance.makeup.is_(None))
+        .order_by(Attendance.member_id)))
+
+
+async def record_makeup(session: AsyncSession, *, meeting_id: int, member_id: int, kind: str, at: datetime,
+                        by: int | None = None) -> bool:
+    """Record 补学 or 送学 once, for an absentee or a member on leave; False when not theirs to catch up or
+    already caught up."""
+    return rowcount(await session.execute(update(Attendance).where(
+        Attendance.meeting_id == meeting_id, Attendance.member_id == member_id, Attendance.makeup.is_(None),
+        Attendance.status.in_(CATCH_UP)).values(makeup=kind, makeup_at=at, makeup_by=by))) == 1
+
+
+async def ask_leave(session: AsyncSession, *, meeting_id: int, member_id: int, reason: str, now: datetime) -> bool:
+    """The member's request for this meeting; asking again while not granted replaces the reason and asks anew.
+    False when leave was already granted."""
+    if await insert_once(session, LeaveRequest, meeting_id=meeting_id, member_id=member_id, reason=reason,
+                         status=LeaveStatus.PENDING, asked_at=now):
+        return True
+    return rowcount(await session.execute(update(LeaveRequest).where(
+        LeaveRequest.meeting_id == meeting_id, LeaveRequest.member_id == member_id,
+        LeaveRequest.status != LeaveStatus.GRANTED).values(
+        reason=reason, status=LeaveStatus.PENDING, asked_at=now, decided_by=None, decided_at=None,
+        decision_reason=None))) == 1
+
+
+async def pending_leave(session: AsyncSession, *, member_ids: Sequence[int], org_ids: Sequence[int],
+                        now: datetime) -> list[tuple[LeaveRequest, Meeting]]:
+    """Pending requests of these members for meetings of these organisations not yet over, soonest first."""
+    rows = await session.execute(select(LeaveRequest, Meeting).join(Meeting, Meeting.id == LeaveRequest.meeting_id)
+                                 .where(LeaveRequest.member_id.in_(member_ids), Meeting.org_id.in_(org_ids),
+                                        LeaveRequest.status == LeaveStatus.PENDING, Meeting.ends_at > now)
+                                 .order_by(Meeting.starts_at, LeaveRequest.id))
+    return [(leave, meeting) for leave, meeting in rows]
+
+
+async def decide_leave(session: AsyncSession, *, leave_id: int, granted: bool, by: int, now: datetime,
+                       reason: str | None) -> bool:
+    """Grant or refuse a pending request once; False when someone decided it first."""
+    return rowcount(await session.execute(update(LeaveRequest).where(
+        LeaveRequest.id == leave_id, LeaveRequest.status == LeaveStatus.PENDING).values(
+        status=LeaveStatus.GRANTED if granted else LeaveStatus.REFUSED, decided_by=by, decided_at=now,
+        decision_reason=reason))) == 1
+
+
+async def add_minutes(session: AsyncSession, *, meeting_id: int, author_id: int, now: datetime, text: str | None = None,
+                      media_id: str | None = None, url: str | None = None) -> None:
+    session.add(MeetingMinute(meeting_id=meeting_id, author_id=author_id, text=text, photo_media_id=media_id,
+                              photo_url=url, at=now))
+
+
+async def last_minutes_by(session: AsyncSession, *, author_id: int, since: datetime) -> tuple[datetime, int] | None:
+    """When the author last wrote minutes after `since`, and for which meeting."""
+    row = (await session.execute(select(MeetingMinute.at, MeetingMinute.meeting_id).where(
+        MeetingMinute.author_id == author_id, MeetingMinute.at >= since, MeetingMinute.text.is_not(None))
+        .order_by(MeetingMinute.at.desc(), MeetingMinute.id.desc()).limit(1))).first()
+    return (row[0], row[1]) if row else None
+
+
+async def minutes_text(session: AsyncSession, *, meeting_id: int) -> list[str]:
+    """The meeting's written minutes, in the order sent."""
+    return [text for text in await session.scalars(select(MeetingMinute.text).where(
+        MeetingMinute.meeting_id == meeting_id, MeetingMinute.text.is_not(None)).order_by(MeetingMinute.id)) if text]
+
+
+async def photo_count(session: AsyncSession, *, meeting_id: int) -> int:
+    return len(list(await session.scalars(select(MeetingMinute.id).where(
+        MeetingMinute.meeting_id == meeting_id, MeetingMinute.photo_media_id.is_not(None)))))
+
+
+async def tally(session: AsyncSession, *, meeting_id: int) -> dict[str, int]:
+    """How many of the audience stood each way at the close, and how many caught up (补学, 送学): separate
+    numbers, never one "attended"."""
+    counts = {str(status): int(n) for status, n in await session.execute(
+        select(Attendance.status, func.count()).where(Attendance.meeting_id == meeting_id)
+        .group_by(Attendance.status))}
+    counts.update({str(kind): int(n) for kind, n in await session.execute(
+        select(Attendance.makeup, func.count()).where(Attendance.meeting_id == meeting_id,
+                                                      Attendance.makeup.is_not(None)).group_by(Attendance.makeup))})
+    return counts

@@ -1,0 +1,136 @@
+"""会议 and 纪要: secretaries plan meetings (三会一课, 主题党日) and keep their minutes; members see theirs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot import limits
+from bot import meetings as life
+from bot.context import Context
+from bot.dispatch import SECRETARY_ROLES
+from bot.models import Meeting, MeetingKind
+from bot.repo import audit, meetings, orgs
+from bot.routing import Need, Router, Usage
+from bot.rules import meetings as rules
+from bot.rules.periods import month_of
+from handlers.notices import addressee, target
+from handlers.volunteer import PHOTO_MINUTES
+
+router = Router(topic="会议")
+
+
+@router.command("会议", "开会", need=Need.MEMBER, usage=(
+    Usage("会议", "近期的会议"),
+    Usage("会议 12", "会议详情（书记另见出席情况和纪要）"),
+    Usage("会议 党员大会 12月20日 14:30 村委会 学习全会精神", "安排会议并通知，开始时自动签到",
+          Need.SECRETARY)))
+async def meeting(ctx: Context) -> str:
+    """`会议` lists, `会议 12` shows one, `会议 党员大会 …` plans one."""
+    if not ctx.args:
+        return await _list(ctx)
+    if len(ctx.args) == 1 and ctx.args[0].isdigit():
+        return await _show(ctx, int(ctx.args[0]))
+    if ctx.bound.role not in SECRETARY_ROLES:
+        return ctx.render("secretary_only")
+    return await _plan(ctx)
+
+
+async def _list(ctx: Context) -> str:
+    governed = await ctx.governed()
+    chain = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
+    found = [m for m in await meetings.upcoming(ctx.session, org_ids=sorted({*governed, *chain}), now=ctx.now)
+             if m.org_id in governed or await meetings.in_audience(ctx.session, meeting=m, member_id=ctx.bound.id)]
+    return ctx.render("meeting_list", meetings=[await _described(ctx, m) for m in found])
+
+
+async def visible(ctx: Context, meeting_id: int) -> tuple[Meeting | None, bool]:
+    """The meeting if the sender may see it, and whether they govern it (a secretary of it or above)."""
+    found = await meetings.get(ctx.session, meeting_id=meeting_id)
+    if found is None:
+        return None, False
+    if ctx.bound.role in SECRETARY_ROLES and found.org_id in await ctx.governed():
+        return found, True
+    return (found if await meetings.in_audience(ctx.session, meeting=found, member_id=ctx.bound.id) else None), False
+
+
+async def _show(ctx: Context, meeting_id: int) -> str:
+    found, governs = await visible(ctx, meeting_id)
+    if found is None:
+        return ctx.render("meeting_not_found", id=meeting_id)
+    mine = await meetings.attendance_of(ctx.session, meeting_id=found.id, member_id=ctx.bound.id)
+    counts = await meetings.tally(ctx.session, meeting_id=found.id) if governs else None
+    notes = await meetings.minutes_text(ctx.session, meeting_id=found.id) if governs else []
+    photos = await meetings.photo_count(ctx.session, meeting_id=found.id) if governs else 0
+    return ctx.render("meeting_detail", meeting=await _described(ctx, found), closed=found.closed_at is not None,
+                      mine=mine.status if mine else None, makeup=mine.makeup if mine else None, counts=counts,
+                      minutes=notes, photos=photos)
+
+
+async def _described(ctx: Context, found: Meeting) -> dict[str, object]:
+    return await life.described(ctx.session, ctx.content, ctx.settings.timezone, found)
+
+
+async def _plan(ctx: Context) -> str:
+    name, text = addressee(ctx.rest)
+    org = await target(ctx, name)
+    if isinstance(org, str):
+        return org
+    tz = ctx.settings.timezone
+    try:
+        plan = rules.parse_plan(text, ctx.now.astimezone(tz).date())
+    except rules.PlanError as exc:
+        return ctx.render("meeting_usage", part=exc.part)
+    days = ctx.content.rules.life.backfill_days
+    if rules.too_far_back(plan.starts.date(), ctx.now.astimezone(tz).date(), days):
+        return ctx.render("meeting_too_old", day=plan.starts.date(), days=days)
+    if refusal := ctx.refuse_long(plan.place, limits.PLACE) or ctx.refuse_long(plan.topic, limits.TOPIC):
+        return refusal
+    starts = plan.starts.replace(tzinfo=tz)
+    values = {"org_id": org.id, "kind": plan.kind, "topic": plan.topic, "place": plan.place, "starts_at": starts,
+              "ends_at": starts + timedelta(minutes=plan.minutes), "planned_by": ctx.bound.id, "planned_at": ctx.now}
+    changed = await _theme_day_to_change(ctx, org.id, plan.kind, starts)
+    planned = await meetings.replan(ctx.session, meeting=changed, **values) if changed else await meetings.create(
+        ctx.session, **values)
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=org.id, action="meeting_plan",
+                       subject=f"meeting:{planned.id}", detail=f"{plan.kind} {plan.starts:%Y-%m-%d %H:%M} "
+                       f"{plan.place} {plan.topic}", at=ctx.now)
+    await life.announce(ctx.session, ctx.content, tz, planned, ctx.now)
+    size = len(list(await ctx.session.scalars(await meetings.audience(ctx.session, meeting=planned))))
+    return ctx.render("meeting_planned", meeting=await _described(ctx, planned), size=size, changed=bool(changed),
+                      minutes=plan.minutes)
+
+
+async def _theme_day_to_change(ctx: Context, org_id: int, kind: str, starts: datetime) -> Meeting | None:
+    """A 主题党日 planned for a month whose theme day (the calendar's or an earlier plan) has not started yet is
+    that theme day changed, never a second one."""
+    if kind != MeetingKind.THEME_DAY:
+        return None
+    start, end = month_of(starts.date()).bounds(ctx.settings.timezone)
+    found = await meetings.theme_day_in(ctx.session, org_id=org_id, start=start, end=end)
+    return found if found is not None and found.activity_id is None and found.starts_at > ctx.now else None
+
+
+@router.command("纪要", "会议纪要", need=Need.SECRETARY,
+                usage=Usage("纪要 12 内容…", "记录会议纪要，随后可发照片"))
+async def minutes(ctx: Context) -> str:
+    """`纪要 12 内容`: the minutes of a meeting the secretary governs, kept exactly as sent."""
+    text = ctx.text_after(1)
+    if not ctx.args or not ctx.args[0].isdigit() or not text:
+        return ctx.render("minutes_usage")
+    found, governs = await visible(ctx, int(ctx.args[0]))
+    if found is None or not governs:
+        return ctx.render("meeting_not_found", id=ctx.args[0])
+    if refusal := ctx.refuse_long(text, limits.MINUTES):
+        return refusal
+    await meetings.add_minutes(ctx.session, meeting_id=found.id, author_id=ctx.bound.id, now=ctx.now, text=text)
+    return ctx.render("minutes_done", meeting=await _described(ctx, found), minutes=PHOTO_MINUTES)
+
+
+async def attach_photo(ctx: Context, meeting_id: int) -> str:
+    """A photo right after `纪要`: kept with that meeting's minutes."""
+    await meetings.add_minutes(ctx.session, meeting_id=meeting_id, author_id=ctx.bound.id, now=ctx.now,
+                               media_id=str(ctx.msg.media_id), url=str(ctx.msg.image or ""))
+    found = await meetings.get(ctx.session, meeting_id=meeting_id)
+    assert found is not None
+    return ctx.render("minutes_photo", meeting=await _described(ctx, found),
+                      photos=await meetings.photo_count(ctx.session, meeting_id=meeting_id))
