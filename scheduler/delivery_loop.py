@@ -11,7 +11,7 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-TASKS = 4  # concurrent senders per process: one waits on WeChat while another records its result
+TASKS = 16  # concurrent senders per process: while some wait on WeChat (tens of ms a call), others record results
 
 
 async def deliver_forever(services: Services) -> None:

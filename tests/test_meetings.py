@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import datetime, time
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.cli import main
 from bot.db import SessionMaker
 from bot.models import Attendance, Meeting, MeetingMinute
 from bot.wechat.fake import FakeWeChat
@@ -20,6 +23,7 @@ from scheduler import runner
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of
 from tests.test_villages import (  # noqa: F401 (fixtures)
+    BRANCH,
     TZ,
     A,
     B,
@@ -56,7 +60,7 @@ def december(clock: Clock) -> None:
 
 async def test_a_meeting_from_plan_to_catch_up_in_two_villages(
         december: None, villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]  # noqa: F811
-        wechat: FakeWeChat) -> None:
+        wechat: FakeWeChat, cli_env: None, tmp_path: Path) -> None:
     services = services_of(live)
     a, b = villages[A], villages[B]
     clock.now = datetime(2026, 12, 18, 10, 0, tzinfo=TZ)
@@ -153,6 +157,21 @@ async def test_a_meeting_from_plan_to_catch_up_in_two_villages(
     for person in a.people.values():
         if person is not a.secretary:
             assert not [p for p in person.pushed() if LEAVE_REASON in p], person.name
+
+    # the 台账 holds every one of these as it was said in chat, and nothing of the other village
+    out = tmp_path / "ledger.xlsx"
+    assert await asyncio.to_thread(main, ["ledger", "--org", A, "--year", "2026", "--out", str(out)]) == 0
+    rows = list(load_workbook(out)["党员大会"].iter_rows(values_only=True))
+    assert len(rows) == 2, rows  # the header and our meeting: not village B's
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    names = {column: set(str(cells[column] or "").split("、")) - {""} for column in
+             ("按时出席", "迟到", "请假", "缺席", "豁免", "补学", "送学")}
+    assert (cells["组织"], cells["日期"], cells["开始"], cells["结束"], cells["地点"], cells["主题"], cells["状态"]) == (
+        A + BRANCH, datetime(2026, 12, 20), time(14, 30),
+        time(16, 30), "村委会", "学习全会精神", "已召开")
+    assert names == {"按时出席": {"李强"}, "迟到": {"赵敏"}, "请假": {"王芳"}, "缺席": {"张建华", "刘洋", "孙丽"},
+                     "豁免": set(), "补学": {"孙丽"}, "送学": {"刘洋"}}
+    assert (cells["纪要"], cells["照片（张）"], cells["照片链接"]) == (MINUTES, 1, "https://example.com/meeting.jpg")
 
 
 async def test_the_theme_day_is_a_meeting_planned_by_the_secretary_or_else_by_the_calendar(
