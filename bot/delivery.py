@@ -141,13 +141,14 @@ class DeliveryWorker:
 
     async def _deliver(self, item: campaigns.Item, window_open: bool, settled: list[Outcome]) -> Outcome | None:
         """Send one row; its outcome to record, None when it was taken back, `_PAUSED` when its campaign had to
-        pause (quota). Marking it `sending` records (and empties) `settled` in the same transaction."""
+        pause (quota). Marking it `sending` records `settled` in the same transaction, and empties it once committed."""
         if not window_open and not self._templated(item):
             return Outcome(item, S.WAITING, WINDOW_CLOSED)
         async with transaction(self.sessionmaker) as session:
-            await self._record(session, settled)
-            if not await self._move(session, Outcome(item, S.SENDING)):
-                return None  # taken back meanwhile: no longer this worker's to send
+            moved = await self._record(session, [*settled, Outcome(item, S.SENDING)])
+        settled.clear()  # committed
+        if not moved[-1]:
+            return None  # taken back meanwhile: no longer this worker's to send
         try:
             sent = await self._send(item, window_open)
         except QuotaExceeded as exc:
@@ -159,7 +160,7 @@ class DeliveryWorker:
             return self._failed(item, exc)
         except Exception:
             async with transaction(self.sessionmaker) as session:
-                await self._move(session, Outcome(item, S.UNCERTAIN, "发送出错：可能已送达，不再自动重发"))
+                await self._record(session, [Outcome(item, S.UNCERTAIN, "发送出错：可能已送达，不再自动重发")])
             raise
         return Outcome(item, sent)
 
@@ -215,27 +216,23 @@ class DeliveryWorker:
         now = self.clock()
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         async with transaction(self.sessionmaker) as session:
-            await self._move(session, Outcome(item, S.NEW, "今日接口额度已用完，明日继续"))
+            await self._record(session, [Outcome(item, S.NEW, "今日接口额度已用完，明日继续")])
             await campaigns.pause(session, campaign_id=item.campaign_id, until=tomorrow,
                                   reason=f"今日接口额度已用完（{reason}），{tomorrow:%m月%d日 %H:%M} 后继续发送")
         log.warning("campaign %d paused until %s: WeChat quota reached", item.campaign_id, tomorrow)
 
-    async def _record(self, session: AsyncSession, outcomes: list[Outcome]) -> None:
-        """Record (and forget) outcomes in `session`'s transaction."""
-        for outcome in outcomes:
-            await self._move(session, outcome)
-        outcomes.clear()
-
-    async def _move(self, session: AsyncSession, outcome: Outcome) -> bool:
-        """Move the row to its outcome if it is still this worker's; whether it was. A lesson sent is recorded as
-        the member's latest, so `答 B` answers its quiz."""
-        item, status, now = outcome.item, outcome.status, self.clock()
-        moved = await campaigns.mark(session, delivery_id=item.delivery_id, owner=self.owner, status=status,
-                                     now=now, error=outcome.error, retry_at=outcome.retry_at)
-        if moved and status == S.SENT and item.kind in lessons.QUIZ_KINDS and item.ref:
-            await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=now)
-        if not moved:
-            log.warning("delivery %d was no longer %s's to mark %s", item.delivery_id, self.owner, status)
+    async def _record(self, session: AsyncSession, outcomes: list[Outcome]) -> list[bool]:
+        """Record outcomes in `session`'s transaction; whether each row was still this worker's. A
+        lesson (or catch-up) sent is recorded as the member's latest, so `答 B` answers its quiz."""
+        now = self.clock()
+        moved = await campaigns.mark_all(session, owner=self.owner, now=now, moves=[
+            campaigns.Move(o.item.delivery_id, o.status, o.error, o.retry_at) for o in outcomes])
+        for outcome, done in zip(outcomes, moved, strict=True):
+            item = outcome.item
+            if done and outcome.status == S.SENT and item.kind in lessons.QUIZ_KINDS and item.ref:
+                await lessons.record_view(session, member_id=item.member_id, lesson_id=item.ref, now=now)
+            if not done:
+                log.warning("delivery %d was no longer %s's to mark %s", item.delivery_id, self.owner, outcome.status)
         return moved
 
 

@@ -244,8 +244,8 @@ async def test_a_worker_slower_than_its_lease_keeps_its_rows_while_an_idle_repli
     openids = await branch_of(db, clock, 4, wechat=wechat)
     campaign_id = await lesson_campaign(db, clock)
     now = running_clock(clock)
-    wechat.slow_seconds = 0.5  # each send outlasts the lease
-    lease = timedelta(seconds=0.3)
+    wechat.slow_seconds = 1.2  # each send outlasts the lease
+    lease = timedelta(seconds=1)  # renewed every third of it: room for a loaded machine's stalls
     busy = DeliveryWorker(db, wechat_client, now, batch=4, lease=lease)
     idle = DeliveryWorker(db, wechat_client, now, lease=lease)
     sending = asyncio.create_task(busy.drain())

@@ -11,10 +11,11 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, Update, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.db import UTCDateTime
 from bot.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
-from bot.repo import insert_once, rowcount, run, upsert_insert
+from bot.repo import insert_once, rowcount, upsert_insert
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
@@ -139,9 +140,32 @@ async def mark(session: AsyncSession, *, delivery_id: int, owner: str, status: S
                error: str | None = None, retry_at: datetime | None = None) -> bool:
     """Move a row `owner` holds to `status`; False (nothing changed) when the row is no longer theirs or has
     moved on. `retry_at` puts it back in the queue for a later attempt."""
-    result = await run(session, _mark_statement(status, retry_at is not None),
-                       {"row": delivery_id, "owner": owner, "error": error, "now": now, "retry_at": retry_at})
-    return rowcount(result) == 1
+    return (await mark_all(session, owner=owner, now=now, moves=[Move(delivery_id, status, error, retry_at)]))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A row to move to `status`, with the reason `campaigns show` gives and when to try again (back to `new`)."""
+
+    delivery_id: int
+    status: S
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+async def mark_all(session: AsyncSession, *, owner: str, now: datetime, moves: Sequence[Move]) -> list[bool]:
+    """`mark` for several rows in one trip into SQLAlchemy's greenlet: a fan-out records each row's outcome
+    as it marks the next one `sending`. Whether each moved."""
+    return await session.run_sync(_mark_all, owner, now, moves)
+
+
+def _mark_all(session: Session, owner: str, now: datetime, moves: Sequence[Move]) -> list[bool]:
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    connection = session.connection()
+    return [rowcount(connection.execute(_mark_statement(m.status, m.retry_at is not None), {
+        "row": m.delivery_id, "owner": owner, "error": m.error, "now": now, "retry_at": m.retry_at})) == 1
+        for m in moves]
 
 
 @cache
