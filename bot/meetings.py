@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -92,22 +93,32 @@ async def open_check_in(session: AsyncSession, content: Content, tz: ZoneInfo, m
     return code
 
 
-async def close(session: AsyncSession, content: Content, tz: ZoneInfo, meeting_id: int, now: datetime) -> bool:
-    """Settle attendance and queue the catch-ups, if this run is the one that closes the meeting."""
+def after_the_fact(meeting: Meeting) -> bool:
+    """A meeting recorded after it ended (allowed for `backfill_days`): nobody is told of it or checks in; its
+    secretary records who attended (`出席`), which closes it."""
+    return meeting.planned_at >= meeting.ends_at
+
+
+async def close(session: AsyncSession, content: Content, tz: ZoneInfo, meeting_id: int, now: datetime,
+                present: Collection[int] = ()) -> bool:
+    """Settle attendance (`present`: members a secretary recorded as there) and queue the catch-ups, if this run
+    is the one that closes the meeting."""
     if not await meetings.claim_close(session, meeting_id=meeting_id, now=now):
         return False
     meeting = await meetings.get(session, meeting_id=meeting_id)
     assert meeting is not None
-    await settle(session, content, tz, meeting)
+    await settle(session, content, tz, meeting, present)
     await catch_up(session, content, tz, meeting, statuses=(AttendanceStatus.ABSENT,), now=now)
     log.info("meeting %s closed", meeting_id)
     return True
 
 
-async def settle(session: AsyncSession, content: Content, tz: ZoneInfo, meeting: Meeting) -> None:
+async def settle(session: AsyncSession, content: Content, tz: ZoneInfo, meeting: Meeting,
+                 present: Collection[int] = ()) -> None:
     """One attendance row per audience member: present, late, on leave, exempt or absent."""
     audience = list(await session.scalars(await meetings.audience(session, meeting=meeting)))
-    checked = await meetings.check_ins(session, activity_id=meeting.activity_id)
+    checked = {member_id: meeting.starts_at for member_id in present}
+    checked |= await meetings.check_ins(session, activity_id=meeting.activity_id)
     leave = await meetings.granted_leave(session, meeting_id=meeting.id)
     day = meeting.starts_at.astimezone(tz).date()
     exempt = await exempt_on(session, member_ids=audience, day=day)

@@ -9,7 +9,7 @@ from bot import meetings as life
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Meeting, MeetingKind
-from bot.repo import audit, meetings, orgs
+from bot.repo import audit, meetings, members, orgs
 from bot.routing import Need, Router, Usage
 from bot.rules import meetings as rules
 from bot.rules.periods import month_of
@@ -94,10 +94,55 @@ async def _plan(ctx: Context) -> str:
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=org.id, action="meeting_plan",
                        subject=f"meeting:{planned.id}", detail=f"{plan.kind} {plan.starts:%Y-%m-%d %H:%M} "
                        f"{plan.place} {plan.topic}", at=ctx.now)
-    await life.announce(ctx.session, ctx.content, tz, planned, ctx.now)
     size = len(list(await ctx.session.scalars(await meetings.audience(ctx.session, meeting=planned))))
+    if life.after_the_fact(planned):
+        return ctx.render("meeting_recorded", meeting=await _described(ctx, planned), size=size)
+    await life.announce(ctx.session, ctx.content, tz, planned, ctx.now)
     return ctx.render("meeting_planned", meeting=await _described(ctx, planned), size=size, changed=bool(changed),
                       minutes=plan.minutes)
+
+
+@router.command("出席", "补记出席", need=Need.SECRETARY,
+                usage=Usage("出席 12 张三 李四", "补记会后才录入的会议由谁出席（其余计为缺席，并推送补学）"))
+async def attended(ctx: Context) -> str:
+    """`出席 12 姓名 …`: who attended a meeting recorded after it ended (a name followed by the phone's last four
+    digits when two share it); closes it like the end of any meeting, catch-ups included."""
+    if len(ctx.args) < 2 or not ctx.args[0].isdigit():
+        return ctx.render("attendance_usage")
+    found, governs = await visible(ctx, int(ctx.args[0]))
+    if found is None or not governs:
+        return ctx.render("meeting_not_found", id=ctx.args[0])
+    if not life.after_the_fact(found) or found.closed_at is not None:
+        return ctx.render("attendance_not_needed", meeting=await _described(ctx, found),
+                          closed=found.closed_at is not None)
+    present = await _attendees(ctx, found, ctx.args[1:])
+    if isinstance(present, str):
+        return present
+    await life.close(ctx.session, ctx.content, ctx.settings.timezone, found.id, ctx.now, present=present)
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=found.org_id,
+                       action="meeting_attendance", subject=f"meeting:{found.id}",
+                       detail=" ".join(ctx.args[1:])[:500], at=ctx.now)
+    return ctx.render("meeting_detail", meeting=await _described(ctx, found), closed=True, mine=None, makeup=None,
+                      counts=await meetings.tally(ctx.session, meeting_id=found.id),
+                      minutes=await meetings.minutes_text(ctx.session, meeting_id=found.id),
+                      photos=await meetings.photo_count(ctx.session, meeting_id=found.id))
+
+
+async def _attendees(ctx: Context, found: Meeting, words: tuple[str, ...]) -> set[int] | str:
+    """The members of the meeting's audience the secretary named, or the reply saying which name is unknown
+    or ambiguous."""
+    present: set[int] = set()
+    orgs_of = await meetings.audience_orgs(ctx.session, meeting=found)
+    for at, word in enumerate(words):
+        if word.isdigit():
+            continue  # the phone's last four digits of the name before it
+        tail = words[at + 1] if at + 1 < len(words) and words[at + 1].isdigit() else ""
+        named = await members.named(ctx.session, name=word, org_ids=orgs_of, tail=tail)
+        if len(named) != 1 or not await meetings.in_audience(ctx.session, meeting=found, member_id=named[0].id):
+            return ctx.render("member_which", name=word, count=len(named), tail=tail,
+                              example=f"出席 {found.id} {word} 0002")
+        present.add(named[0].id)
+    return present
 
 
 async def _theme_day_to_change(ctx: Context, org_id: int, kind: str, starts: datetime) -> Meeting | None:

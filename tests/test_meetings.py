@@ -205,3 +205,30 @@ async def test_the_theme_day_is_a_meeting_planned_by_the_secretary_or_else_by_th
     async with db() as session:
         kinds = {(m.org_id, m.kind) for m in await session.scalars(select(Meeting).where(Meeting.kind == "主题党日"))}
     assert len(kinds) == 4  # one theme day per branch (and per 党总支 for its own members), none twice
+
+
+async def test_a_meeting_recorded_after_it_ended_waits_for_its_secretary_to_say_who_attended(
+        december: None, villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]  # noqa: F811
+        wechat: FakeWeChat) -> None:
+    services = services_of(live)
+    a, b = villages[A], villages[B]
+    recorded = await a.secretary.says("会议 党小组会 12月16日 19:00 村委会 讨论冬季防火 60分钟")
+    found = re.search(r"已补记 (\d+) 号会议", recorded)
+    assert found and "出席" in recorded, recorded
+    number = found.group(1)
+    assert await meeting_jobs.step(services) == []  # neither opened nor closed by itself
+    await deliver_due(services)
+    assert not [p for person in a.people.values() for p in person.pushed() if "讨论冬季防火" in p]
+
+    assert "没有叫「查无此人」的党员" in await a.secretary.says(f"出席 {number} 查无此人")
+    assert "没有找到" in await b.secretary.says(f"出席 {number} 李强")
+    assert "书记" in await a["李强"].says(f"出席 {number} 李强")  # members may not
+    detail = await a.secretary.says(f"出席 {number} 李强 赵敏")
+    assert "出席 2 人" in detail, detail
+    ids = await member_ids(db)
+    statuses = await _statuses(db, int(number))
+    assert {name for name, p in a.people.items() if statuses.get(ids[p.number], ("",))[0] == "present"} == {"李强", "赵敏"}
+    assert "已经结束并登记" in await a.secretary.says(f"出席 {number} 孙丽")  # once
+    await deliver_due(services)
+    absent = [name for name, p in a.people.items() if statuses.get(ids[p.number], ("",))[0] == "absent"]
+    assert absent and all(len([x for x in a[n].pushed() if x.startswith("【补学】")]) == 1 for n in absent)

@@ -120,8 +120,11 @@ async def set_activity(session: AsyncSession, *, meeting_id: int, activity_id: i
 
 
 async def due_to_close(session: AsyncSession, *, now: datetime) -> list[int]:
-    return list(await session.scalars(select(Meeting.id).where(Meeting.closed_at.is_(None), Meeting.ends_at <= now)
-                                      .order_by(Meeting.id)))
+    """Meetings that have ended and are not closed, but those recorded after they ended: their secretary's
+    `出席` closes them, since nobody could check in."""
+    return list(await session.scalars(select(Meeting.id).where(
+        Meeting.closed_at.is_(None), Meeting.ends_at <= now, Meeting.planned_at < Meeting.ends_at)
+        .order_by(Meeting.id)))
 
 
 async def claim_close(session: AsyncSession, *, meeting_id: int, now: datetime) -> bool:
