@@ -3,6 +3,7 @@
 Members type on phones with full-width characters and stray punctuation, or speak (WeChat's speech recognition
 adds its own `。` and `，`). Everything a member sends as text, typed or recognised, goes through `read`:
 
+- traditional characters as simplified ones (OpenCC t2s: `審核` is `审核`), when that keeps the length;
 - NFKC, character by character, so full-width letters and digits become half-width (`签到８０３２`);
 - letters compared case-insensitively (`HELP`, `选b`);
 - punctuation such as `。，、：:` and spaces are separators wherever a person puts them (`答：A`, `签到8032。`);
@@ -18,8 +19,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from opencc import OpenCC
+
 # What separates words: whitespace and the punctuation people put between them, Chinese and Latin.
 SEPARATORS = frozenset(" \t\r\n\u3000,;:!?，。、：；！？…~～·\"'“”‘’()（）【】[]《》<>「」『』")
+_T2S = OpenCC("t2s")
 _WORD = re.compile(r"[+-]?\d+(?:\.\d+)?[a-z0-9]*|[a-z][a-z0-9]*|[^\sa-z0-9]+")
 
 
@@ -49,7 +53,9 @@ def read(text: str) -> Said:
     >>> read("签到８０３２。").norm
     '签到 8032'
     """
-    raw = [(out, at) for at, char in enumerate(text) for out in unicodedata.normalize("NFKC", char).casefold()]
+    simple = simplified(text)
+    simple = simple if len(simple) == len(text) else text  # each character keeps where it was typed
+    raw = [(out, at) for at, char in enumerate(simple) for out in unicodedata.normalize("NFKC", char).casefold()]
     chars: list[str] = []
     origin: list[int] = []
     for i, (out, at) in enumerate(raw):
@@ -67,6 +73,11 @@ def read(text: str) -> Said:
         chars.pop()
         origin.pop()
     return Said(text, "".join(chars), tuple(origin))
+
+
+def simplified(text: str) -> str:
+    """`text` with traditional characters written as simplified ones (OpenCC t2s)."""
+    return str(_T2S.convert(text))
 
 
 def _separates(raw: list[tuple[str, int]], i: int) -> bool:

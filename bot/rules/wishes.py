@@ -16,8 +16,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from opencc import OpenCC
-
+from bot.grammar import simplified
 from bot.limits import length_of
 from bot.models import Wish
 
@@ -26,7 +25,6 @@ _NUMERALS = str.maketrans("零〇一二三四五六七八九幺两壹贰叁肆�
 _DIGIT_RUN = re.compile(r"\d(?:[^\w]*\d){6,}")  # seven digits, nothing but punctuation and spaces between
 _DIGIT_GROUPS = re.compile(r"\d{3,}(?:\D{1,3}\d{3,})+")  # 139转1234转5678
 _PHONE_SHAPE = re.compile(r"1\d{10}|0\d{9,11}")  # a mobile number, or a landline with its area code
-_SIMPLIFIED = OpenCC("t2s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +63,7 @@ def _has_phone(text: str) -> bool:
 
 
 def _fold(text: str) -> str:
-    return str(_SIMPLIFIED.convert(unicodedata.normalize("NFKC", text).casefold()))
+    return simplified(unicodedata.normalize("NFKC", text).casefold())
 
 
 def _letters(text: str) -> str:
