@@ -30,6 +30,7 @@ async def bind(ctx: Context) -> str:
         return ctx.render("bind_not_found" if not found else "bind_ambiguous")
     member = found[0]
     if not await members.bind(ctx.session, member_id=member.id, openid=ctx.openid):
+        await members.record_bind_failure(ctx.session, openid=ctx.openid, now=ctx.now)  # probing is slowed alike
         return ctx.render("bind_taken")
     return ctx.render("bind_done", name=member.name, org=await orgs.path_of(ctx.session, org_id=member.org_id))
 

@@ -69,9 +69,12 @@ async def test_ambiguous_binding_asks_for_the_secretary(roster, phone, db, clock
     assert "多位党员" in await phone("13700000002").send("绑定 李秀英 0002")
 
 
-async def test_a_roster_entry_bound_to_another_wechat_cannot_be_taken(roster, phone) -> None:
+async def test_a_roster_entry_bound_to_another_wechat_cannot_be_taken_nor_probed_freely(roster, phone) -> None:
     await phone("13800000002").bind("李秀英")
-    assert "已绑定其他微信号" in await phone("13700000000").send("绑定 李秀英 0002")
+    prober = phone("13700000000")
+    for _ in range(3):  # a wrong try like any other: after the three free ones, each waits longer
+        assert "已绑定其他微信号" in await prober.send("绑定 李秀英 0002")
+    assert "分钟后再试" in await prober.send("绑定 张建国 0001")
 
 
 async def test_unsubscribe_unlinks_the_openid_but_keeps_the_roster(roster, phone, db) -> None:
