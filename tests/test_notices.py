@@ -87,7 +87,7 @@ async def test_members_acknowledge_and_the_secretary_sees_who_has_not(
 
     assert "已确认收到" in (await first.send("收到") or "")
     receipts = await secretary.send("回执") or ""
-    assert "王德明" in receipts and "李秀英" not in receipts
+    assert "王德明" in receipts and "李秀英" not in receipts and "张建国" not in receipts  # nor the sender
     assert "没有需要确认的通知" in (await first.send("收到") or "")
 
 
