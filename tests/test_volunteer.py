@@ -145,3 +145,10 @@ async def test_a_wrong_claim_gets_the_format_and_a_stray_photo_is_explained(
     assert "请先发「志愿 时长 内容」" in (await li.photo("http://example.invalid/x.jpg") or "")
     async with db() as session:
         assert await session.scalar(select(func.count()).select_from(VolunteerClaim)) == 0
+
+
+async def test_a_part_hour_claim_is_told_that_points_count_whole_hours(
+        live: TestClient, member: Callable[[str], Phone]) -> None:  # type: ignore[type-arg]
+    li = await member("13800000002").bound("李秀英")
+    assert "不足一小时的部分不计分" in (await li.send("志愿 1.5 打扫卫生") or "")
+    assert "不足一小时的部分不计分" not in (await li.send("志愿 2 打扫卫生") or "")
