@@ -249,6 +249,8 @@ async def test_a_worker_slower_than_its_lease_keeps_its_rows_while_an_idle_repli
     busy = DeliveryWorker(db, wechat_client, now, batch=4, lease=lease)
     idle = DeliveryWorker(db, wechat_client, now, lease=lease)
     sending = asyncio.create_task(busy.drain())
+    while (await statuses(db, campaign_id))[DeliveryStatus.NEW]:  # the busy worker takes all four first
+        await asyncio.sleep(0.01)
     while not sending.done():
         await idle.recover()
         await idle.drain()
