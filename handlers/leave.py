@@ -153,7 +153,7 @@ async def answer(ctx: Context, meeting_id: int, choice: str) -> str:
     """`答 B` after a catch-up push (or `答 12 B`): a right answer records 补学; a wrong one says so and the member
     may try again. A bare letter answers only a catch-up still open."""
     found = await meetings.get(ctx.session, meeting_id=meeting_id)
-    mine = await meetings.attendance_of(ctx.session, meeting_id=meeting_id, member_id=ctx.bound.id)
+    mine = await meetings.attendance_of(ctx.session, meeting_id=found.id, member_id=ctx.bound.id) if found else None
     if found is None or mine is None or mine.status not in meetings.CATCH_UP:
         if ctx.bare:
             raise NotUnderstood

@@ -9,7 +9,7 @@ from bot import limits
 from bot.awards import award
 from bot.context import Context
 from bot.models import Member
-from bot.repo import audit, conversation, members, points
+from bot.repo import ID_MAX, audit, conversation, members, points
 from bot.repo.metrics import CORRECTION
 from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
@@ -92,4 +92,4 @@ async def _apply(ctx: Context, member: Member, delta: int, reason: str) -> str:
 
 
 def _signed_int(word: str) -> bool:
-    return word.lstrip("+-").isdigit() and int(word) != 0
+    return word.lstrip("+-").isdigit() and 0 < abs(int(word)) <= ID_MAX  # a key-sized number at most

@@ -840,3 +840,18 @@ async def test_exemptions_are_recorded_listed_and_felt_in_their_own_village_only
     assert trail == {(people[a.secretary.number], people[a["王芳"].number], ids[A + BRANCH], "exempt"),
                      (people[b.admin.number], people[b["李强"].number], ids[B + GROUP], "exempt")}
     assert_private(villages, wechat)
+
+
+# --- hostile numbers: a number no key can hold is "not found", never an error --------------------------------
+
+
+async def test_numbers_too_large_for_any_key_are_not_found(villages: dict[str, Village], live: TestClient) -> None:  # type: ignore[type-arg]
+    huge = "99999999999999999999"
+    secretary, member = villages[A].secretary, villages[A]["王芳"]
+    for who, text in ((secretary, f"会议 {huge}"), (secretary, f"纪要 {huge} 内容"), (secretary, f"送学 王芳 {huge}"),
+                      (secretary, f"补学 {huge} 请假"), (member, f"答 {huge} B"), (member, f"请假 {huge} 有事"),
+                      (secretary, f"通过 {huge}"), (secretary, f"驳回 {huge} 不符"), (member, f"认领 {huge}"),
+                      (secretary, f"验收 {huge}"), (secretary, f"出席 {huge} 王芳"), (secretary, "会议 2147483648"),
+                      (secretary, f"调整 王芳 {huge} 理由")):
+        reply = await who.says(text)
+        assert "没能处理好" not in reply, (text, reply)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import UTCDateTime
 from bot.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
-from bot.repo import insert_once, rowcount, upsert_insert
+from bot.repo import by_id, insert_once, rowcount, upsert_insert
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
@@ -284,7 +284,7 @@ async def recent(session: AsyncSession, *, limit: int = 20) -> Sequence[Campaign
 
 
 async def get(session: AsyncSession, *, campaign_id: int) -> Campaign | None:
-    return await session.get(Campaign, campaign_id)
+    return await by_id(session, Campaign, campaign_id)
 
 
 async def failures(session: AsyncSession, *, campaign_id: int) -> Sequence[tuple[str, str, str | None]]:

@@ -21,7 +21,7 @@ from bot.models import (
     Member,
     Role,
 )
-from bot.repo import insert_once, orgs, rowcount
+from bot.repo import by_id, insert_once, orgs, rowcount
 
 SECRETARY_ROLES = (Role.SECRETARY, Role.ADMIN)
 CATCH_UP = (AttendanceStatus.ABSENT, AttendanceStatus.LEAVE)  # who may catch up (补学/送学)
@@ -50,7 +50,7 @@ async def by_key(session: AsyncSession, *, key: str) -> Meeting:
 
 
 async def get(session: AsyncSession, *, meeting_id: int) -> Meeting | None:
-    return await session.get(Meeting, meeting_id)
+    return await by_id(session, Meeting, meeting_id)
 
 
 async def audience_orgs(session: AsyncSession, *, meeting: Meeting) -> list[int]:

@@ -11,7 +11,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import HeldStar, Member, StarChange, StarProposal, StarReview
-from bot.repo import insert_once, rowcount, run
+from bot.repo import by_id, insert_once, rowcount, run
 
 CHUNK = 5_000
 
@@ -63,7 +63,7 @@ async def proposals(session: AsyncSession, *, review_ids: Sequence[int]) -> Sequ
 
 
 async def proposal(session: AsyncSession, *, proposal_id: int) -> StarProposal | None:
-    return await session.get(StarProposal, proposal_id)
+    return await by_id(session, StarProposal, proposal_id)
 
 
 async def decide(session: AsyncSession, *, review_id: int, member_id: int, star: str, hold: bool, held_now: bool,

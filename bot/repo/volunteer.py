@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ClaimStatus, Member, VolunteerClaim
-from bot.repo import rowcount
+from bot.repo import by_id, rowcount
 
 PENDING_LIST = 20  # `审核` shows this many pending claims, oldest first
 
@@ -47,7 +47,7 @@ async def latest_pending_at(session: AsyncSession, *, member_id: int, since: dat
 
 
 async def get(session: AsyncSession, *, claim_id: int) -> VolunteerClaim | None:
-    return await session.get(VolunteerClaim, claim_id)
+    return await by_id(session, VolunteerClaim, claim_id)
 
 
 async def of_member(session: AsyncSession, *, member_id: int, since: datetime) -> Sequence[VolunteerClaim]:

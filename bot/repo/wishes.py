@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Wish, WishStatus
-from bot.repo import rowcount
+from bot.repo import by_id, rowcount
 
 W = WishStatus
 
@@ -24,7 +24,7 @@ async def create(session: AsyncSession, *, org_id: int, content: str, resident_n
 
 
 async def get(session: AsyncSession, *, wish_id: int) -> Wish | None:
-    return await session.get(Wish, wish_id)
+    return await by_id(session, Wish, wish_id)
 
 
 async def listed(session: AsyncSession, *, org_ids: Sequence[int], statuses: Sequence[W]) -> Sequence[Wish]:
