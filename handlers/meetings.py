@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from bot import limits
@@ -13,7 +14,7 @@ from bot.repo import audit, meetings, members, orgs
 from bot.routing import Need, Router, Usage
 from bot.rules import meetings as rules
 from bot.rules.periods import month_of
-from handlers.notices import addressee, target
+from handlers.notices import target
 from handlers.volunteer import PHOTO_MINUTES
 
 router = Router(topic="会议")
@@ -36,10 +37,14 @@ async def meeting(ctx: Context) -> str:
 
 
 async def _list(ctx: Context) -> str:
+    """The meetings the sender is asked to, and for a secretary those of the organisations they govern (a member
+    never sees a 支委会 or another 党小组's meeting they could not open)."""
     governed = await ctx.governed()
     chain = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
+    secretary = ctx.bound.role in SECRETARY_ROLES
     found = [m for m in await meetings.upcoming(ctx.session, org_ids=sorted({*governed, *chain}), now=ctx.now)
-             if m.org_id in governed or await meetings.in_audience(ctx.session, meeting=m, member_id=ctx.bound.id)]
+             if (secretary and m.org_id in governed)
+             or await meetings.in_audience(ctx.session, meeting=m, member_id=ctx.bound.id)]
     return ctx.render("meeting_list", meetings=[await _described(ctx, m) for m in found])
 
 
@@ -70,8 +75,19 @@ async def _described(ctx: Context, found: Meeting) -> dict[str, object]:
     return await life.described(ctx.session, ctx.content, ctx.settings.timezone, found)
 
 
+def _addressed(text: str) -> tuple[str, str]:
+    """The `@组织` wherever a plan has it (`会议 党小组会 @第一党小组 12月22日 …`, or last), and the plan without it."""
+    found = _AT.search(text)
+    if found is None:
+        return "", text
+    return found.group(1), f"{text[:found.start()]} {text[found.end():]}".strip()
+
+
+_AT = re.compile(r"[@＠](\S+)")
+
+
 async def _plan(ctx: Context) -> str:
-    name, text = addressee(ctx.rest)
+    name, text = _addressed(ctx.rest)
     org = await target(ctx, name)
     if isinstance(org, str):
         return org
@@ -89,6 +105,9 @@ async def _plan(ctx: Context) -> str:
     values = {"org_id": org.id, "kind": plan.kind, "topic": plan.topic, "place": plan.place, "starts_at": starts,
               "ends_at": starts + timedelta(minutes=plan.minutes), "planned_by": ctx.bound.id, "planned_at": ctx.now}
     changed = await _theme_day_to_change(ctx, org.id, plan.kind, starts)
+    twice = await meetings.same_plan(ctx.session, org_id=org.id, kind=plan.kind, starts_at=starts)
+    if twice is not None and changed is None:
+        return ctx.render("meeting_twice", meeting=await _described(ctx, twice))
     planned = await meetings.replan(ctx.session, meeting=changed, **values) if changed else await meetings.create(
         ctx.session, **values)
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=org.id, action="meeting_plan",

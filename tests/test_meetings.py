@@ -232,3 +232,19 @@ async def test_a_meeting_recorded_after_it_ended_waits_for_its_secretary_to_say_
     await deliver_due(services)
     absent = [name for name, p in a.people.items() if statuses.get(ids[p.number], ("",))[0] == "absent"]
     assert absent and all(len([x for x in a[n].pushed() if x.startswith("【补学】")]) == 1 for n in absent)
+
+
+async def test_a_member_lists_only_the_meetings_they_are_asked_to(
+        december: None, villages: dict[str, Village], live: TestClient) -> None:  # type: ignore[type-arg]  # noqa: F811
+    a = villages[A]
+    committee = await _plan(a.secretary, "会议 支委会 12月21日 9:00 村委会 研究发展党员")
+    group = await _plan(a.secretary, "会议 党小组会 @第一党小组 12月22日 19:00 活动室 学习党章")
+    assert f"{committee} 号" in await a.secretary.says("会议") and f"{group} 号" in await a.secretary.says("会议")
+    outside = await a["王芳"].says("会议")  # a branch member, not of the group nor the committee
+    assert f"{committee} 号" not in outside and "研究发展党员" not in outside and f"{group} 号" not in outside
+    inside = await a["李强"].says("会议")  # of the group
+    assert f"{group} 号" in inside and "研究发展党员" not in inside
+    last = await _plan(a.secretary, "会议 党小组会 12月23日 19:00 活动室 学习党章 @第一党小组")  # @ at the end
+    assert f"{last} 号" in await a["李强"].says("会议") and f"{last} 号" not in await a["王芳"].says("会议")
+    again = await a.secretary.says("会议 党小组会 12月23日 19:00 活动室 学习党章 @第一党小组")  # sent twice
+    assert f"已经安排了 {last} 号会议" in again, again

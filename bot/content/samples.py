@@ -93,6 +93,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "meeting_notice": {"meeting": _PLANNED},
     "meeting_planned": {"meeting": _PLANNED, "size": 30, "changed": True, "minutes": 120},
     "meeting_recorded": {"meeting": _PLANNED, "size": 30},
+    "meeting_twice": {"meeting": _PLANNED},
     "attendance_usage": {},
     "attendance_not_needed": {"meeting": _PLANNED, "closed": False},
     "meeting_reminder": {"meeting": _PLANNED},

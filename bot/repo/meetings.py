@@ -34,6 +34,12 @@ async def create(session: AsyncSession, **values: Any) -> Meeting:
     return meeting
 
 
+async def same_plan(session: AsyncSession, *, org_id: int, kind: str, starts_at: datetime) -> Meeting | None:
+    """A meeting of this organisation and kind at this time already planned (a plan sent twice)."""
+    return await session.scalar(select(Meeting).where(Meeting.org_id == org_id, Meeting.kind == kind,
+                                                      Meeting.starts_at == starts_at).limit(1))
+
+
 async def replan(session: AsyncSession, *, meeting: Meeting, **values: Any) -> Meeting:
     """Change a meeting's plan (a 主题党日 re-planned before it started)."""
     for name, value in values.items():
