@@ -103,9 +103,9 @@ class Context:
 
     def month_asked(self) -> Period | None:
         """The month named after the command (`台账 11月`; this month when none), or None when the words name no
-        month or one not yet begun (the caller refuses it, never silently shows another)."""
+        month or one after next month (the caller refuses it, never silently shows another)."""
         month = parse_month("".join(self.args), self.today) if self.args else month_of(self.today)
-        return month if month is not None and month.start <= self.today else None
+        return month if month is not None and month.start <= month_of(self.today).end else None
 
     def refuse_long(self, text: str, limit: Limit) -> str | None:
         """The reply naming the limit ("理由最多 100 字") when `text` is over it, else None."""

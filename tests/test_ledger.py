@@ -172,7 +172,7 @@ async def test_taizhang_refuses_members_and_months_it_cannot_show(live: TestClie
     li = await member("13800000002").bound("李秀英")
     assert await li.send("台账") == "这条指令仅支部书记和管理员可以使用。回复「帮助」查看你可以使用的指令。"
     secretary = await member("13800000001").bound("张建国")
-    for asked in ("13月", "2026年12月", "下个月"):
+    for asked in ("13月", "2027年1月", "下个月"):
         reply = await secretary.send(f"台账 {asked}")
         assert reply == (f"没有看懂要哪个月：「{asked}」。请写「台账」（本月 11月）或「台账 11月」「台账 2026年11月」；"
-                         "还没开始的月份不能查看。"), reply
+                         "最远可以看到下个月。"), reply

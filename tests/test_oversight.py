@@ -111,12 +111,18 @@ async def test_a_branch_secretary_sees_only_their_subtree_and_members_are_refuse
         assert await phone.send("督办") == "这条指令仅支部书记和管理员可以使用。回复「帮助」查看你可以使用的指令。"
 
 
-@pytest.mark.parametrize("asked", ["13月", "12月下旬", "2026年12月"])
-async def test_a_month_not_understood_or_not_begun_is_refused_never_replaced(tree: None, member: Phones,
+@pytest.mark.parametrize("asked", ["13月", "12月下旬", "2027年1月"])
+async def test_a_month_not_understood_or_after_next_is_refused_never_replaced(tree: None, member: Phones,
                                                                           asked: str) -> None:
     above = await member("13800000021").bound("彭光明")
     reply = await above.send(f"督办 {asked}")
     assert reply is not None and reply.startswith(f"没有看懂要哪个月：「{asked}」"), reply
+
+
+async def test_next_month_shows_whose_theme_day_is_not_planned_yet(tree: None, member: Phones) -> None:
+    above = await member("13800000021").bound("彭光明")
+    coming = await above.send("督办 12月")  # in November: December's plans, due by 25 November
+    assert coming is not None and "2026年12月" in coming and "12月主题党日没有在11月25日前报备计划" in coming, coming
 
 
 async def reminded(db: SessionMaker) -> set[tuple[str, str]]:

@@ -92,8 +92,9 @@ _RELATIVE_MONTHS = {"本月": 0, "这个月": 0, "上月": 1, "上个月": 1}
 
 
 def parse_month(text: str, today: date) -> Period | None:
-    """A month as a person writes it: `11月`, `2026年11月`, `2026-11`, `本月`, `上月`; without a year, the
-    latest such month not after `today`. None when the text names no month (the caller refuses it)."""
+    """A month as a person writes it: `11月`, `2026年11月`, `2026-11`, `本月`, `上月`; without a year, next month
+    when it is the coming one (`12月` on 30 November: the plans 督办 checks by the 25th), else the latest such
+    month not after `today`. None when the text names no month (the caller refuses it)."""
     text = text.replace(" ", "")
     if text in _RELATIVE_MONTHS:
         start = month_of(today).start
@@ -104,5 +105,9 @@ def parse_month(text: str, today: date) -> Period | None:
     if found is None or not 1 <= int(found.group(2)) <= 12:
         return None
     number = int(found.group(2))
-    year = int(found.group(1)) if found.group(1) else today.year - (number > today.month)
-    return month_of(date(year, number, 1))
+    if found.group(1):
+        return month_of(date(int(found.group(1)), number, 1))
+    coming = month_of(month_of(today).end)  # the month after today's
+    if coming.start.month == number:
+        return coming
+    return month_of(date(today.year - (number > today.month), number, 1))
