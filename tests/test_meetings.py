@@ -145,6 +145,7 @@ async def test_a_meeting_from_plan_to_catch_up_in_two_villages(
     assert len([p for p in a["王芳"].pushed() if p.startswith("【补学】")]) == 1
     detail = await a.secretary.says(f"会议 {ours}")
     assert "出席 1 人，迟到 1 人，请假 1 人" in detail and "补学 1 人，送学 1 人" in detail and MINUTES in detail
+    assert "你的情况：缺席\n出席 1 人" in detail, detail  # the secretary's own standing, on its own line
     assert (await _statuses(db, ours))[ids[a["孙丽"].number]] == ("absent", "补学")
 
     async with db() as session:
