@@ -16,6 +16,8 @@ class Earned:
 
     points: int
     capped: bool
+    offset: bool = False  # the month was below zero (a deduction), which these points made up first
+    raw: int = 0  # the entry's own points, as the ledger keeps them
 
 
 async def award(ctx: Context, *, action: str, event_key: str, detail: str = "", points: int | None = None,
@@ -37,14 +39,14 @@ async def award(ctx: Context, *, action: str, event_key: str, detail: str = "", 
         return Earned(0, capped=False)
     cap = ctx.content.rules.policy.monthly_cap
     counted = _clamp(before + delta, cap) - _clamp(before, cap)
-    return Earned(counted, capped=delta > 0 and counted < delta)
+    return Earned(counted, capped=delta > 0 and before + delta > cap, offset=delta > 0 and before < 0, raw=delta)
 
 
 def counted(ctx: Context, earned: Earned) -> str:
-    """What a reply about points says was counted: "计 2 分", "计 1 分（本月已满 10 分，超出部分不计）" or
-    "本月已满 10 分，本次不再计分" (content/replies/points_counted.j2)."""
-    return ctx.render("points_counted", points=earned.points, capped=earned.capped,
-                      cap=ctx.content.rules.policy.monthly_cap)
+    """What a reply about points says was counted: "计 2 分", "计 1 分（本月已满 10 分，超出部分不计）",
+    "本月已满 10 分，本次不再计分" or "这次的 2 分先抵扣本月的扣分，计 0 分" (content/replies/points_counted.j2)."""
+    return ctx.render("points_counted", points=earned.points, capped=earned.capped, offset=earned.offset,
+                      raw=earned.raw, cap=ctx.content.rules.policy.monthly_cap)
 
 
 def _clamp(total: int, cap: int) -> int:

@@ -59,7 +59,8 @@ async def check_in(ctx: Context) -> str:
     earned = await award(ctx, action="checkin", event_key=f"checkin:{activity.id}:{ctx.bound.id}",
                          detail=f"：{activity.title}")
     return ctx.render("checkin_done", title=activity.title, points=earned.points, capped=earned.capped,
-                      cap=ctx.content.rules.policy.monthly_cap, name=ctx.bound.name)
+                      offset=earned.offset, raw=earned.raw, cap=ctx.content.rules.policy.monthly_cap,
+                      name=ctx.bound.name)
 
 
 async def _any_open(ctx: Context, org_ids: list[int]) -> bool:

@@ -58,4 +58,5 @@ async def answer_quiz(ctx: Context) -> str:
     earned = await award(ctx, action="quiz_correct", event_key=f"quiz:{lesson.id}:{ctx.bound.id}",
                          detail=f"：{lesson.title}", points=ctx.content.quiz_points(lesson)) if correct else None
     return ctx.render("quiz_result", lesson=lesson, correct=correct, points=earned.points if earned else 0,
-                      capped=bool(earned and earned.capped), cap=ctx.content.rules.policy.monthly_cap)
+                      capped=bool(earned and earned.capped), offset=bool(earned and earned.offset),
+                      raw=earned.raw if earned else 0, cap=ctx.content.rules.policy.monthly_cap)

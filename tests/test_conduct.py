@@ -187,3 +187,14 @@ async def _id(db: SessionMaker, phone: str) -> int:
         found = await session.scalar(select(Member.id).where(Member.phone == phone))
         assert found is not None
         return found
+
+
+async def test_points_after_a_deduction_say_they_made_it_up_first_not_that_the_month_is_full(
+        live: TestClient, member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member(LI).bound("李秀英")
+    await secretary.send("扣分 李秀英 2 无故缺席组织生活")
+    assert "已" in (await secretary.send("确认") or "")
+    opened = await secretary.send("发起签到 主题党日 120") or ""
+    reply = await li.send(f"签到 {opened.split('签到码：')[1][:4]}") or ""
+    assert "本月有扣分，这次的 2 分先抵扣扣分，计 0 分" in reply and "本月已满" not in reply, reply
