@@ -70,7 +70,7 @@ async def test_a_deduction_is_previewed_confirmed_told_privately_and_costs_the_s
     points = await li.send("积分")
     assert points and "11月16日 -2 扣分：无故缺席组织生活" in points, points
     stars = await li.send("星级")
-    assert stars and "☆ 自律星：本季度有扣分记录，暂不能获得" in stars, stars
+    assert stars and "☆ 自律星：本季度有扣分或无故缺席记录，暂不能获得" in stars, stars
     async with db() as session:
         li_id = await session.scalar(select(Member.id).where(Member.phone == LI))
         entries = [(e.member_id, e.action, e.delta, e.reason)
@@ -139,14 +139,14 @@ async def test_unexcused_absences_count_as_deductions_by_the_rules_and_leave_or_
     await settled(db, starts_at=at.replace(day=9), statuses={LI: LATE, WANG: EXEMPT})
     await settled(db, starts_at=at.replace(day=10), statuses={MA: ABSENT})
     await settled(db, starts_at=datetime(2026, 9, 30, 14, tzinfo=TZ), statuses={WANG: ABSENT})  # Q3
-    assert "本季度有扣分记录" in (await li.send("星级") or "")  # two late arrivals: one absence
-    assert "本季度有扣分记录" in (await ma.send("星级") or "")
-    assert "本季度有扣分记录" not in (await wang.send("星级") or "")  # leave, exemption, last quarter
+    assert "本季度有扣分或无故缺席记录" in (await li.send("星级") or "")  # two late arrivals: one absence
+    assert "本季度有扣分或无故缺席记录" in (await ma.send("星级") or "")
+    assert "本季度有扣分或无故缺席记录" not in (await wang.send("星级") or "")  # leave, exemption, last quarter
     rules = content_dir / "rules.toml"
     rules.write_text(rules.read_text().replace("absences_count_as_deductions = true",
                                                "absences_count_as_deductions = false"))
     assert await reload_content(services_of(live))
-    assert "本季度有扣分记录" not in (await li.send("星级") or "")
+    assert "本季度有扣分或无故缺席记录" not in (await li.send("星级") or "")
 
 
 def live_db(live: TestClient) -> SessionMaker:  # type: ignore[type-arg]

@@ -33,7 +33,7 @@ _NAME, _ORG = "张建国", "第一党支部"
 _MENU = [(1, "今天的微党课"), (2, "本月和全年积分"), (3, "五星评定进度"), (4, "阅读未读通知"), (5, "今年的志愿服务记录"),
          (6, "本支部的微心愿"), (7, "本支部本月积分榜"), (8, "按身份列出可以发送的内容")]
 _METRICS = {"quiz_correct": Metric("答对微党课题目", "题"), "service_hours": Metric("完成志愿服务", "小时"),
-            "deductions": Metric("扣分记录", "次")}
+            "deductions": Metric("扣分或无故缺席记录", "次")}
 _CLAIM = SimpleNamespace(id=12, created_at=_WHEN, minutes=90, description="社区环境整治", status="rejected",
                          reason="时长与活动记录不符", photo_media_id="media-1")
 _EXEMPTION = SimpleNamespace(starts_on=date(2026, 12, 1), ends_on=date(2027, 2, 28), reason="冬季转场放牧")
