@@ -13,13 +13,15 @@ from bot.rules.meetings import question_index
 from handlers.meetings import visible
 
 router = Router(topic="会议")
+DATE_UNITS = "月号日点时"  # after a number, these make it a date or a time
 
 
-@router.command("请假", need=Need.MEMBER, usage=Usage(
+@router.command("请假", "我要请假", "我请假", "请个假", need=Need.MEMBER, usage=Usage(
     "请假 理由 / 请假 12 理由", "会前向书记请假"))
 async def ask(ctx: Context) -> str:
-    """`请假 理由` for the member's next meeting, `请假 12 理由` for meeting 12; the secretaries are told."""
-    numbered = bool(ctx.args) and ctx.args[0].isdigit()
+    """`请假 理由` for the member's next meeting, `请假 12 理由` for meeting 12; the secretaries are told. A number
+    that is a date (`请假12月20号的会我去不了`, as speech comes) is part of the reason, not a meeting's."""
+    numbered = bool(ctx.args) and ctx.args[0].isdigit() and not (len(ctx.args) > 1 and ctx.args[1][0] in DATE_UNITS)
     reason = ctx.text_after(1) if numbered else ctx.rest
     if not reason:
         return ctx.render("leave_usage")

@@ -28,6 +28,7 @@ NOTHING = "?"  # understood as nothing: the fallback (the numbered menu, or a qu
 VARIANTS: list[tuple[str, str]] = [
     # 帮助 and its synonyms, typed, full-width, cased, punctuated, spoken, by number
     ("審核", "审核"), ("積分", "积分"), ("簽到 8032", "签到 8032"), ("請假 家裡有事", "请假 家里有事"),
+    ("我要请假", "请假"), ("我请假 家里有事", "请假 家里有事"), (f"{V}我要请假，家里有事。", "请假 家里有事"),
     ("帮助", "帮助"), ("帮助。", "帮助"), ("帮助？", "帮助"), ("ＨＥＬＰ", "帮助"), ("help", "帮助"), ("Help!", "帮助"),
     ("菜单", "帮助"), ("菜单？", "帮助"), ("功能", "帮助"), ("说明", "帮助"), ("怎么用？", "帮助"), ("8", "帮助 (bare)"),
     ("８", "帮助 (bare)"), (f"{V}帮助。", "帮助"), (" 帮助 ", "帮助"),
