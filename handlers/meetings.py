@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
+
 from bot import limits
 from bot import meetings as life
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
-from bot.models import Meeting, MeetingKind
-from bot.repo import audit, meetings, members, orgs
+from bot.models import Meeting, MeetingKind, Member
+from bot.repo import audit, campaigns, meetings, members, orgs
 from bot.routing import Need, Router, Usage
 from bot.rules import meetings as rules
 from bot.rules.periods import month_of
@@ -172,6 +174,31 @@ async def _theme_day_to_change(ctx: Context, org_id: int, kind: str, starts: dat
     start, end = month_of(starts.date()).bounds(ctx.settings.timezone)
     found = await meetings.theme_day_in(ctx.session, org_id=org_id, start=start, end=end)
     return found if found is not None and found.activity_id is None and found.starts_at > ctx.now else None
+
+
+@router.command("取消会议", "撤销会议", "删除会议", need=Need.SECRETARY,
+                usage=Usage("取消会议 12", "会前取消会议，并通知参会党员"))
+async def cancel(ctx: Context) -> str:
+    """`取消会议 12`: a meeting not yet begun, planned by mistake or called off; its audience is told."""
+    if len(ctx.args) != 1 or not ctx.args[0].isdigit():
+        return ctx.render("cancel_meeting_usage")
+    found, governs = await visible(ctx, int(ctx.args[0]))
+    if found is None or not governs:
+        return ctx.render("meeting_not_found", id=ctx.args[0])
+    meeting = await _described(ctx, found)
+    if found.closed_at is not None or (found.starts_at <= ctx.now and not life.after_the_fact(found)):
+        return ctx.render("cancel_meeting_begun", meeting=meeting)  # a past one recorded by mistake may go
+    audience = list(await ctx.session.scalars(await meetings.audience(ctx.session, meeting=found)))
+    if not life.after_the_fact(found):
+        await campaigns.create(ctx.session, key=f"meeting-cancel:{found.id}", kind="meeting",
+                               title=f"{found.kind}取消", body=ctx.render("meeting_cancelled", meeting=meeting),
+                               org_id=found.org_id, at=ctx.now, now=ctx.now,
+                               audience=select(Member.id).where(Member.id.in_(audience)))
+    await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=found.org_id,
+                       action="meeting_cancel", subject=f"meeting:{found.id}",
+                       detail=f"{found.kind} {meeting['starts']:%Y-%m-%d %H:%M} {found.place} {found.topic}", at=ctx.now)
+    await meetings.cancel(ctx.session, meeting=found)
+    return ctx.render("cancel_meeting_done", meeting=meeting, size=len(audience))
 
 
 @router.command("纪要", "会议纪要", need=Need.SECRETARY,

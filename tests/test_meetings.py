@@ -252,3 +252,24 @@ async def test_a_member_lists_only_the_meetings_they_are_asked_to(
     assert f"{last} 号" in await a["李强"].says("会议") and f"{last} 号" not in await a["王芳"].says("会议")
     again = await a.secretary.says("会议 党小组会 12月23日 19:00 活动室 学习党章 @第一党小组")  # sent twice
     assert f"已经安排了 {last} 号会议" in again, again
+
+
+async def test_a_meeting_is_called_off_before_it_begins_and_its_audience_is_told_once(
+        december: None, villages: dict[str, Village], live: TestClient, clock: Clock, db: SessionMaker,  # type: ignore[type-arg]  # noqa: F811
+        wechat: FakeWeChat) -> None:
+    services = services_of(live)
+    a, b = villages[A], villages[B]
+    number = await _plan(a.secretary, "会议 党员大会 12月20日 14:30 村委会 学习全会精神")
+    assert "已向书记提交请假" in await a["王芳"].says(f"请假 {number} 外出")
+    assert "没有找到" in await b.secretary.says(f"取消会议 {number}")
+    assert "请写明要取消的会议号" in await a.secretary.says("取消会议")
+    assert f"已取消 {number} 号会议" in await a.secretary.says(f"取消会议 {number}")
+    await deliver_due(services)
+    assert len([p for p in a["孙丽"].pushed() if p.startswith("【会议取消】")]) == 1
+    assert not [p for p in b["郑红"].pushed() if p.startswith("【会议取消】")]
+    assert "没有找到" in await a.secretary.says(f"会议 {number}")
+    clock.now = datetime(2026, 12, 20, 14, 30, tzinfo=TZ)
+    assert await meeting_jobs.step(services) == []  # nothing opens or closes
+    begun = await _plan(a.secretary, "会议 党员大会 12月20日 14:30 村委会 学习全会精神")
+    clock.now = datetime(2026, 12, 20, 14, 40, tzinfo=TZ)
+    assert "已经开始，不能取消" in await a.secretary.says(f"取消会议 {begun}")

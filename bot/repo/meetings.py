@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -38,6 +38,14 @@ async def same_plan(session: AsyncSession, *, org_id: int, kind: str, starts_at:
     """A meeting of this organisation and kind at this time already planned (a plan sent twice)."""
     return await session.scalar(select(Meeting).where(Meeting.org_id == org_id, Meeting.kind == kind,
                                                       Meeting.starts_at == starts_at).limit(1))
+
+
+async def cancel(session: AsyncSession, *, meeting: Meeting) -> None:
+    """Remove a meeting that has not started, with its leave requests (its notices stay as they were sent)."""
+    await session.execute(delete(LeaveRequest).where(LeaveRequest.meeting_id == meeting.id))
+    await session.execute(delete(MeetingMinute).where(MeetingMinute.meeting_id == meeting.id))
+    await session.delete(meeting)
+    await session.flush()
 
 
 async def replan(session: AsyncSession, *, meeting: Meeting, **values: Any) -> Meeting:
