@@ -98,6 +98,8 @@ async def _plan(ctx: Context) -> str:
         plan = rules.parse_plan(text, ctx.now.astimezone(tz).date())
     except rules.PlanError as exc:
         return ctx.render("meeting_usage", part=exc.part)
+    if not rules.held_by(plan.kind, org.kind):
+        return ctx.render("meeting_wrong_level", kind=plan.kind, org=org.name, org_kind=org.kind)
     days = ctx.content.rules.life.backfill_days
     if rules.too_far_back(plan.starts.date(), ctx.now.astimezone(tz).date(), days):
         return ctx.render("meeting_too_old", day=plan.starts.date(), days=days)

@@ -216,7 +216,7 @@ async def test_a_meeting_recorded_after_it_ended_waits_for_its_secretary_to_say_
         wechat: FakeWeChat) -> None:
     services = services_of(live)
     a, b = villages[A], villages[B]
-    recorded = await a.secretary.says("会议 党小组会 12月16日 19:00 村委会 讨论冬季防火 60分钟")
+    recorded = await a.secretary.says("会议 党员大会 12月16日 19:00 村委会 讨论冬季防火 60分钟")
     found = re.search(r"已补记 (\d+) 号会议", recorded)
     assert found and "出席" in recorded, recorded
     number = found.group(1)
@@ -242,6 +242,7 @@ async def test_a_member_lists_only_the_meetings_they_are_asked_to(
         december: None, villages: dict[str, Village], live: TestClient) -> None:  # type: ignore[type-arg]  # noqa: F811
     a = villages[A]
     committee = await _plan(a.secretary, "会议 支委会 12月21日 9:00 村委会 研究发展党员")
+    assert "党小组会由党小组召开" in await a.secretary.says("会议 党小组会 12月22日 19:00 活动室 学习党章")
     group = await _plan(a.secretary, "会议 党小组会 @第一党小组 12月22日 19:00 活动室 学习党章")
     assert f"{committee} 号" in await a.secretary.says("会议") and f"{group} 号" in await a.secretary.says("会议")
     outside = await a["王芳"].says("会议")  # a branch member, not of the group nor the committee

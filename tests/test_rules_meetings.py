@@ -11,6 +11,7 @@ from bot.rules.meetings import (
     DEFAULT_MINUTES,
     PlanError,
     attendance,
+    held_by,
     parse_plan,
     read_date,
     read_time,
@@ -101,3 +102,12 @@ def test_attendance_at_the_close(checked_in: datetime | None, on_leave: bool, ex
                                  status: AttendanceStatus) -> None:
     assert attendance(checked_in=checked_in, starts=START, grace_minutes=10, on_leave=on_leave,
                       exempt=exempt) == status
+
+
+@pytest.mark.parametrize(("kind", "org_kind", "held"), [
+    ("党小组会", "党小组", True), ("党小组会", "党支部", False), ("党小组会", "党总支", False),
+    ("党员大会", "党支部", True), ("党员大会", "党总支", True), ("党员大会", "党小组", False),
+    ("支委会", "党支部", True), ("支委会", "党小组", False), ("党课", "党小组", True), ("主题党日", "党支部", True),
+])
+def test_which_organisations_hold_which_meetings(kind: str, org_kind: str, held: bool) -> None:
+    assert held_by(kind, org_kind) is held

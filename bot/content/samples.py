@@ -94,6 +94,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "meeting_planned": {"meeting": _PLANNED, "size": 30, "changed": True, "minutes": 120},
     "meeting_recorded": {"meeting": _PLANNED, "size": 30},
     "meeting_twice": {"meeting": _PLANNED},
+    "meeting_wrong_level": {"kind": "党小组会", "org": "第一党支部", "org_kind": "党支部"},
     "meeting_cancelled": {"meeting": _PLANNED},
     "cancel_meeting_usage": {},
     "cancel_meeting_begun": {"meeting": _PLANNED},

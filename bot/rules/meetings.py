@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.models import AttendanceStatus, MeetingKind
+from bot.models import AttendanceStatus, MeetingKind, OrgKind
 
 DEFAULT_MINUTES = 120  # a meeting's length unless the plan says otherwise
 MIN_MINUTES = 15
@@ -141,6 +141,16 @@ def parse_plan(text: str, today: date) -> Plan:
 
 def _cut(text: str, found: re.Match[str]) -> str:
     return f"{text[:found.start()]} {text[found.end():]}"
+
+
+def held_by(kind: str, org_kind: str) -> bool:
+    """Whether an organisation of `org_kind` holds meetings of `kind` (三会一课): a 党小组会 only a 党小组; a
+    党员大会 or 支委会 a 党支部 or above, never a 党小组; a 党课 or 主题党日 any."""
+    if kind == MeetingKind.GROUP:
+        return org_kind == OrgKind.GROUP
+    if kind in (MeetingKind.GENERAL, MeetingKind.COMMITTEE):
+        return org_kind != OrgKind.GROUP
+    return True
 
 
 def too_far_back(day: date, today: date, backfill_days: int) -> bool:
