@@ -8,13 +8,16 @@ review, and `星级` says so (`bot.rules.stars.changes`).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import limits
 from bot.context import Context
 from bot.grammar import without_full_stop
 from bot.models import Member
-from bot.repo import exemptions
+from bot.repo import exemptions, meetings
 from bot.routing import Need, Router, Usage
 from bot.rules.exemptions import parse
+from bot.rules.periods import Period
 
 router = Router(topic="星级")
 
@@ -46,8 +49,10 @@ async def exempt(ctx: Context) -> str:
         return ctx.render("exemption_overlap", name=member.name, exemption=clash[0])
     await exemptions.add(ctx.session, member=member, starts_on=asked.starts_on, ends_on=asked.ends_on, reason=reason,
                          by=ctx.bound.id, now=ctx.now)
+    start, end = Period(asked.starts_on, asked.ends_on + timedelta(days=1)).bounds(ctx.settings.timezone)
+    excused = await meetings.excuse(ctx.session, member_id=member.id, start=start, end=end)  # meetings already held
     return ctx.render("exemption_done", name=member.name, starts_on=asked.starts_on, ends_on=asked.ends_on,
-                      reason=reason)
+                      reason=reason, excused=excused)
 
 
 @router.command("取消豁免", "结束豁免", need=Need.SECRETARY,

@@ -237,6 +237,11 @@ async def test_a_meeting_recorded_after_it_ended_waits_for_its_secretary_to_say_
     absent = [name for name, p in a.people.items() if statuses.get(ids[p.number], ("",))[0] == "absent"]
     assert absent and all(len([x for x in a[n].pushed() if x.startswith("【补学】")]) == 1 for n in absent)
 
+    # an exemption entered afterwards, covering that day, excuses the absence it would have prevented
+    excused = await a.secretary.says("豁免 孙丽 12月15日 12月31日 生病住院")
+    assert "已经召开的 1 次会议，缺席已改记为豁免" in excused, excused
+    assert (await _statuses(db, int(number)))[ids[a["孙丽"].number]] == ("exempt", None)
+
 
 async def test_a_member_lists_only_the_meetings_they_are_asked_to(
         december: None, villages: dict[str, Village], live: TestClient) -> None:  # type: ignore[type-arg]  # noqa: F811

@@ -40,6 +40,15 @@ async def same_plan(session: AsyncSession, *, org_id: int, kind: str, starts_at:
                                                       Meeting.starts_at == starts_at).limit(1))
 
 
+async def excuse(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
+    """An exemption entered late: the member's absences from meetings that started in [start, end) become
+    exempt; how many."""
+    held = select(Meeting.id).where(Meeting.starts_at >= start, Meeting.starts_at < end)
+    return rowcount(await session.execute(update(Attendance).where(
+        Attendance.member_id == member_id, Attendance.status == AttendanceStatus.ABSENT,
+        Attendance.meeting_id.in_(held)).values(status=AttendanceStatus.EXEMPT)))
+
+
 async def cancel(session: AsyncSession, *, meeting: Meeting) -> None:
     """Remove a meeting that has not started, with its leave requests (its notices stay as they were sent)."""
     await session.execute(delete(LeaveRequest).where(LeaveRequest.meeting_id == meeting.id))
