@@ -35,10 +35,11 @@ async def greet(ctx: Context) -> str:
 @router.otherwise
 async def not_understood(ctx: Context) -> str:
     """Anything nothing else understood. A bound member's question (long enough, or ending with a question mark,
-    `党费怎么交？`) is kept, to forward with `转给书记`."""
+    `党费怎么交？`) is kept, to forward with `转给书记`; a secretary's gets the menu (they are the one asked)."""
     text = ctx.said.norm
     asks = ctx.said.typed.rstrip().endswith(("？", "?")) and bool(text)
-    if ctx.member is not None and (asks or len(text.replace(" ", "")) >= QUESTION_CHARS):
+    secretary = ctx.member is not None and ctx.member.role in SECRETARY_ROLES  # would be offered to themselves
+    if ctx.member is not None and not secretary and (asks or len(text.replace(" ", "")) >= QUESTION_CHARS):
         branch = await orgs.branch_of(ctx.session, org_id=ctx.member.org_id)
         await conversation.offer_question(ctx.session, member_id=ctx.member.id, org_id=branch,
                                           text=ctx.said.typed.strip(), now=ctx.now, since=ctx.now - OFFER)

@@ -446,6 +446,8 @@ async def test_a_short_question_with_a_question_mark_is_offered_and_forwarded(li
     said = await li.deliver(voice_xml(li.openid, "几点开会?", at=int(clock().timestamp())))
     assert said and "转给书记" in said
     assert "没有听懂" in (await li.send("党费") or "")  # short, and not a question: the menu
+    mine = await secretary.send("村里的路灯坏了找谁修？")  # a secretary is not offered to forward to themselves
+    assert mine and "转给书记" not in mine and "没有听懂" in mine, mine
 
 
 async def test_a_question_is_forwarded_to_the_branch_secretary_who_answers_privately(
