@@ -33,9 +33,10 @@ async def remind(session: AsyncSession, content: Content, tz: ZoneInfo, meeting:
                            audience=await meetings.audience(session, meeting=meeting))
 
 
-async def announce(session: AsyncSession, content: Content, tz: ZoneInfo, meeting: Meeting, now: datetime) -> None:
-    """The plan, to the meeting's audience, once per plan (a changed 主题党日 is announced again)."""
-    body = content.render("meeting_notice", meeting=await described(session, content, tz, meeting))
+async def announce(session: AsyncSession, content: Content, tz: ZoneInfo, meeting: Meeting, now: datetime, *,
+                   changed: bool = False) -> None:
+    """The plan, to the meeting's audience, once per plan (a changed 主题党日 is announced again, as a change)."""
+    body = content.render("meeting_notice", meeting=await described(session, content, tz, meeting), changed=changed)
     await campaigns.create(session, key=f"meeting:{meeting.id}:{meeting.planned_at.timestamp():.0f}", kind="meeting", title=f"{meeting.kind}通知",
                            body=body, org_id=meeting.org_id, at=now, now=now,
                            audience=await meetings.audience(session, meeting=meeting))

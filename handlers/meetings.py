@@ -112,6 +112,8 @@ async def _plan(ctx: Context) -> str:
     twice = await meetings.same_plan(ctx.session, org_id=org.id, kind=plan.kind, starts_at=starts)
     if twice is not None and changed is None:
         return ctx.render("meeting_twice", meeting=await _described(ctx, twice))
+    if changed is not None and changed.starts_at != starts:
+        await meetings.drop_leave(ctx.session, meeting_id=changed.id)  # asked for the old time, which no longer holds
     planned = await meetings.replan(ctx.session, meeting=changed, **values) if changed else await meetings.create(
         ctx.session, **values)
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=org.id, action="meeting_plan",
@@ -120,7 +122,7 @@ async def _plan(ctx: Context) -> str:
     size = len(list(await ctx.session.scalars(await meetings.audience(ctx.session, meeting=planned))))
     if life.after_the_fact(planned):
         return ctx.render("meeting_recorded", meeting=await _described(ctx, planned), size=size)
-    await life.announce(ctx.session, ctx.content, tz, planned, ctx.now)
+    await life.announce(ctx.session, ctx.content, tz, planned, ctx.now, changed=bool(changed))
     return ctx.render("meeting_planned", meeting=await _described(ctx, planned), size=size, changed=bool(changed),
                       minutes=plan.minutes)
 

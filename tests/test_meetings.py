@@ -195,8 +195,12 @@ async def test_the_theme_day_is_a_meeting_planned_by_the_secretary_or_else_by_th
     assert "08:00" in b["郑红"].pushed()[-1] and "学党章党规" in b["郑红"].pushed()[-1]  # calendar.toml's January
     theirs = re.search(r"请假 (\d+) 理由", b["郑红"].pushed()[-1])
     assert theirs, b["郑红"].pushed()[-1]
+    assert "已向书记提交请假" in await b["郑红"].says(f"请假 {theirs.group(1)} 上午要去医院")
     changed = await b.secretary.says("会议 主题党日 1月15日 9:00 村委会 学习村规民约")  # the branch's own plan
     assert f"已修改 {theirs.group(1)} 号会议" in changed, changed
+    await deliver_due(services)
+    assert "变更通知" in b["郑红"].pushed()[-1] and "请再回复一次" in b["郑红"].pushed()[-1]
+    assert "没有待处理的请假" in await b.secretary.says("准假 郑红")  # asked for the old time: forgotten
 
     clock.now = datetime(2027, 1, 15, 8, 0, tzinfo=TZ)
     await run_job(live, "theme_day", clock.now)

@@ -90,7 +90,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
                        "minutes": ["传达学习了全会精神，讨论了春耕安排。" * 20], "photos": 2},
     "meeting_list": {"meetings": [_PLANNED] * 5},
     "meeting_not_found": {"id": 12},
-    "meeting_notice": {"meeting": _PLANNED},
+    "meeting_notice": {"meeting": _PLANNED, "changed": True},
     "meeting_planned": {"meeting": _PLANNED, "size": 30, "changed": True, "minutes": 120},
     "meeting_recorded": {"meeting": _PLANNED, "size": 30},
     "meeting_twice": {"meeting": _PLANNED},

@@ -49,9 +49,14 @@ async def excuse(session: AsyncSession, *, member_id: int, start: datetime, end:
         Attendance.meeting_id.in_(held)).values(status=AttendanceStatus.EXEMPT)))
 
 
+async def drop_leave(session: AsyncSession, *, meeting_id: int) -> None:
+    """Forget a meeting's leave requests (it was moved: leave asked for the old time does not hold)."""
+    await session.execute(delete(LeaveRequest).where(LeaveRequest.meeting_id == meeting_id))
+
+
 async def cancel(session: AsyncSession, *, meeting: Meeting) -> None:
     """Remove a meeting that has not started, with its leave requests (its notices stay as they were sent)."""
-    await session.execute(delete(LeaveRequest).where(LeaveRequest.meeting_id == meeting.id))
+    await drop_leave(session, meeting_id=meeting.id)
     await session.execute(delete(MeetingMinute).where(MeetingMinute.meeting_id == meeting.id))
     await session.delete(meeting)
     await session.flush()
