@@ -140,7 +140,7 @@ async def catch_up(session: AsyncSession, content: Content, tz: ZoneInfo, meetin
         return 0
     bank = content.makeup[meeting.kind]
     quiz = bank[rules.question_index(meeting.id, len(bank))]
-    summary = "".join(await meetings.minutes_text(session, meeting_id=meeting.id))
+    summary = "\n".join(await meetings.minutes_text(session, meeting_id=meeting.id))
     body = content.render("makeup_push", quiz=quiz, summary=summary[:SUMMARY_CHARS], cut=len(summary) > SUMMARY_CHARS, meeting=await described(session, content, tz, meeting))
     await campaigns.create(session, key=f"makeup:{meeting.id}", kind="makeup", ref=f"meeting:{meeting.id}",
                            title=f"{meeting.kind}补学", body=body, org_id=meeting.org_id, at=now,
