@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main
 from bot.db import SessionMaker
 from bot.ledger import Attendee, MeetingRecord, meeting_row, tally
-from bot.models import Meeting
+from bot.models import Meeting, Member
+from bot.repo import ledger
 from tests import meeting_rows
 from tests.conftest import TZ
 from tests.phone import Phone
@@ -125,6 +127,24 @@ async def test_the_ledger_of_a_branch_leaves_out_the_other_branch(
     assert {row[0] for row in book["年度汇总"].iter_rows(min_row=2, values_only=True)} == {BRANCH_1}
     assert await asyncio.to_thread(main, ["ledger", "--org", "第九党支部", "--year", "2026"]) == 1
     assert "第九党支部" in capsys.readouterr().err
+
+
+async def test_namesakes_in_one_meeting_carry_their_phone_digits(live: TestClient, db: SessionMaker) -> None:  # type: ignore[type-arg]
+    async with db.begin() as session:
+        first = await meeting_rows.org_id(session, BRANCH_1)
+        other = Member(name="王德明", phone="13800000031", org_id=first, role="党员", created_at=datetime.now(TZ))
+        session.add(other)
+        await session.flush()
+        held = await meeting_rows.meeting(session, org=first, kind="党员大会", closed=True,
+                                          starts_at=datetime(2026, 12, 20, 14, 30, tzinfo=TZ))
+        await meeting_rows.attendance(session, held, [(await meeting_rows.member_id(session, "李秀英", first), "present",
+                                                       None)] + [(m.id, status, None) for m, status in zip(
+            await session.scalars(select(Member).where(Member.name == "王德明").order_by(Member.id)),
+            ("late", "absent"), strict=True)])
+        records = await ledger.meetings(session, org_ids=[first], start=datetime(2026, 12, 1, tzinfo=TZ),
+                                        end=datetime(2027, 1, 1, tzinfo=TZ), tz=TZ)
+    assert [(a.name, a.status) for a in records[0].attendance] == [
+        ("李秀英", "present"), ("王德明（0003）", "late"), ("王德明（0031）", "absent")]
 
 
 def test_a_row_is_shaped_from_plain_values_and_a_planned_meeting_shows_nobody() -> None:

@@ -3,7 +3,7 @@ attendance, minutes and photos, as plain records in local time."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -30,14 +30,17 @@ async def meetings(session: AsyncSession, *, org_ids: Sequence[int], start: date
 
 
 async def _attendance(session: AsyncSession, ids: list[int]) -> dict[int, list[Attendee]]:
-    """Each meeting's attendance rows, in roster order."""
+    """Each meeting's attendance rows, in roster order; a name two members of the meeting share carries the
+    phone's last four digits (`王德明（0031）`), as chat tells namesakes apart."""
     found: dict[int, list[Attendee]] = defaultdict(list)
-    rows = await session.execute(
-        select(Attendance.meeting_id, Member.name, Attendance.status, Attendance.makeup)
+    rows = (await session.execute(
+        select(Attendance.meeting_id, Member.name, Member.phone, Attendance.status, Attendance.makeup)
         .join(Member, Member.id == Attendance.member_id).where(Attendance.meeting_id.in_(ids))
-        .order_by(Member.id))
-    for meeting_id, name, status, makeup in rows:
-        found[meeting_id].append(Attendee(name, status, makeup))
+        .order_by(Member.id))).all()
+    shared = {key for key, count in Counter((m, name) for m, name, *_ in rows).items() if count > 1}
+    for meeting_id, name, phone, status, makeup in rows:
+        shown = f"{name}（{phone[-4:]}）" if (meeting_id, name) in shared else name
+        found[meeting_id].append(Attendee(shown, status, makeup))
     return found
 
 
