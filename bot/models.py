@@ -489,6 +489,7 @@ class Meeting(Base):
     planned_at: Mapped[datetime]
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))  # its check-in, once opened
     closed_at: Mapped[datetime | None]  # attendance settled and catch-ups queued (once, by a conditional update)
+    cancelled_at: Mapped[datetime | None]  # `取消会议`: kept (its number is never given to another), never held
 
     __table_args__ = (Index("ix_meetings_org_starts", "org_id", "starts_at"),
                       Index("ix_meetings_closed_ends", "closed_at", "ends_at"))

@@ -193,6 +193,8 @@ async def cancel(ctx: Context) -> str:
     if found.closed_at is not None or (found.starts_at <= ctx.now and not life.after_the_fact(found)):
         return ctx.render("cancel_meeting_begun", meeting=meeting)  # a past one recorded by mistake may go
     audience = list(await ctx.session.scalars(await meetings.audience(ctx.session, meeting=found)))
+    if not await meetings.cancel(ctx.session, meeting=found, now=ctx.now):
+        return ctx.render("meeting_not_found", id=ctx.args[0])  # called off meanwhile
     if not life.after_the_fact(found):
         await campaigns.create(ctx.session, key=f"meeting-cancel:{found.id}", kind="meeting",
                                title=f"{found.kind}取消", body=ctx.render("meeting_cancelled", meeting=meeting),
@@ -201,7 +203,6 @@ async def cancel(ctx: Context) -> str:
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=None, org_id=found.org_id,
                        action="meeting_cancel", subject=f"meeting:{found.id}",
                        detail=f"{found.kind} {meeting['starts']:%Y-%m-%d %H:%M} {found.place} {found.topic}", at=ctx.now)
-    await meetings.cancel(ctx.session, meeting=found)
     return ctx.render("cancel_meeting_done", meeting=meeting, size=len(audience))
 
 

@@ -278,6 +278,11 @@ async def test_a_meeting_is_called_off_before_it_begins_and_its_audience_is_told
     assert len([p for p in a["孙丽"].pushed() if p.startswith("【会议取消】")]) == 1
     assert not [p for p in b["郑红"].pushed() if p.startswith("【会议取消】")]
     assert "没有找到" in await a.secretary.says(f"会议 {number}")
+    again = await _plan(a.secretary, "会议 党员大会 12月20日 14:30 村委会 学习全会精神")  # planned anew
+    assert again != number  # a number members were sent is never another meeting's
+    assert f"已取消 {again} 号会议" in await a.secretary.says(f"取消会议 {again}")
+    await deliver_due(services)
+    assert len([p for p in a["孙丽"].pushed() if p.startswith("【会议取消】")]) == 2
     clock.now = datetime(2026, 12, 20, 14, 30, tzinfo=TZ)
     assert await meeting_jobs.step(services) == []  # nothing opens or closes
     begun = await _plan(a.secretary, "会议 党员大会 12月20日 14:30 村委会 学习全会精神")

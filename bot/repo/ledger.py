@@ -20,7 +20,8 @@ async def meetings(session: AsyncSession, *, org_ids: Sequence[int], start: date
     """The meetings held by `org_ids` starting in [start, end), by start."""
     rows = (await session.execute(
         select(Meeting, Organisation.path).join(Organisation, Organisation.id == Meeting.org_id)
-        .where(Meeting.org_id.in_(org_ids), Meeting.starts_at >= start, Meeting.starts_at < end)
+        .where(Meeting.org_id.in_(org_ids), Meeting.starts_at >= start, Meeting.starts_at < end,
+               Meeting.cancelled_at.is_(None))
         .order_by(Meeting.starts_at, Meeting.id))).all()
     ids = [meeting.id for meeting, _ in rows]
     attendance, minutes, photos = await _attendance(session, ids), *await _minutes(session, ids)

@@ -27,6 +27,9 @@ SECRETARY_ROLES = (Role.SECRETARY, Role.ADMIN)
 CATCH_UP = (AttendanceStatus.ABSENT, AttendanceStatus.LEAVE)  # who may catch up (补学/送学)
 
 
+LIVE = Meeting.cancelled_at.is_(None)  # every query for meetings to hold, show or count leaves out cancelled ones
+
+
 async def create(session: AsyncSession, **values: Any) -> Meeting:
     meeting = Meeting(**values)
     session.add(meeting)
@@ -37,7 +40,7 @@ async def create(session: AsyncSession, **values: Any) -> Meeting:
 async def same_plan(session: AsyncSession, *, org_id: int, kind: str, starts_at: datetime) -> Meeting | None:
     """A meeting of this organisation and kind at this time already planned (a plan sent twice)."""
     return await session.scalar(select(Meeting).where(Meeting.org_id == org_id, Meeting.kind == kind,
-                                                      Meeting.starts_at == starts_at).limit(1))
+                                                      Meeting.starts_at == starts_at, LIVE).limit(1))
 
 
 async def excuse(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
@@ -54,12 +57,14 @@ async def drop_leave(session: AsyncSession, *, meeting_id: int) -> None:
     await session.execute(delete(LeaveRequest).where(LeaveRequest.meeting_id == meeting_id))
 
 
-async def cancel(session: AsyncSession, *, meeting: Meeting) -> None:
-    """Remove a meeting that has not started, with its leave requests (its notices stay as they were sent)."""
+async def cancel(session: AsyncSession, *, meeting: Meeting, now: datetime) -> bool:
+    """Call off a meeting not yet held: marked, never deleted, so its number is never another's (members keep
+    the numbers they were sent); its leave requests go. False when it was already called off or closed."""
+    if not rowcount(await session.execute(update(Meeting).where(
+            Meeting.id == meeting.id, LIVE, Meeting.closed_at.is_(None)).values(cancelled_at=now))):
+        return False
     await drop_leave(session, meeting_id=meeting.id)
-    await session.execute(delete(MeetingMinute).where(MeetingMinute.meeting_id == meeting.id))
-    await session.delete(meeting)
-    await session.flush()
+    return True
 
 
 async def replan(session: AsyncSession, *, meeting: Meeting, **values: Any) -> Meeting:
@@ -78,7 +83,9 @@ async def by_key(session: AsyncSession, *, key: str) -> Meeting:
 
 
 async def get(session: AsyncSession, *, meeting_id: int) -> Meeting | None:
-    return await by_id(session, Meeting, meeting_id)
+    """The meeting with this number, unless it was called off."""
+    found = await by_id(session, Meeting, meeting_id)
+    return found if found is not None and found.cancelled_at is None else None
 
 
 async def audience_orgs(session: AsyncSession, *, meeting: Meeting) -> list[int]:
@@ -109,14 +116,14 @@ async def holders(session: AsyncSession, *, org_id: int) -> Select[int]:
 
 async def upcoming(session: AsyncSession, *, org_ids: Sequence[int], now: datetime) -> list[Meeting]:
     """Meetings of these organisations not yet over, soonest first."""
-    return list(await session.scalars(select(Meeting).where(Meeting.org_id.in_(org_ids), Meeting.ends_at > now)
+    return list(await session.scalars(select(Meeting).where(Meeting.org_id.in_(org_ids), Meeting.ends_at > now, LIVE)
                                       .order_by(Meeting.starts_at, Meeting.id)))
 
 
 async def next_for(session: AsyncSession, *, member_id: int, org_id: int, now: datetime) -> Meeting | None:
     """The member's next meeting not yet started (held by their organisation or one above it)."""
     chain = await orgs.chain_up(session, org_id=org_id)
-    for meeting in await session.scalars(select(Meeting).where(Meeting.org_id.in_(chain), Meeting.starts_at > now)
+    for meeting in await session.scalars(select(Meeting).where(Meeting.org_id.in_(chain), Meeting.starts_at > now, LIVE)
                                          .order_by(Meeting.starts_at, Meeting.id)):
         if await in_audience(session, meeting=meeting, member_id=member_id):
             return meeting
@@ -127,18 +134,18 @@ async def theme_day_in(session: AsyncSession, *, org_id: int, start: datetime, e
     """The organisation's 主题党日 starting in [start, end), the earliest."""
     return await session.scalar(select(Meeting).where(
         Meeting.org_id == org_id, Meeting.kind == MeetingKind.THEME_DAY, Meeting.starts_at >= start,
-        Meeting.starts_at < end).order_by(Meeting.starts_at, Meeting.id).limit(1))
+        Meeting.starts_at < end, LIVE).order_by(Meeting.starts_at, Meeting.id).limit(1))
 
 
 async def starting_between(session: AsyncSession, *, start: datetime, end: datetime) -> list[Meeting]:
-    return list(await session.scalars(select(Meeting).where(Meeting.starts_at >= start, Meeting.starts_at < end)
+    return list(await session.scalars(select(Meeting).where(Meeting.starts_at >= start, Meeting.starts_at < end, LIVE)
                                       .order_by(Meeting.id)))
 
 
 async def due_to_open(session: AsyncSession, *, now: datetime) -> list[Meeting]:
     """Meetings under way whose check-in is not open yet."""
     return list(await session.scalars(select(Meeting).where(
-        Meeting.activity_id.is_(None), Meeting.starts_at <= now, Meeting.ends_at > now).order_by(Meeting.id)))
+        Meeting.activity_id.is_(None), Meeting.starts_at <= now, Meeting.ends_at > now, LIVE).order_by(Meeting.id)))
 
 
 async def set_activity(session: AsyncSession, *, meeting_id: int, activity_id: int) -> bool:
@@ -151,7 +158,7 @@ async def due_to_close(session: AsyncSession, *, now: datetime) -> list[int]:
     """Meetings that have ended and are not closed, but those recorded after they ended: their secretary's
     `出席` closes them, since nobody could check in."""
     return list(await session.scalars(select(Meeting.id).where(
-        Meeting.closed_at.is_(None), Meeting.ends_at <= now, Meeting.planned_at < Meeting.ends_at)
+        Meeting.closed_at.is_(None), Meeting.ends_at <= now, Meeting.planned_at < Meeting.ends_at, LIVE)
         .order_by(Meeting.id)))
 
 
@@ -219,7 +226,7 @@ async def pending_leave(session: AsyncSession, *, member_ids: Sequence[int], org
     """Pending requests of these members for meetings of these organisations not yet over, soonest first."""
     rows = await session.execute(select(LeaveRequest, Meeting).join(Meeting, Meeting.id == LeaveRequest.meeting_id)
                                  .where(LeaveRequest.member_id.in_(member_ids), Meeting.org_id.in_(org_ids),
-                                        LeaveRequest.status == LeaveStatus.PENDING, Meeting.ends_at > now)
+                                        LeaveRequest.status == LeaveStatus.PENDING, Meeting.ends_at > now, LIVE)
                                  .order_by(Meeting.starts_at, LeaveRequest.id))
     return [(leave, meeting) for leave, meeting in rows]
 
