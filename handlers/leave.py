@@ -3,12 +3,16 @@ members on leave. A leave reason is seen by the member and their secretaries onl
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, time, timedelta
+
 from bot import limits
 from bot import meetings as life
 from bot.context import Context
 from bot.models import AttendanceStatus, LeaveRequest, MakeupKind, Meeting, Member
 from bot.repo import audit, campaigns, meetings, members
 from bot.routing import Need, NotUnderstood, Router, Usage
+from bot.rules import meetings as rules
 from bot.rules.meetings import question_index
 from handlers.meetings import visible
 
@@ -27,10 +31,11 @@ async def ask(ctx: Context) -> str:
         return ctx.render("leave_usage")
     if refusal := ctx.refuse_long(reason, limits.REASON):
         return refusal
-    found = (await visible(ctx, int(ctx.args[0])))[0] if numbered else await meetings.next_for(
-        ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id, now=ctx.now)
+    named = None if numbered else _NAMED.search(rules.normal(reason))  # `11号会议我去不了`
+    number = ctx.args[0] if numbered else named.group(1) if named else ""
+    found = (await visible(ctx, int(number)))[0] if number else await _meant(ctx, reason)
     if found is None or not await meetings.in_audience(ctx.session, meeting=found, member_id=ctx.bound.id):
-        return ctx.render("leave_no_meeting", id=ctx.args[0] if numbered else "")
+        return ctx.render("leave_no_meeting", id=number)
     meeting = await life.described(ctx.session, ctx.content, ctx.settings.timezone, found)
     if found.starts_at <= ctx.now:
         return ctx.render("leave_too_late", meeting=meeting)
@@ -44,6 +49,18 @@ async def ask(ctx: Context) -> str:
                                            meeting=meeting),
                            audience=await meetings.holders(ctx.session, org_id=found.org_id))
     return ctx.render("leave_recorded", meeting=meeting)
+
+
+async def _meant(ctx: Context, reason: str) -> Meeting | None:
+    """The meeting a reason names by its day (`12月20号的会我去不了`: the member's first meeting that day), else the
+    member's next meeting."""
+    dated = rules.read_date(rules.normal(reason), ctx.today)
+    start = datetime.combine(dated[0], time(), ctx.settings.timezone) if dated else ctx.now
+    return await meetings.next_for(ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id,
+                                   now=max(start, ctx.now), until=start + timedelta(days=1) if dated else None)
+
+
+_NAMED = re.compile(r"(\d+)\s*号(?:会议|会)")
 
 
 async def _tail(ctx: Context, member_id: int, meeting: Meeting) -> str:

@@ -288,3 +288,17 @@ async def test_a_meeting_is_called_off_before_it_begins_and_its_audience_is_told
     begun = await _plan(a.secretary, "会议 党员大会 12月20日 14:30 村委会 学习全会精神")
     clock.now = datetime(2026, 12, 20, 14, 40, tzinfo=TZ)
     assert "已经开始，不能取消" in await a.secretary.says(f"取消会议 {begun}")
+
+
+async def test_leave_goes_to_the_meeting_its_words_name_by_day_or_number(
+        december: None, villages: dict[str, Village], live: TestClient) -> None:  # type: ignore[type-arg]  # noqa: F811
+    a = villages[A]
+    sooner = await _plan(a.secretary, "会议 党课 12月19日 9:00 村委会 学党章")
+    later = await _plan(a.secretary, "会议 党员大会 12月20日 14:30 村委会 学习全会精神")
+    by_day = await a["王芳"].says("请假12月20号的会我去不了。")  # as speech comes: a day, not a number
+    assert f"{later} 号会议" in by_day and "已向书记提交请假" in by_day, by_day
+    by_number = await a["刘洋"].says(f"请假，{later}号会议我去不了。")
+    assert f"{later} 号会议" in by_number, by_number
+    plain = await a["李强"].says("请假 家里有事")  # no day, no number: the next meeting
+    assert f"{sooner} 号会议" in plain, plain
+    assert "没有要参加的会议" in await a["赵敏"].says("请假 12月25日 走亲戚")  # no meeting that day

@@ -120,11 +120,15 @@ async def upcoming(session: AsyncSession, *, org_ids: Sequence[int], now: dateti
                                       .order_by(Meeting.starts_at, Meeting.id)))
 
 
-async def next_for(session: AsyncSession, *, member_id: int, org_id: int, now: datetime) -> Meeting | None:
-    """The member's next meeting not yet started (held by their organisation or one above it)."""
+async def next_for(session: AsyncSession, *, member_id: int, org_id: int, now: datetime,
+                   until: datetime | None = None) -> Meeting | None:
+    """The member's next meeting not yet started (held by their organisation or one above it), starting before
+    `until` when given (the day a member named)."""
     chain = await orgs.chain_up(session, org_id=org_id)
-    for meeting in await session.scalars(select(Meeting).where(Meeting.org_id.in_(chain), Meeting.starts_at > now, LIVE)
-                                         .order_by(Meeting.starts_at, Meeting.id)):
+    query = select(Meeting).where(Meeting.org_id.in_(chain), Meeting.starts_at > now, LIVE)
+    if until is not None:
+        query = query.where(Meeting.starts_at < until)
+    for meeting in await session.scalars(query.order_by(Meeting.starts_at, Meeting.id)):
         if await in_audience(session, meeting=meeting, member_id=member_id):
             return meeting
     return None
