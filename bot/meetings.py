@@ -125,7 +125,8 @@ async def settle(session: AsyncSession, content: Content, tz: ZoneInfo, meeting:
     exempt = await exempt_on(session, member_ids=audience, day=day)
     grace = content.rules.life.late_grace_minutes
     for member_id in audience:
-        status = rules.attendance(checked_in=checked.get(member_id), starts=meeting.starts_at, grace_minutes=grace,
+        status = rules.attendance(checked_in=checked.get(member_id), grace_minutes=grace,
+                                  starts=max(meeting.starts_at, meeting.planned_at),  # planned late: told late
                                   on_leave=member_id in leave, exempt=member_id in exempt)
         await meetings.record_attendance(session, meeting_id=meeting.id, member_id=member_id, status=status,
                                          checked_in_at=checked.get(member_id))

@@ -44,9 +44,10 @@ async def _list(ctx: Context) -> str:
     governed = await ctx.governed()
     chain = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
     secretary = ctx.bound.role in SECRETARY_ROLES
-    found = [m for m in await meetings.upcoming(ctx.session, org_ids=sorted({*governed, *chain}), now=ctx.now)
-             if (secretary and m.org_id in governed)
-             or await meetings.in_audience(ctx.session, meeting=m, member_id=ctx.bound.id)]
+    owed = await meetings.awaiting_attendance(ctx.session, org_ids=governed) if secretary else []
+    found = owed + [m for m in await meetings.upcoming(ctx.session, org_ids=sorted({*governed, *chain}), now=ctx.now)
+                    if (secretary and m.org_id in governed)
+                    or await meetings.in_audience(ctx.session, meeting=m, member_id=ctx.bound.id)]
     return ctx.render("meeting_list", meetings=[await _described(ctx, m) for m in found])
 
 
@@ -70,7 +71,7 @@ async def _show(ctx: Context, meeting_id: int) -> str:
     photos = await meetings.photo_count(ctx.session, meeting_id=found.id) if governs else 0
     return ctx.render("meeting_detail", meeting=await _described(ctx, found), closed=found.closed_at is not None,
                       mine=mine.status if mine else None, makeup=mine.makeup if mine else None, counts=counts,
-                      minutes=notes, photos=photos)
+                      minutes=notes, photos=photos, awaiting=life.after_the_fact(found))
 
 
 async def _described(ctx: Context, found: Meeting) -> dict[str, object]:
@@ -148,6 +149,7 @@ async def attended(ctx: Context) -> str:
                        action="meeting_attendance", subject=f"meeting:{found.id}",
                        detail=" ".join(ctx.args[1:])[:500], at=ctx.now)
     return ctx.render("meeting_detail", meeting=await _described(ctx, found), closed=True, mine=None, makeup=None,
+                      awaiting=False,
                       counts=await meetings.tally(ctx.session, meeting_id=found.id),
                       minutes=await meetings.minutes_text(ctx.session, meeting_id=found.id),
                       photos=await meetings.photo_count(ctx.session, meeting_id=found.id))

@@ -225,6 +225,8 @@ async def test_a_meeting_recorded_after_it_ended_waits_for_its_secretary_to_say_
     assert found and "出席" in recorded, recorded
     number = found.group(1)
     assert await meeting_jobs.step(services) == []  # neither opened nor closed by itself
+    assert f"{number} 号" in await a.secretary.says("会议")  # listed while its 出席 is owed
+    assert "会后补记的会议，请发送「出席" in await a.secretary.says(f"会议 {number}")
     await deliver_due(services)
     assert not [p for person in a.people.values() for p in person.pushed() if "讨论冬季防火" in p]
 

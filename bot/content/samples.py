@@ -86,7 +86,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "makeup_usage": {},
     "makeup_wrong": {"meeting": _PLANNED, "choice": "B"},
     "meeting_code": {"code": "4821", "meeting": _PLANNED},
-    "meeting_detail": {"meeting": _PLANNED, "closed": True, "mine": "late", "makeup": None, "counts": _COUNTS,
+    "meeting_detail": {"meeting": _PLANNED, "closed": True, "awaiting": False, "mine": "late", "makeup": None, "counts": _COUNTS,
                        "minutes": ["传达学习了全会精神，讨论了春耕安排。" * 20], "photos": 2},
     "meeting_list": {"meetings": [_PLANNED] * 5},
     "meeting_not_found": {"id": 12},

@@ -120,6 +120,13 @@ async def upcoming(session: AsyncSession, *, org_ids: Sequence[int], now: dateti
                                       .order_by(Meeting.starts_at, Meeting.id)))
 
 
+async def awaiting_attendance(session: AsyncSession, *, org_ids: Sequence[int]) -> list[Meeting]:
+    """Meetings of these organisations recorded after they ended whose `出席` is still owed."""
+    return list(await session.scalars(select(Meeting).where(
+        Meeting.org_id.in_(org_ids), Meeting.closed_at.is_(None), Meeting.planned_at >= Meeting.ends_at, LIVE)
+        .order_by(Meeting.starts_at, Meeting.id)))
+
+
 async def next_for(session: AsyncSession, *, member_id: int, org_id: int, now: datetime,
                    until: datetime | None = None) -> Meeting | None:
     """The member's next meeting not yet started (held by their organisation or one above it), starting before
