@@ -98,9 +98,11 @@ async def audience_orgs(session: AsyncSession, *, meeting: Meeting) -> list[int]
 
 
 async def audience(session: AsyncSession, *, meeting: Meeting) -> Select[int]:
-    """The meeting's audience as a member-id query (支委会: the secretaries of its organisation)."""
-    query = select(Member.id).where(Member.org_id.in_(await audience_orgs(session, meeting=meeting)))
-    return query.where(Member.role.in_(SECRETARY_ROLES)) if meeting.kind == MeetingKind.COMMITTEE else query
+    """The meeting's audience as a member-id query (支委会: the secretaries of its own organisation, not the
+    组长 of its 党小组)."""
+    if meeting.kind == MeetingKind.COMMITTEE:
+        return select(Member.id).where(Member.org_id == meeting.org_id, Member.role.in_(SECRETARY_ROLES))
+    return select(Member.id).where(Member.org_id.in_(await audience_orgs(session, meeting=meeting)))
 
 
 async def in_audience(session: AsyncSession, *, meeting: Meeting, member_id: int) -> bool:
