@@ -16,19 +16,27 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from bot.repo.lean import Rows, compiled
+from bot.sqlite_inline import InlineConnection
 
-async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
+
+async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     """Execute a Core statement on the session's connection and transaction, after flushing pending objects.
 
-    One hop into SQLAlchemy's greenlet does both the connection lookup and the statement.
+    One hop into SQLAlchemy's greenlet does both the connection lookup and the statement. On SQLite the
+    statement then runs straight on the inline connection (`bot.repo.lean`).
     """
     return await session.run_sync(_run, stmt, params)
 
 
-def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
+def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     if session.new or session.dirty or session.deleted:
         session.flush()
-    return session.connection().execute(stmt, params)
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if isinstance(driver, InlineConnection) and (lean := compiled(stmt, params, connection.dialect)):
+        return lean.execute(driver, params)
+    return connection.execute(stmt, params)
 
 
 async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
