@@ -42,8 +42,7 @@ def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[A
 async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
     """Insert a row unless a unique key already holds one; True when this call inserted it."""
     stmt = insert_ignoring_conflicts(inspect(model).local_table, session.get_bind().dialect.name)
-    result = await session.execute(stmt, values)
-    return result.first() is not None
+    return (await run(session, stmt, values)).first() is not None
 
 
 def upsert_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:

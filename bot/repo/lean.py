@@ -87,6 +87,8 @@ def compiled(stmt: Executable, params: Mapping[str, Any], dialect: Dialect) -> L
 
 def _compile(stmt: ClauseElement, params: Mapping[str, Any], dialect: Dialect) -> Lean | None:
     sql = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=sorted(params)))
+    if sql.insert_prefetch or sql.update_prefetch:
+        return None  # column defaults, which SQLAlchemy's execution computes per statement
     state = sql.construct_expanded_state(dict(params))
     if state.positiontup is None:
         return None
