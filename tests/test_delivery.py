@@ -249,6 +249,7 @@ async def test_a_worker_slower_than_its_lease_keeps_its_rows_while_an_idle_repli
     busy = DeliveryWorker(db, wechat_client, now, batch=4, lease=lease)
     idle = DeliveryWorker(db, wechat_client, now, lease=lease)
     sending = asyncio.create_task(busy.drain())
+    await asyncio.sleep(0)  # the busy worker claims the rows first (on SQLite its transactions never yield)
     while not sending.done():
         await idle.recover()
         await idle.drain()
