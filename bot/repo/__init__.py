@@ -19,13 +19,21 @@ from sqlalchemy.orm import DeclarativeBase, Session
 from bot.repo.lean import Rows, compiled
 from bot.sqlite_inline import InlineConnection
 
+_INLINE = "bot.repo.inline"  # Session.info: (the transaction, its inline SQLite connection, the dialect)
+
 
 async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     """Execute a Core statement on the session's connection and transaction, after flushing pending objects.
 
     One hop into SQLAlchemy's greenlet does both the connection lookup and the statement. On SQLite the
-    statement then runs straight on the inline connection (`bot.repo.lean`).
+    statement then runs straight on the inline connection (`bot.repo.lean`), and the later statements of
+    the same transaction, while no object waits to be flushed, run there without the hop.
     """
+    sync = session.sync_session
+    held, current = sync.info.get(_INLINE), sync.get_transaction()
+    if held is not None and current is not None and held[0] is current and current.is_active and not (
+            sync.new or sync.dirty or sync.deleted) and (lean := compiled(stmt, params, held[2])):
+        return lean.execute(held[1], params)
     return await session.run_sync(_run, stmt, params)
 
 
@@ -34,8 +42,10 @@ def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[A
         session.flush()
     connection = session.connection()
     driver = connection.connection.driver_connection
-    if isinstance(driver, InlineConnection) and (lean := compiled(stmt, params, connection.dialect)):
-        return lean.execute(driver, params)
+    if isinstance(driver, InlineConnection):
+        session.info[_INLINE] = (session.get_transaction(), driver, connection.dialect)
+        if lean := compiled(stmt, params, connection.dialect):
+            return lean.execute(driver, params)
     return connection.execute(stmt, params)
 
 
