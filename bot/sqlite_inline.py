@@ -88,6 +88,10 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor())
 
+    def execute_now(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
+        """Run a statement at once, without the awaitable API (`bot.repo.lean`)."""
+        return self._conn.execute(sql, parameters)
+
     async def commit(self) -> None:
         self._conn.commit()
 

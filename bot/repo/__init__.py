@@ -16,28 +16,46 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from bot.repo.lean import Rows, compiled
+from bot.sqlite_inline import InlineConnection
+
 T = TypeVar("T")
 
 
-async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
+_INLINE = "bot.repo.inline"  # Session.info: (the transaction, its inline SQLite connection, the dialect)
+
+
+async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     """Execute a Core statement on the session's connection and transaction, after flushing pending objects.
 
-    One hop into SQLAlchemy's greenlet does both the connection lookup and the statement.
+    One hop into SQLAlchemy's greenlet does both the connection lookup and the statement. On SQLite the
+    statement then runs straight on the inline connection (`bot.repo.lean`), and the later statements of
+    the same transaction, while no object waits to be flushed, run there without the hop.
     """
+    sync = session.sync_session
+    held, current = sync.info.get(_INLINE), sync.get_transaction()
+    if held is not None and current is not None and held[0] is current and current.is_active and not (
+            sync.new or sync.dirty or sync.deleted) and (lean := compiled(stmt, params, held[2])):
+        return lean.execute(held[1], params)
     return await session.run_sync(_run, stmt, params)
 
 
-def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any]:
+def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     if session.new or session.dirty or session.deleted:
         session.flush()
-    return session.connection().execute(stmt, params)
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if isinstance(driver, InlineConnection):
+        session.info[_INLINE] = (session.get_transaction(), driver, connection.dialect)
+        if lean := compiled(stmt, params, connection.dialect):
+            return lean.execute(driver, params)
+    return connection.execute(stmt, params)
 
 
 async def insert_once(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> bool:
     """Insert a row unless a unique key already holds one; True when this call inserted it."""
     stmt = insert_ignoring_conflicts(inspect(model).local_table, session.get_bind().dialect.name)
-    result = await session.execute(stmt, values)
-    return result.first() is not None
+    return (await run(session, stmt, values)).first() is not None
 
 
 def upsert_insert(table: Table, dialect: str) -> postgresql.Insert | sqlite.Insert:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Activity, CheckIn
-from bot.repo import insert_once
+from bot.repo import insert_once, run
 
 
 async def open_codes(session: AsyncSession, *, org_id: int, now: datetime) -> set[str]:
@@ -56,16 +57,23 @@ async def id_of(session: AsyncSession, *, key: str) -> int:
     return int(found)
 
 
-async def open_with_code(
-    session: AsyncSession, *, org_ids: Sequence[int], code: str, now: datetime
-) -> Activity | None:
+class Opened(Protocol):
+    """An open check-in as the 签到 handler reads it."""
+
+    id: int
+    title: str
+
+
+_OPEN_WITH_CODE = (select(Activity.id, Activity.title)
+                   .where(Activity.org_id.in_(bindparam("orgs", expanding=True)), Activity.code == bindparam("code"),
+                          Activity.opens_at <= bindparam("now"), Activity.closes_at > bindparam("now"))
+                   .order_by(Activity.opens_at.desc()).limit(1))
+
+
+async def open_with_code(session: AsyncSession, *, org_ids: Sequence[int], code: str, now: datetime) -> Opened | None:
     """The open activity with `code` among the given organisations, nearest-created first."""
-    return await session.scalar(
-        select(Activity)
-        .where(Activity.org_id.in_(org_ids), Activity.code == code, Activity.opens_at <= now, Activity.closes_at > now)
-        .order_by(Activity.opens_at.desc())
-        .limit(1)
-    )
+    return cast(Opened | None, (await run(session, _OPEN_WITH_CODE,
+                                          {"orgs": list(org_ids), "code": code, "now": now})).first())
 
 
 async def check_in(session: AsyncSession, *, activity_id: int, member_id: int, now: datetime) -> bool:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Organisation, OrgKind
+from bot.repo import run
 
 SEPARATOR = "/"
 
@@ -86,13 +87,16 @@ async def ensure_path(session: AsyncSession, *, path: str) -> Organisation:
     return org
 
 
+_PARENT = select(Organisation.parent_id).where(Organisation.id == bindparam("org"))
+
+
 async def chain_up(session: AsyncSession, *, org_id: int) -> list[int]:
     """The organisation and its ancestors, nearest first."""
     chain: list[int] = []
     current: int | None = org_id
     while current is not None and current not in chain:
         chain.append(current)
-        current = await session.scalar(select(Organisation.parent_id).where(Organisation.id == current))
+        current = (await run(session, _PARENT, {"org": current})).scalar()
     return chain
 
 
