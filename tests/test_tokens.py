@@ -64,3 +64,23 @@ async def test_a_refused_token_is_replaced_once_however_many_callers_saw_it_refu
     assert wechat.calls == [False, True]
     clock.advance(minutes=1)
     assert await second.get() == new
+
+
+async def test_the_send_rate_holds_on_average_and_a_late_sender_catches_up_only_what_it_missed() -> None:
+    from bot.wechat.ratelimit import RateLimiter
+
+    clock = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    limiter = RateLimiter(10, catch_up=0.2, now=lambda: clock[0], sleep=sleep)
+    for _ in range(13):
+        await limiter.acquire()
+    assert clock[0] == pytest.approx(101.0)  # ten a second after the bucket's 0.2 s (two slots, and this one)
+    clock[0] += 1.0  # the process was busy for a second: ten slots missed, only 0.2 s of them may be used
+    for _ in range(3):
+        await limiter.acquire()
+    assert clock[0] == pytest.approx(102.0)  # those three went at once
+    await limiter.acquire()
+    assert clock[0] == pytest.approx(102.1)  # then evenly spaced again

@@ -11,11 +11,10 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, Update, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from bot.db import UTCDateTime
 from bot.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
-from bot.repo import by_id, insert_once, rowcount, upsert_insert
+from bot.repo import by_id, insert_once, rowcount, run, upsert_insert
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
@@ -154,16 +153,9 @@ class Move:
 
 
 async def mark_all(session: AsyncSession, *, owner: str, now: datetime, moves: Sequence[Move]) -> list[bool]:
-    """`mark` for several rows in one trip into SQLAlchemy's greenlet: a fan-out records each row's outcome
-    as it marks the next one `sending`. Whether each moved."""
-    return await session.run_sync(_mark_all, owner, now, moves)
-
-
-def _mark_all(session: Session, owner: str, now: datetime, moves: Sequence[Move]) -> list[bool]:
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    connection = session.connection()
-    return [rowcount(connection.execute(_mark_statement(m.status, m.retry_at is not None), {
+    """`mark` for several rows in one transaction: a fan-out records each row's outcome as it marks the next one
+    `sending`. Whether each moved. (On SQLite the later statements skip SQLAlchemy's execution: `repo.run`.)"""
+    return [rowcount(await run(session, _mark_statement(m.status, m.retry_at is not None), {
         "row": m.delivery_id, "owner": owner, "error": m.error, "now": now, "retry_at": m.retry_at})) == 1
         for m in moves]
 
