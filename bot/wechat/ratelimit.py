@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-
 CATCH_UP = 0.2  # seconds of slots a late sender may still use: the average holds, a busy moment is not lost
 
 
