@@ -101,11 +101,13 @@ class Context:
             return None
         return self.render("period_refused", command=command, shows=shows, asked=asked)
 
-    def month_asked(self) -> Period | None:
-        """The month named after the command (`台账 11月`; this month when none), or None when the words name no
-        month or one after next month (the caller refuses it, never silently shows another)."""
+    def month_asked(self, command: str) -> Period | str:
+        """The month named after the command (`台账 11月`; this month when none), or the reply refusing words that
+        name no month or one after next month (never silently another)."""
         month = parse_month("".join(self.args), self.today) if self.args else month_of(self.today)
-        return month if month is not None and month.start <= month_of(self.today).end else None
+        if month is None or month.start > month_of(self.today).end:
+            return self.render("month_usage", command=command, asked=self.rest, current=self.today)
+        return month
 
     def refuse_long(self, text: str, limit: Limit) -> str | None:
         """The reply naming the limit ("理由最多 100 字") when `text` is over it, else None."""

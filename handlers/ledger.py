@@ -15,9 +15,9 @@ router = Router(topic="会议")
                                               "以及还没有纪要的会议"))
 async def month_ledger(ctx: Context) -> str:
     """The month's meetings of the sender's organisations by type, and those still without minutes."""
-    month = ctx.month_asked()
-    if month is None:
-        return ctx.render("month_usage", command="台账", asked=ctx.rest, current=ctx.today)
+    month = ctx.month_asked("台账")
+    if isinstance(month, str):
+        return month
     start, end = month.bounds(ctx.settings.timezone)
     records = await ledger.meetings(ctx.session, org_ids=await ctx.governed(), start=start, end=end,
                                     tz=ctx.settings.timezone)

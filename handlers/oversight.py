@@ -15,9 +15,9 @@ router = Router(topic="会议")
                                               "没有提前报备计划，黄为党小组当月没有活动或会议结束7天仍无纪要"))
 async def oversee(ctx: Context) -> str:
     """The colours of the sender's own organisation and every one under it (by id, never by name)."""
-    month = ctx.month_asked()
-    if month is None:
-        return ctx.render("month_usage", command="督办", asked=ctx.rest, current=ctx.today)
+    month = ctx.month_asked("督办")
+    if isinstance(month, str):
+        return month
     standings = await survey(ctx.session, org_ids=await ctx.governed(), month=month, now=ctx.now,
                              tz=ctx.settings.timezone)
     return view(ctx.content, standings, month, await orgs.path_of(ctx.session, org_id=ctx.bound.org_id))
