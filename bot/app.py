@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.crypto import WeChatCrypto
 
+from bot import console
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.db import make_engine, make_sessionmaker
@@ -47,6 +48,7 @@ def create_app(
     app.router.add_get("/wechat", verify)
     app.router.add_post("/wechat", receive)
     app.router.add_get("/healthz", healthz)
+    console.mount(app)
     if settings.sandbox:
         app.router.add_get("/sandbox/outbox", sandbox_outbox)
     now = clock or (lambda: datetime.now(settings.timezone))

@@ -44,6 +44,7 @@ class Settings:
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
     redis_url: str = ""  # keep the access token (and the replay memory) in Redis instead of the database
     wechat_message_mode: str = ""  # plaintext, compatible or safe; empty: safe with an EncodingAESKey, else plaintext
+    public_url: str = "http://127.0.0.1:8080"  # where members' browsers reach this server (console links)
     request_max_age: float = 300.0  # seconds a callback's timestamp may be away from now (WeChat retries within 15 s)
 
     @property
@@ -220,4 +221,5 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "redis_url": _redis_url,
     "wechat_message_mode": _message_mode,
     "request_max_age": _positive,
+    "public_url": _api_base,
 }

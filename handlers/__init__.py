@@ -6,6 +6,7 @@ from handlers import (
     boards,
     checkin,
     conduct,
+    console,
     conversation,
     exemptions,
     follow_up,
@@ -31,5 +32,5 @@ def build_router() -> Router:
     router.include(help.router, binding.router, points.router, stars.router, lessons.router, checkin.router,
                    notices.router, volunteer.router, wishes.router, review.router, follow_up.router, boards.router,
                    report.router, ledger.router, oversight.router, conduct.router, exemptions.router,
-                   meetings.router, leave.router, photos.router, conversation.router)
+                   meetings.router, leave.router, photos.router, console.router, conversation.router)
     return router

@@ -89,3 +89,15 @@ def test_a_missing_template_and_a_stray_one_are_named(content_copy: Path) -> Non
         load_content(content_copy)
     assert "welcome.j2:0: reply template is missing" in str(info.value)
     assert "welcom.j2:1: the bot never sends a reply named `welcom`" in str(info.value)
+
+
+def test_a_broken_or_missing_console_page_is_refused_with_its_line(content_copy: Path) -> None:
+    page = content_copy / "console/audit.html"
+    lines = page.read_text(encoding="utf-8").splitlines()
+    lines[11] += " {% if total %}"  # never closed
+    page.write_text("\n".join(lines), encoding="utf-8")
+    (content_copy / "console/error.html").unlink()
+    with pytest.raises(ContentError) as info:
+        load_content(content_copy)
+    assert f"{page}:" in str(info.value) and "template syntax" in str(info.value)
+    assert "console/error.html:0: console page is missing" in str(info.value)

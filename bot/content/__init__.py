@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from bot.content.calendar import Calendar, parse_calendar
+from bot.content.console import load_console
 from bot.content.files import ContentError, ContentInvalid, Problems, read_toml
 from bot.content.lessons import Lesson, load_lessons
 from bot.content.makeup import Bank, load_makeup
@@ -37,6 +38,7 @@ class Content:
     menu: Menu
     makeup: Bank  # the catch-up questions by meeting kind
     templates: jinja2.Environment = field(repr=False)
+    console: jinja2.Environment = field(repr=False)  # the web console's pages (`content/console/*.html`)
 
     def render(self, name: str, /, **values: Any) -> str:
         """Render `replies/<name>.j2` to the text a member reads."""
@@ -79,10 +81,11 @@ def load_content(root: Path) -> Content:
     menu = load_menu(root / "menu.toml", problems)
     makeup = load_makeup(root / "makeup.toml", problems)
     templates = load_templates(root / "replies", problems)
+    console = load_console(root / "console", problems)
     problems.raise_any()
     assert rules is not None and calendar is not None and menu is not None
     content = Content(rules=rules, lessons=lessons, calendar=calendar, menu=menu, makeup=makeup,
-                      templates=templates)
+                      templates=templates, console=console)
     _check_lessons(content, problems)
     problems.raise_any()
     return content

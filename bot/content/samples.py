@@ -211,6 +211,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "wish_posted": {"id": 3, "content": _WISH.content},
     "wish_private": {},
     "too_long": {"what": "reason", "limit": 100},
+    "console_link": {"url": "https://dj.example.gov.cn/console/login?t=" + "x" * 43, "minutes": 10},
+    "console_ended": {"count": 2},
     "wish_taken": {"id": 3},
     "wish_usage": {},
     "board": {"org": _ORG, "month": 11, "board": [Ranked(1, "李秀英", 10), Ranked(1, "王德明", 10), Ranked(3, _NAME, 8)]},

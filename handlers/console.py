@@ -1,0 +1,26 @@
+"""后台: a secretary or administrator asks for a one-time link to the web console."""
+
+from __future__ import annotations
+
+from bot.console import auth
+from bot.context import Context
+from bot.routing import Need, Router, Usage
+
+router = Router(topic="成员")
+
+
+@router.command("后台", "管理后台", "网页后台", need=Need.SECRETARY,
+                usage=Usage("后台", "获取网页后台登录链接（10分钟内有效，只能用一次）"))
+async def console_link(ctx: Context) -> str:
+    """A link valid for ten minutes, once (`bot.console.auth`), to the console's address (`public_url`)."""
+    token = await auth.issue_link(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    url = f"{ctx.settings.public_url}/console/login?t={token}"
+    minutes = int(auth.LINK_VALID.total_seconds() // 60)
+    return ctx.render("console_link", url=url, minutes=minutes)
+
+
+@router.command("退出后台", need=Need.SECRETARY, usage=Usage("退出后台", "结束所有已登录的网页后台"))
+async def console_logout(ctx: Context) -> str:
+    """End every console session of the sender, on any phone or PC (a lost phone, a shared computer)."""
+    ended = await auth.end_all(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    return ctx.render("console_ended", count=ended)

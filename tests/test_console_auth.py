@@ -1,0 +1,198 @@
+"""Signing in to the web console (issue 15): the one-time link from `后台`, the session cookie, the form token,
+expiry and signing out, and every page scoped to the viewer's subtree."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from bot.console import auth
+from bot.db import SessionMaker
+from bot.models import AuditEntry, ConsoleLink, ConsoleSession, Member
+from tests.conftest import Clock
+from tests.console import Console, link_in, sign_in
+from tests.phone import Phone
+
+SECRETARY_1, SECRETARY_2, MEMBER = "13800000001", "13800000011", "13800000002"
+
+
+@pytest.fixture
+async def browsers(live: TestClient) -> AsyncIterator[Callable[[], Console]]:  # type: ignore[type-arg]
+    """Fresh cookie-keeping browsers against the live app, closed after the test."""
+    made: list[Console] = []
+
+    def make() -> Console:
+        made.append(Console(live, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
+        return made[-1]
+
+    yield make
+    for console in made:
+        await console.close()
+
+
+async def test_a_link_signs_in_once_and_the_cookie_keeps_the_session(
+        member: Callable[[str], Phone], browsers: Callable[[], Console], db: SessionMaker) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    reply = await secretary.send("后台")
+    assert "10分钟内有效" in (reply or "") and "/console/login?t=" in (reply or "")
+    link = link_in(reply)
+    first, second = browsers(), browsers()
+    page = await first.get(link + "&next=/console/audit")
+    assert first.status == 200 and "张建国" in page and "塘约村党总支/第一党支部" in page  # landed on a page
+    cookie = next(c for c in first.http.cookie_jar if c.key == "palmbot_console")
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/console"
+    assert not cookie["secure"]  # plain HTTP here; see the HTTPS test
+    await second.get(link)  # the same link again, from another browser
+    assert second.status == 403 and "已经用过或已超过 10 分钟" in second.text
+    await second.get("/console/audit")
+    assert second.status == 401 and "发送「后台」" in second.text
+    async with db() as session:  # neither token is kept in the clear
+        stored = await session.scalar(select(ConsoleLink.token_hash))
+        assert stored == auth.digest(link.split("t=")[1]) and link.split("t=")[1] not in stored
+        assert await session.scalar(select(ConsoleSession.token_hash)) == auth.digest(cookie.value)
+
+
+async def test_a_link_older_than_ten_minutes_is_refused(
+        member: Callable[[str], Phone], browsers: Callable[[], Console], clock: Clock) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    link = link_in(await secretary.send("后台"))
+    clock.advance(minutes=10, seconds=1)
+    console = browsers()
+    await console.get(link)
+    assert console.status == 403 and "登录链接已失效" in console.text
+
+
+async def test_two_browsers_racing_for_one_link_sign_in_once(
+        member: Callable[[str], Phone], browsers: Callable[[], Console], db: SessionMaker) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    link = link_in(await secretary.send("后台"))
+    racers = [browsers() for _ in range(4)]
+    await asyncio.gather(*(r.get(link + "&next=/console/audit") for r in racers))
+    assert sorted(r.status for r in racers) == [200, 403, 403, 403]
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(ConsoleSession)) == 1
+
+
+async def test_only_secretaries_and_administrators_get_a_link(member: Callable[[str], Phone], db: SessionMaker) -> None:
+    plain = await member(MEMBER).bound("李秀英")
+    reply = await plain.send("后台")
+    assert "/console/login" not in (reply or "") and "书记" in (reply or "")
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(ConsoleLink)) == 0
+
+
+async def test_a_session_ends_after_eight_hours_and_on_sign_out(
+        member: Callable[[str], Phone], live: TestClient, clock: Clock) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    console = await sign_in(live, secretary)
+    await console.get("/console/audit")
+    assert console.status == 200
+    clock.advance(hours=8, seconds=1)
+    await console.get("/console/audit")
+    assert console.status == 401
+    again = await sign_in(live, secretary)
+    await again.get("/console/audit")
+    await again.post("/console/logout")
+    assert again.status == 200 and "已退出后台" in again.text
+    assert not [c for c in again.http.cookie_jar if c.key == "palmbot_console" and c.value]
+    await again.get("/console/audit")
+    assert again.status == 401
+    await console.close()
+    await again.close()
+
+
+async def test_quitting_in_chat_ends_every_session_of_the_sender(
+        member: Callable[[str], Phone], live: TestClient) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    phone_browser, pc_browser = await sign_in(live, secretary), await sign_in(live, secretary)
+    assert "已退出 2 处" in (await secretary.send("退出后台") or "")
+    for browser in (phone_browser, pc_browser):
+        await browser.get("/console/audit")
+        assert browser.status == 401
+        await browser.close()
+
+
+async def test_a_form_without_its_token_is_refused(member: Callable[[str], Phone], live: TestClient) -> None:  # type: ignore[type-arg]
+    console = await sign_in(live, await member(SECRETARY_1).bound("张建国"))
+    await console.get("/console/audit")
+    await console.post("/console/logout", token="")
+    assert console.status == 403 and "页面已过期" in console.text
+    await console.post("/console/logout", token="forged" + console.csrf)
+    assert console.status == 403
+    await console.get("/console/audit")
+    assert console.status == 200  # still signed in: the forged forms did nothing
+    await console.close()
+
+
+@pytest.mark.parametrize("wanted, landed", [
+    ("/console/audit", "/console/audit"),
+    ("//evil.example.com/x", "/console/"),
+    ("https://evil.example.com/", "/console/"),
+    ("/console//evil.example.com", "/console/"),
+])
+async def test_after_sign_in_only_a_console_page_may_follow(
+        member: Callable[[str], Phone], live: TestClient, wanted: str, landed: str) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    link = link_in(await secretary.send("后台"))
+    resp = await live.get(link, params={"next": wanted}, allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == landed
+
+
+async def test_pages_are_kept_out_of_frames_and_caches_and_https_cookies_are_secure(
+        member: Callable[[str], Phone], live: TestClient) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    resp = await live.get(link_in(await secretary.send("后台")), allow_redirects=False,
+                          headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in resp.headers["Set-Cookie"] and "HttpOnly" in resp.headers["Set-Cookie"]
+    assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_the_link_token_never_reaches_the_access_log(
+        member: Callable[[str], Phone], live: TestClient, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    link = link_in(await secretary.send("后台"))
+    with caplog.at_level(logging.INFO):  # a new connection: aiohttp decides on access logging per connection
+        async with aiohttp.ClientSession() as fresh:
+            await fresh.get(live.make_url(link), allow_redirects=False)
+            await fresh.get(live.make_url("/healthz"))  # written after the login's line, so that one is in
+    token = link.split("t=")[1]
+    assert any("/console/login" in r.getMessage() for r in caplog.records)
+    assert not any(token in r.getMessage() for r in caplog.records)
+
+
+async def test_the_audit_page_shows_only_the_viewers_subtree(
+        member: Callable[[str], Phone], live: TestClient, db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
+    async with db.begin() as session:
+        people = {m.name: m for m in await session.scalars(select(Member))}
+        for name, detail in (("李秀英", "一支部的记录"), ("马丽娟", "二支部的记录")):
+            session.add(AuditEntry(actor_id=None, member_id=people[name].id, org_id=people[name].org_id,
+                                   action="points_correct", subject="points", detail=detail, at=clock()))
+    first = await sign_in(live, await member(SECRETARY_1).bound("张建国"))
+    page = await first.get("/console/audit")
+    assert "一支部的记录" in page and "二支部的记录" not in page and "调整积分" in page
+    above = await sign_in(live, await member("13800000021").bound("彭光明"))  # the 党总支's secretary
+    page = await above.get("/console/audit")
+    assert "一支部的记录" in page and "二支部的记录" in page
+    for console in (first, above):
+        await console.close()
+
+
+async def test_a_member_signed_in_cannot_open_a_secretarys_page(
+        member: Callable[[str], Phone], live: TestClient, db: SessionMaker, clock: Clock) -> None:  # type: ignore[type-arg]
+    """A member's session (from `我的`, later) reaches no secretary page: made here straight in the database."""
+    async with db.begin() as session:
+        li = await session.scalar(select(Member).where(Member.name == "李秀英"))
+        assert li is not None
+        token = await auth.issue_link(session, member_id=li.id, now=clock())
+    console = Console(live, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
+    await console.get(f"/console/login?t={token}&next=/console/audit")
+    assert console.status == 403 and "仅书记和管理员可用" in console.text
+    await console.close()
