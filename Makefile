@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test screenshots bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ run: $(STAMP) palmbot.toml
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+screenshots: $(STAMP)
+	$(BIN)/pytest -q tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers scheduler tests
