@@ -94,7 +94,9 @@ def write_csv(report: Report, target: Path | IO[bytes], *, sheet: str = MEMBERS)
     text = io.StringIO(newline="")
     out = csv.writer(text)
     for number, table in enumerate(sheets(report)[sheet]):
-        out.writerows([[]] * (number > 0) + [[shown(cell) for cell in row] for row in table.rows])
+        if number:
+            out.writerow([])
+        out.writerows([shown(cell) for cell in row] for row in table.rows)
     data = text.getvalue().encode("utf-8-sig")
     if isinstance(target, Path):
         target.write_bytes(data)

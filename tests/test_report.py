@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -19,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli import main
 from bot.config import Settings
 from bot.db import SessionMaker
-from bot.models import Activity, CheckIn, HeldStar, PointEntry, Wish
+from bot.models import Activity, CheckIn, HeldStar, Member, PointEntry, Wish
 from bot.operators import report
 from bot.report_sheets import write_csv, write_xlsx
 from bot.roster import apply_rows, read_rows
 from bot.rules.periods import quarter_of
 from tests import meeting_rows
 from tests.conftest import ROOT, TZ, Clock
+from tests.phone import Phone
 
 GENERAL = "塘约村党总支"
 FIRST, SECOND = f"{GENERAL}/第一党支部", f"{GENERAL}/第二党支部"
@@ -172,6 +175,28 @@ async def test_the_data_a_page_draws_is_plain_lists(year: None, settings: Settin
     assert [(b.name, b.members, b.points, b.months, b.star_holders, b.wishes) for b in built.by_branch()] == [
         (GENERAL, 2, 0, (0, 0, 0), 0, (0, 0, 0)), ("第一党支部", 10, 3, (0, 3, 0), 1, (0, 0, 0)),
         ("第二党支部", 10, 0, (0, 0, 0), 0, (1, 0, 0))]
+
+
+async def test_the_chat_summary_shows_both_rates_of_the_branch(year: None, member: Callable[[str], Phone]) -> None:
+    secretary = await member("13800000001").bound("张建国")
+    reply = await secretary.send("报表")
+    assert reply and ("第一党支部 2026Q4 季度报表（截至今天）\n党员 10 人，组织活动 2 次，签到率 15%，补学率 50%\n"
+                      "各月积分合计：10月 0 分，11月 3 分，12月 0 分\n") in reply, reply
+
+
+async def test_a_workbook_written_into_memory_wraps_a_long_cell_in_a_column_of_sixty(
+        year: None, settings: Settings, db: SessionMaker) -> None:
+    async with db.begin() as session:
+        member = await session.get(Member, await _member(session, "李秀英", FIRST))
+        assert member is not None
+        member.name = "李秀英" + "（村集体经济合作社理事）" * 3  # 39 Chinese characters: 78 columns
+    built = await report(settings, "第一党支部", Q4, TODAY)
+    held = io.BytesIO()  # as a page would offer it for download
+    write_xlsx(built, held)
+    members = load_workbook(held)["成员"]
+    long = next(row[0] for row in members.iter_rows() if str(row[0].value).startswith("李秀英"))
+    assert members.column_dimensions["A"].width == 60 and long.alignment.wrap_text
+    assert not members["A1"].alignment.wrap_text
 
 
 async def test_a_branch_report_has_no_branch_column_and_sees_no_other_branch(
