@@ -49,13 +49,13 @@ FIGURES: tuple[tuple[str, Callable[[Summary], object]], ...] = (
 
 def sheets(report: Report) -> dict[str, list[Table]]:
     """The workbook's content, sheet name → tables: 成员, 汇总, and 支部 when the report has several."""
-    laid_out = {MEMBERS: [Table(member_table(report))], SUMMARY: _summary(report)}
+    laid_out = {MEMBERS: [Table(_members(report))], SUMMARY: _summary(report)}
     if report.has_branches:
         laid_out[BRANCHES] = _branches(report)
     return laid_out
 
 
-def member_table(report: Report) -> list[list[object]]:
+def _members(report: Report) -> list[list[object]]:
     """A header, then a row per member; a 支部 column when the report has several."""
     branch = ["支部"] if report.has_branches else []
     head: list[object] = ["姓名", *branch, *(f"{m}月积分" for m in report.months),
