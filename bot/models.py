@@ -354,7 +354,9 @@ class WishStatus(StrEnum):
 
 
 class Wish(Base):
-    """A resident's micro-wish (微心愿), posted by a secretary; the resident's name and phone are never shown."""
+    """A resident's micro-wish (微心愿), posted by a secretary. The resident's name and phone are never shown in
+    chat; the console shows them to the secretaries who answer for its organisation, who connect the member who
+    claimed it with the resident."""
 
     __tablename__ = "wishes"
 

@@ -93,8 +93,8 @@ async def _decide(ctx: Context, *, granted: bool) -> str:
         return ctx.render("reason_missing", example=f"不准 {member.name} 会议内容重要，请准时参加")
     if reason and (refusal := ctx.refuse_long(reason, limits.REASON)):
         return refusal
-    pending = await meetings.pending_leave(ctx.session, member_ids=[member.id], org_ids=await ctx.governed(),
-                                           now=ctx.now)
+    pending = await meetings.pending_leave(ctx.session, org_ids=await ctx.governed(), now=ctx.now,
+                                           member_ids=[member.id])
     if not pending:
         return ctx.render("leave_none", name=member.name)
     leave, found = pending[0]

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Wish, WishStatus
+from bot.models import Member, Wish, WishStatus
 from bot.repo import by_id, rowcount
 
 W = WishStatus
@@ -48,3 +48,11 @@ async def counters(session: AsyncSession, *, org_ids: Sequence[int]) -> tuple[in
     row = (await session.execute(select(func.count(), func.coalesce(func.sum(taken), 0),
                                         func.coalesce(func.sum(fulfilled), 0)).where(Wish.org_id.in_(org_ids)))).one()
     return int(row[0]), int(row[1]), int(row[2])
+
+
+async def in_hand(session: AsyncSession, *, org_ids: Sequence[int]) -> Sequence[tuple[Wish, str]]:
+    """Wishes of these organisations a member has claimed (and maybe reported done), with that member's name,
+    oldest first."""
+    rows = await session.execute(select(Wish, Member.name).join(Member, Member.id == Wish.claimed_by).where(
+        Wish.org_id.in_(org_ids), Wish.status.in_((W.CLAIMED, W.DONE))).order_by(Wish.id))
+    return [(wish, name) for wish, name in rows]
