@@ -27,6 +27,7 @@ AGAIN = timedelta(minutes=5)  # before another try after a passing failure, and 
 TRIES = 4
 BATCH = 20  # photos one sweep fetches
 GONE = 40007  # invalid media_id: expired, or never WeChat's
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")  # what we keep and serve (never an SVG)
 
 
 class Photo(StrEnum):
@@ -56,19 +57,22 @@ async def keep(sessionmaker: SessionMaker, client: WeChatClient, clock: Clock, m
     try:
         found = await client.media(media_id)
     except WeChatError as exc:
-        async with transaction(sessionmaker) as session:
-            final = _final(exc, await media.tries(session, media_id=media_id))
-            await media.fail(session, media_id=media_id, failure=str(exc), final=final)
-        log.warning("photo %s not kept%s: %s", media_id, "" if final else " yet", exc)
-        return False
+        return await _failed(sessionmaker, media_id, str(exc), gone=exc.code == GONE)
+    if found.content_type not in PHOTO_TYPES:
+        return await _failed(sessionmaker, media_id, f"not a photo: {found.content_type}", gone=True)
     async with transaction(sessionmaker) as session:
         await media.keep(session, media_id=media_id, content_type=found.content_type, data=found.data, now=clock())
     return True
 
 
-def _final(error: WeChatError, tries: int) -> bool:
-    """Whether to give up: WeChat no longer has it, or the last try failed."""
-    return error.code == GONE or tries >= TRIES
+async def _failed(sessionmaker: SessionMaker, media_id: str, failure: str, *, gone: bool) -> bool:
+    """Record a failed try: given up when the photo is `gone` or this was the last try, else tried again later.
+    False (nothing kept), for `keep` to return."""
+    async with transaction(sessionmaker) as session:
+        final = gone or await media.tries(session, media_id=media_id) >= TRIES
+        await media.fail(session, media_id=media_id, failure=failure, final=final)
+    log.warning("photo %s not kept%s: %s", media_id, "" if final else " yet", failure)
+    return False
 
 
 def photo(media_id: str | None, status: str | None, *, sent_at: datetime, now: datetime, sandbox: bool) -> Photo:

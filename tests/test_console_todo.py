@@ -280,13 +280,18 @@ async def test_a_photo_wechat_no_longer_has_is_said_so_and_a_passing_failure_is_
     expired = await li.volunteer("2 社区环境整治")
     await li.photo("http://example.invalid/b.jpg")
     wechat.media.pop(list(wechat.media)[-1])  # WeChat no longer has it: media/get answers 40007
+    clock.advance(minutes=11)
+    await li.volunteer("1 走访困难户")
+    await li.photo("http://example.invalid/c.svg")
+    wechat.received_photo(list(wechat.media)[-1], b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
 
     assert await keep_photos(live) == 0
     async with db() as session:
-        rows = {k.status: k.failure for k in await session.scalars(select(KeptMedia))}
-    assert set(rows) == {M.LOST, M.RETRY} and "40007" in (rows[M.LOST] or "")
+        rows = sorted((k.status, k.failure or "") for k in await session.scalars(select(KeptMedia)))
+    assert [status for status, _ in rows] == [M.LOST, M.LOST, M.RETRY]
+    assert "40007" in rows[0][1] and "not a photo: image/svg+xml" in rows[1][1]
     console = await browse(secretary)
-    assert console.status == 200 and console.text.count("照片未能保存") == 1 and "照片正在从微信取回" in console.text
+    assert console.status == 200 and console.text.count("照片未能保存") == 2 and "照片正在从微信取回" in console.text
     await console.get(f"/console/claims/{expired}")
     assert console.status == 200 and "照片未能保存" in console.text and "<img" not in console.text
     await console.get(f"/console/media/{expired}")
@@ -295,7 +300,7 @@ async def test_a_photo_wechat_no_longer_has_is_said_so_and_a_passing_failure_is_
     assert await keep_photos(live) == 0  # too soon to try again; the lost one never again
     clock.advance(minutes=6)
     assert await keep_photos(live) == 1
-    assert wechat.calls["media_get"] == 1 + 4 + 1
+    assert wechat.calls["media_get"] == 4 + 1 + 1 + 1
     await console.get(f"/console/claims/{later}")
     assert f'src="/console/media/{later}"' in console.text
 
