@@ -181,8 +181,8 @@ async def test_another_branchs_claim_is_403_by_url_and_form_and_an_unknown_one_4
     assert console.status == 403
     assert await statuses(db) == {theirs: "pending"} and await trail(db) == [] and await ledger(db) == []
 
-    for path in ("/console/claims/99999", "/console/claims/abc", "/console/claims/99999999999999999999",
-                 "/console/media/99999"):
+    for path in ("/console/claims/99999", "/console/claims/abc", "/console/claims/99999999999",
+                 "/console/claims/99999999999999999999", "/console/media/99999", "/console/media/99999999999"):
         await console.get(path)
         assert console.status == 404 and "没有找到" in console.text, path
 
@@ -342,8 +342,9 @@ async def test_leave_is_granted_and_refused_from_the_console_as_in_chat(
     await console.post(TODO, {"action": "grant", "leave": str(asked["身体不适"])})
     assert console.status == 403
     await console.get(TODO)
-    await console.post(TODO, {"action": "grant", "leave": "99999"})
-    assert console.status == 404
+    for unknown in ("99999", "99999999999", "x"):
+        await console.post(TODO, {"action": "grant", "leave": unknown})
+        assert console.status == 404, unknown
     await console.get(TODO)
     await console.post(TODO, {"action": "refuse", "leave": str(asked["家里有事"]), "reason": "会议内容重要"})
     assert re.fullmatch(r"已不准王德明的请假（\d+ 号会议 党员大会），已通知本人。", flash(console.text))

@@ -26,7 +26,7 @@ from bot.console.web import (
     services,
 )
 from bot.models import LeaveRequest, Meeting
-from bot.repo import media, meetings, members, volunteer, wishes
+from bot.repo import by_id, media, meetings, members, volunteer, wishes
 from handlers import leave as leave_chat
 from handlers import wishes as wish_chat
 
@@ -78,7 +78,7 @@ async def _decide_leave(request: web.Request, who: Viewer, leave_id: int | None,
 async def _leave(request: web.Request, session: AsyncSession, who: Viewer,
                  leave_id: int | None) -> tuple[LeaveRequest, Meeting]:
     """The request with this id, for a meeting the viewer governs (else 403), still waiting (else 404)."""
-    found = await session.get(LeaveRequest, leave_id) if leave_id else None
+    found = await by_id(session, LeaveRequest, leave_id) if leave_id else None
     meeting = await meetings.get(session, meeting_id=found.meeting_id) if found else None
     if found is None or meeting is None:
         raise refusal(request, web.HTTPNotFound, "not_found", what="这条请假申请")
