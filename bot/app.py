@@ -74,6 +74,7 @@ def create_app(
                 redis_replays=RedisMemory(redis, kept_for(settings.request_max_age)) if redis else None,
                 deliveries=DeliveryWorker(sessionmaker, client, now, settings.wechat_template_notice,
                                           settings.wechat_template_fields) if client else None,
+                wechat=client,
             )
             app[SERVICES] = services
             async with _background(services, enabled=background):

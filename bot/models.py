@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db import UTCDateTime
@@ -354,7 +354,9 @@ class WishStatus(StrEnum):
 
 
 class Wish(Base):
-    """A resident's micro-wish (微心愿), posted by a secretary; the resident's name and phone are never shown."""
+    """A resident's micro-wish (微心愿), posted by a secretary. The resident's name and phone are never shown in
+    chat; the console shows them to the secretaries who answer for its organisation, who connect the member who
+    claimed it with the resident."""
 
     __tablename__ = "wishes"
 
@@ -609,3 +611,27 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+
+class MediaStatus(StrEnum):
+    FETCHING = "fetching"  # one process is fetching it now (its lease is `tried_at`)
+    KEPT = "kept"  # the bytes are here
+    RETRY = "retry"  # the last try failed for a passing reason: another comes later
+    LOST = "lost"  # WeChat no longer has it (expired after three days, or unknown), or every try failed
+
+
+class KeptMedia(Base):
+    """A photo a member sent, fetched once from WeChat's temporary media (kept there three days only) and kept
+    here, so every replica serves it to the console."""
+
+    __tablename__ = "kept_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    media_id: Mapped[str] = mapped_column(String(200), unique=True)  # as VolunteerClaim.photo_media_id
+    status: Mapped[str] = mapped_column(String(10))
+    tries: Mapped[int]
+    tried_at: Mapped[datetime]
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    fetched_at: Mapped[datetime | None]
+    failure: Mapped[str | None] = mapped_column(String(200))

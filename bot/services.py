@@ -13,6 +13,7 @@ from bot.delivery import DeliveryWorker
 from bot.outbound import Clock, Outbound
 from bot.replay import DatabaseMemory, ReplayMemory
 from bot.routing import Router
+from bot.wechat.client import WeChatClient
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Services:
     crypto: Any = None
     redis_replays: ReplayMemory | None = None  # with `redis_url`: the replay memory in Redis
     deliveries: DeliveryWorker | None = None  # None without an AppSecret: pushes queue, nothing is sent
+    wechat: WeChatClient | None = None  # the WeChat API; None without an AppSecret (the sandbox)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property

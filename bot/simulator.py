@@ -39,9 +39,10 @@ def voice_xml(openid: str, recognition: str, *, at: int | None = None) -> str:
                 MsgId=str(next(_ids)))
 
 
-def image_xml(openid: str, url: str, *, at: int | None = None) -> str:
-    """A photo the member sent (WeChat gives its URL and a media id)."""
-    return _xml(openid, at, MsgType="image", PicUrl=url, MediaId=f"media-{next(_ids)}", MsgId=str(next(_ids)))
+def image_xml(openid: str, url: str, *, at: int | None = None, media_id: str | None = None) -> str:
+    """A photo the member sent (WeChat gives its URL and a media id, a new one unless `media_id` is given)."""
+    return _xml(openid, at, MsgType="image", PicUrl=url, MediaId=media_id or f"media-{next(_ids)}",
+                MsgId=str(next(_ids)))
 
 
 def click_xml(openid: str, key: str, *, at: int | None = None) -> str:

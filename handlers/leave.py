@@ -93,16 +93,24 @@ async def _decide(ctx: Context, *, granted: bool) -> str:
         return ctx.render("reason_missing", example=f"不准 {member.name} 会议内容重要，请准时参加")
     if reason and (refusal := ctx.refuse_long(reason, limits.REASON)):
         return refusal
-    pending = await meetings.pending_leave(ctx.session, member_ids=[member.id], org_ids=await ctx.governed(),
-                                           now=ctx.now)
+    pending = await meetings.pending_leave(ctx.session, org_ids=await ctx.governed(), now=ctx.now,
+                                           member_ids=[member.id])
     if not pending:
         return ctx.render("leave_none", name=member.name)
     leave, found = pending[0]
+    return await decide(ctx, leave, found, member.name, granted=granted, reason=reason)
+
+
+async def decide(ctx: Context, leave: LeaveRequest, found: Meeting, name: str, *, granted: bool,
+                 reason: str | None) -> str:
+    """`准假` / `不准` in chat and the console: grant or refuse the pending request `leave` of member `name` for
+    meeting `found` (one the sender governs), with `reason` (required to refuse, already checked); the audit row
+    and the member's message; the reply saying so, or that someone decided it first."""
     if not await meetings.decide_leave(ctx.session, leave_id=leave.id, granted=granted, by=ctx.bound.id,
                                        now=ctx.now, reason=reason):
-        return ctx.render("leave_none", name=member.name)
+        return ctx.render("leave_none", name=name)
     await _tell(ctx, leave, found, granted=granted, reason=reason or "")
-    return ctx.render("leave_decided", name=member.name, granted=granted,
+    return ctx.render("leave_decided", name=name, granted=granted,
                       meeting=await life.described(ctx.session, ctx.content, ctx.settings.timezone, found))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot import limits
@@ -62,16 +63,16 @@ async def pending(ctx: Context) -> str:
 
 
 @router.command("通过", "批准", need=Need.SECRETARY, usage=Usage("通过 12 / 通过 12 13 14", "确认志愿服务记录（可一次写多个编号）"))
-async def approve(ctx: Context) -> str:
+async def approve_command(ctx: Context) -> str:
     """`通过 12 13`: confirm each claim; its hours become points (once, however many secretaries press at once)."""
     numbers, _ = _numbers(ctx)
     if not numbers:
         return ctx.render("volunteer_decide_usage")
-    return _each(ctx, numbers, [await _approve(ctx, n) for n in numbers])
+    return await approve_all(ctx, numbers)
 
 
 @router.command("驳回", need=Need.SECRETARY, usage=Usage("驳回 12 理由 / 驳回 12 13 理由", "驳回志愿服务记录，须写明理由"))
-async def reject(ctx: Context) -> str:
+async def reject_command(ctx: Context) -> str:
     """`驳回 12 13 理由`: each claim earns nothing and its member is told why."""
     numbers, used = _numbers(ctx)
     if not numbers:
@@ -81,7 +82,7 @@ async def reject(ctx: Context) -> str:
         return ctx.render("volunteer_reject_usage")
     if refusal := ctx.refuse_long(reason, limits.REASON):
         return refusal
-    return _each(ctx, numbers, [await _reject(ctx, n, reason) for n in numbers])
+    return await reject_all(ctx, numbers, reason)
 
 
 def _numbers(ctx: Context) -> tuple[list[str], int]:
@@ -98,15 +99,28 @@ def _numbers(ctx: Context) -> tuple[list[str], int]:
     return found, used
 
 
-def _each(ctx: Context, numbers: list[str], outcomes: list[str]) -> str:
-    """One number's outcome as it is; several, each on its line after its number."""
+async def approve_all(ctx: Context, numbers: Sequence[str]) -> str:
+    """`通过 12 13` in chat and the console's 通过: each claim approved in turn (`approve`); the reply says how each
+    went (one number's outcome as it is; several, each on its line after its number)."""
+    return _each(ctx, numbers, [await approve(ctx, n) for n in numbers])
+
+
+async def reject_all(ctx: Context, numbers: Sequence[str], reason: str) -> str:
+    """`驳回 12 13 理由` in chat and the console's 驳回: each claim rejected with `reason` (already checked: given,
+    within limits.REASON); the reply as `approve_all`'s."""
+    return _each(ctx, numbers, [await reject(ctx, n, reason) for n in numbers])
+
+
+def _each(ctx: Context, numbers: Sequence[str], outcomes: list[str]) -> str:
     if len(outcomes) == 1:
         return outcomes[0]
     return ctx.render("volunteer_batch", outcomes=list(zip(numbers, outcomes, strict=True)))
 
 
-async def _approve(ctx: Context, number: str) -> str:
-    claim = await _decidable(ctx, number)
+async def approve(ctx: Context, number: str) -> str:
+    """Approve claim `number` (digits) as the sender: the ledger entry, the audit row and the member's push, in
+    the sender's transaction; the reply saying so, or why not (`decidable`)."""
+    claim = await decidable(ctx, number)
     if isinstance(claim, str):
         return claim
     if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.APPROVED, by=ctx.bound.id,
@@ -121,8 +135,9 @@ async def _approve(ctx: Context, number: str) -> str:
                       counted=counted(ctx, earned))
 
 
-async def _reject(ctx: Context, number: str, reason: str) -> str:
-    claim = await _decidable(ctx, number)
+async def reject(ctx: Context, number: str, reason: str) -> str:
+    """Reject claim `number` (digits) with `reason`: the audit row and the member's push; the reply as `approve`'s."""
+    claim = await decidable(ctx, number)
     if isinstance(claim, str):
         return claim
     if not await volunteer.decide(ctx.session, claim_id=claim.id, status=ClaimStatus.REJECTED, by=ctx.bound.id,
@@ -132,8 +147,9 @@ async def _reject(ctx: Context, number: str, reason: str) -> str:
     return ctx.render("volunteer_rejected", id=claim.id, reason=reason)
 
 
-async def _decidable(ctx: Context, number: str) -> VolunteerClaim | str:
-    """The claim `通过 12` / `驳回 12` names, or the reply refusing it (unknown, another branch's, one's own)."""
+async def decidable(ctx: Context, number: str) -> VolunteerClaim | str:
+    """The claim `通过 12` / `驳回 12` names, or the reply refusing it (unknown, another branch's, one's own,
+    decided already)."""
     claim = await volunteer.get(ctx.session, claim_id=int(number))
     if claim is None or claim.org_id not in await ctx.governed():
         return ctx.render("volunteer_not_found", id=number)

@@ -77,9 +77,17 @@ async def done(ctx: Context) -> str:
 
 
 @router.command("验收", need=Need.SECRETARY, usage=Usage("验收 3", "验收完成的微心愿，党员得分"))
-async def accept(ctx: Context) -> str:
-    """The secretary accepts a fulfilled wish: the member who fulfilled it earns service points."""
-    found = await _wish(ctx, await ctx.governed())
+async def accept_command(ctx: Context) -> str:
+    if not ctx.args or not ctx.args[0].isdigit():
+        return ctx.render("wish_number_usage")
+    return await accept(ctx, ctx.args[0])
+
+
+async def accept(ctx: Context, number: str) -> str:
+    """`验收 3` in chat and the console: the secretary accepts fulfilled wish `number` (digits), and the member
+    who fulfilled it earns service points (ledger entry, audit row, their message); the reply saying so, or
+    why not."""
+    found = await _found(ctx, number, await ctx.governed())
     if isinstance(found, str):
         return found
     if found.claimed_by == ctx.bound.id:
@@ -107,9 +115,13 @@ async def _wish(ctx: Context, org_ids: list[int]) -> Wish | str:
     """The wish `认领 3` names, if it belongs to these organisations, or the reply saying why not."""
     if not ctx.args or not ctx.args[0].isdigit():
         return ctx.render("wish_number_usage")
-    found = await wishes.get(ctx.session, wish_id=int(ctx.args[0]))
+    return await _found(ctx, ctx.args[0], org_ids)
+
+
+async def _found(ctx: Context, number: str, org_ids: list[int]) -> Wish | str:
+    found = await wishes.get(ctx.session, wish_id=int(number))
     if found is None or found.org_id not in org_ids:
-        return ctx.render("wish_not_found", id=ctx.args[0])
+        return ctx.render("wish_not_found", id=number)
     return found
 
 

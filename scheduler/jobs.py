@@ -6,7 +6,7 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot import replay, sqlite_inline
+from bot import media, replay, sqlite_inline
 from bot.db import sqlite_path
 from bot.repo import inbound
 from bot.services import Services
@@ -30,3 +30,9 @@ async def checkpoint_sqlite(services: Services) -> None:
     path = sqlite_path(services.settings.database_url)
     if path:
         await asyncio.to_thread(sqlite_inline.checkpoint, path)
+
+
+async def keep_photos(services: Services) -> None:
+    """Fetch the photos members sent that are not kept yet, before WeChat forgets them (`bot.media`)."""
+    if services.wechat is not None:
+        await media.keep_due(services.sessionmaker, services.wechat, services.clock)

@@ -28,6 +28,11 @@ def start_scheduler(services: Services) -> AsyncIOScheduler:
         jobs.purge_inbound, "cron", minute=17, args=[services], id="purge_inbound",
         replace_existing=True, coalesce=True, misfire_grace_time=3600,
     )
+    if services.wechat is not None:
+        scheduler.add_job(
+            jobs.keep_photos, "interval", seconds=TICK_SECONDS, args=[services], id="keep_photos",
+            replace_existing=True, coalesce=True, max_instances=1,
+        )
     if services.settings.database_url.startswith("sqlite"):
         scheduler.add_job(
             jobs.checkpoint_sqlite, "interval", seconds=10, args=[services], id="checkpoint_sqlite",

@@ -61,9 +61,12 @@ class Phone:
         return int(found.group(1))
 
     async def photo(self, url: str) -> str | None:
+        """Send a photo; the fake WeChat API (when there is one) keeps it for `media/get`, as WeChat does."""
+        media_id = f"media-{next(_msg_ids)}"
         if self.wechat is not None:
             self.wechat.interaction(self.openid)
-        return await self.deliver(image_xml(self.openid, url, at=int(self.clock().timestamp())))
+            self.wechat.received_photo(media_id)
+        return await self.deliver(image_xml(self.openid, url, at=int(self.clock().timestamp()), media_id=media_id))
 
     async def click(self, key: str) -> str | None:
         return await self.deliver(click_xml(self.openid, key, at=int(self.clock().timestamp())))

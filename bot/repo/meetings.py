@@ -248,14 +248,19 @@ async def ask_leave(session: AsyncSession, *, meeting_id: int, member_id: int, r
         decision_reason=None))) == 1
 
 
-async def pending_leave(session: AsyncSession, *, member_ids: Sequence[int], org_ids: Sequence[int],
-                        now: datetime) -> list[tuple[LeaveRequest, Meeting]]:
-    """Pending requests of these members for meetings of these organisations not yet over, soonest first."""
-    rows = await session.execute(select(LeaveRequest, Meeting).join(Meeting, Meeting.id == LeaveRequest.meeting_id)
-                                 .where(LeaveRequest.member_id.in_(member_ids), Meeting.org_id.in_(org_ids),
-                                        LeaveRequest.status == LeaveStatus.PENDING, Meeting.ends_at > now, LIVE)
-                                 .order_by(Meeting.starts_at, LeaveRequest.id))
-    return [(leave, meeting) for leave, meeting in rows]
+async def pending_leave(session: AsyncSession, *, org_ids: Sequence[int], now: datetime,
+                        member_ids: Sequence[int] | None = None,
+                        leave_id: int | None = None) -> list[tuple[LeaveRequest, Meeting]]:
+    """Pending requests (of these members, or this one request, when given) for meetings of these organisations
+    not yet over, soonest first."""
+    stmt = (select(LeaveRequest, Meeting).join(Meeting, Meeting.id == LeaveRequest.meeting_id)
+            .where(Meeting.org_id.in_(org_ids), LeaveRequest.status == LeaveStatus.PENDING, Meeting.ends_at > now, LIVE)
+            .order_by(Meeting.starts_at, LeaveRequest.id))
+    if member_ids is not None:
+        stmt = stmt.where(LeaveRequest.member_id.in_(member_ids))
+    if leave_id is not None:
+        stmt = stmt.where(LeaveRequest.id == leave_id)
+    return [(leave, meeting) for leave, meeting in await session.execute(stmt)]
 
 
 async def decide_leave(session: AsyncSession, *, leave_id: int, granted: bool, by: int, now: datetime,

@@ -122,6 +122,11 @@ async def name_of(session: AsyncSession, *, member_id: int) -> str:
     return (await session.scalar(select(Member.name).where(Member.id == member_id))) or ""
 
 
+async def names_of(session: AsyncSession, *, member_ids: Collection[int]) -> dict[int, str]:
+    """Each member's name by id."""
+    return {i: name for i, name in await session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids)))}
+
+
 async def named(session: AsyncSession, *, name: str, org_ids: Sequence[int], tail: str = "") -> Sequence[Member]:
     """Members of these organisations with this name (more than one means the name is ambiguous), and whose phone
     ends in `tail` when given."""

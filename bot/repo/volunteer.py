@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ClaimStatus, Member, VolunteerClaim
+from bot.models import ClaimStatus, Member, Organisation, VolunteerClaim
 from bot.repo import by_id, rowcount
 
 PENDING_LIST = 20  # `审核` shows this many pending claims, oldest first
@@ -63,15 +63,18 @@ async def confirmed_minutes(session: AsyncSession, *, member_id: int, start: dat
         VolunteerClaim.decided_at >= start, VolunteerClaim.decided_at < end)) or 0)
 
 
-async def pending(session: AsyncSession, *, org_ids: Sequence[int]) -> tuple[int, Sequence[Any]]:
-    """How many claims wait in these organisations, and the oldest: (id, name, minutes, description, photo, at)."""
+async def pending(session: AsyncSession, *, org_ids: Sequence[int], offset: int = 0,
+                  limit: int = PENDING_LIST) -> tuple[int, Sequence[Any]]:
+    """How many claims wait in these organisations, and `limit` of them after `offset`, oldest first: rows of
+    (id, name, minutes, description, photo_url, created_at, photo_media_id, org: the organisation's path)."""
     where = (VolunteerClaim.org_id.in_(org_ids), VolunteerClaim.status == ClaimStatus.PENDING)
     total = await session.scalar(select(func.count()).select_from(VolunteerClaim).where(*where))
     rows = await session.execute(
         select(VolunteerClaim.id, Member.name, VolunteerClaim.minutes, VolunteerClaim.description,
-               VolunteerClaim.photo_url, VolunteerClaim.created_at)
-        .join(Member, Member.id == VolunteerClaim.member_id).where(*where)
-        .order_by(VolunteerClaim.id).limit(PENDING_LIST))
+               VolunteerClaim.photo_url, VolunteerClaim.created_at, VolunteerClaim.photo_media_id,
+               Organisation.path.label("org"))
+        .join(Member, Member.id == VolunteerClaim.member_id).join(Organisation, Organisation.id == VolunteerClaim.org_id)
+        .where(*where).order_by(VolunteerClaim.id).offset(offset).limit(limit))
     return int(total or 0), rows.all()
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Wish, WishStatus
+from bot.models import Member, Wish, WishStatus
 from bot.repo import by_id, rowcount
 
 W = WishStatus
@@ -61,3 +61,11 @@ def total(counts: Iterable[tuple[int, int, int]]) -> tuple[int, int, int]:
     for one in counts:
         collected, claimed, fulfilled = collected + one[0], claimed + one[1], fulfilled + one[2]
     return collected, claimed, fulfilled
+
+
+async def in_hand(session: AsyncSession, *, org_ids: Sequence[int]) -> Sequence[tuple[Wish, str]]:
+    """Wishes of these organisations a member has claimed (and maybe reported done), with that member's name,
+    oldest first."""
+    rows = await session.execute(select(Wish, Member.name).join(Member, Member.id == Wish.claimed_by).where(
+        Wish.org_id.in_(org_ids), Wish.status.in_((W.CLAIMED, W.DONE))).order_by(Wish.id))
+    return [(wish, name) for wish, name in rows]

@@ -13,7 +13,8 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aiohttp
 
@@ -25,6 +26,16 @@ from bot.wechat.ratelimit import RateLimiter
 from bot.wechat.tokens import DatabaseTokens, RedisTokens, TokenCache, TokenStore
 
 TIMEOUT = 10.0  # seconds for one HTTP exchange with WeChat
+MEDIA_BYTES = 10 * 1024 * 1024  # the largest media file we take (WeChat's photos are at most a few MB)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A media file WeChat answered: its MIME type (`image/jpeg`) and bytes."""
+
+    content_type: str
+    data: bytes
 
 
 class WeChatClient:
@@ -68,6 +79,27 @@ class WeChatClient:
 
     async def call(self, path: str, payload: dict[str, Any], *, limited: bool = True) -> dict[str, Any]:
         """POST `payload` to `path`; returns WeChat's answer or raises WeChatError (QuotaExceeded on 45009)."""
+
+        async def post(token: str) -> dict[str, Any]:
+            return _answered(await post_json(self._http, f"{self._base}{path}", payload, self._timeout,
+                                             params={"access_token": token}))
+
+        return await self._with_token(post, limited=limited)
+
+    async def media(self, media_id: str) -> Media:
+        """A temporary media file (a photo a member sent; WeChat keeps it three days), as bytes and content type.
+
+        Raises WeChatError like `call`: 40007 when WeChat no longer knows the id (expired or invalid)."""
+
+        async def get(token: str) -> Media:
+            return await get_media(self._http, f"{self._base}/cgi-bin/media/get", self._timeout,
+                                   params={"access_token": token, "media_id": media_id})
+
+        return await self._with_token(get, limited=False)
+
+    async def _with_token(self, exchange: Callable[[str], Awaitable[T]], *, limited: bool) -> T:
+        """One exchange with the shared token: transient failures retried with backoff, a refused token
+        refetched once, 45009 raised as QuotaExceeded, anything else raised as its WeChatError."""
         token: str | None = None
         stale: str | None = None  # a token WeChat refused, to replace before the next attempt
         attempt = 0
@@ -78,8 +110,7 @@ class WeChatClient:
                     token = await (self._tokens.rejected(stale) if stale else self._tokens.get())
                 if limited:
                     await self._limiter.acquire()
-                return _answered(await post_json(self._http, f"{self._base}{path}", payload, self._timeout,
-                                                 params={"access_token": token}))
+                return await exchange(token)
             except WeChatError as exc:
                 error = exc
             rule = error.rule
@@ -122,6 +153,36 @@ async def post_json(http: aiohttp.ClientSession, url: str, payload: dict[str, An
     if not isinstance(data, dict):
         raise WeChatError(Failure.NOT_JSON, f"not a JSON object from {url}: {text[:60]!r}")
     return data
+
+
+async def get_media(http: aiohttp.ClientSession, url: str, timeout: aiohttp.ClientTimeout,
+                    params: dict[str, str]) -> Media:
+    """One GET of a media file. WeChat answers the file itself (`Content-Type: image/jpeg`), or a JSON error
+    such as `{"errcode": 40007, "errmsg": "invalid media_id"}` with status 200; every failure raises
+    WeChatError with its code or `Failure`, and a file over MEDIA_BYTES or of another kind than an image is
+    refused (None code)."""
+    try:
+        async with http.get(url, params=params, timeout=timeout) as resp:
+            if resp.status >= 500:
+                raise WeChatError(Failure.HTTP_5XX, f"HTTP {resp.status} from {url}")
+            if resp.status >= 400:
+                raise WeChatError(None, f"HTTP {resp.status} from {url}")
+            kind = resp.content_type
+            body = await resp.content.read(MEDIA_BYTES + 1)
+    except TimeoutError as exc:
+        raise WeChatError(Failure.TIMEOUT, f"no answer from {url} within {timeout.total} s") from exc
+    except aiohttp.ClientError as exc:
+        raise WeChatError(Failure.NETWORK, f"network error: {exc!r}") from exc
+    if kind.startswith("image/"):
+        if len(body) > MEDIA_BYTES:
+            raise WeChatError(None, f"media over {MEDIA_BYTES} bytes")
+        return Media(kind, body)
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise WeChatError(Failure.NOT_JSON, f"neither an image nor JSON from {url}: {body[:60]!r}") from exc
+    _answered(data if isinstance(data, dict) else {})
+    raise WeChatError(None, f"not an image ({kind}) from {url}")
 
 
 async def fetch_stable_token(http: aiohttp.ClientSession, base: str, appid: str, secret: str,

@@ -11,6 +11,7 @@ lists, or to refuse some members for good.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import random
 from collections import Counter
@@ -27,6 +28,9 @@ from bot.wechat.templates import field_problem
 WINDOW = timedelta(hours=48)
 PER_INTERACTION = 5  # customer-service messages a member's one message allows
 TOKEN_LIFETIME = 7200
+MEDIA_KEPT = timedelta(days=3)  # how long WeChat keeps a temporary media file (a photo a member sent)
+PHOTO = base64.b64decode(  # a 1×1 PNG, what the fake answers for a photo
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 BAD_GATEWAY = "<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
 
 
@@ -61,6 +65,7 @@ class FakeWeChat:
     calls: Counter[str] = field(default_factory=Counter)
     menu: dict[str, Any] | None = None
     refuse: dict[str, int] = field(default_factory=dict)  # openid -> the error code every send to them gets
+    media: dict[str, tuple[str, bytes, datetime]] = field(default_factory=dict)  # id -> (type, bytes, received)
     _interactions: dict[str, datetime] = field(default_factory=dict)
     _tokens: dict[str, datetime] = field(default_factory=dict)
     _fail_next: list[int | Failure] = field(default_factory=list)
@@ -91,6 +96,11 @@ class FakeWeChat:
         """Answer the next stable_token calls with these error codes or code-less failures, in order."""
         self._fail_token_next.extend(failures)
 
+    def received_photo(self, media_id: str, data: bytes = PHOTO, content_type: str = "image/png",
+                       at: datetime | None = None) -> None:
+        """A member sent the account a photo: `media/get` serves it under `media_id` for three days."""
+        self.media[media_id] = (content_type, data, at or self.clock())
+
     def messages_to(self, openid: str) -> list[SentMessage]:
         return [m for m in self.sent if m.openid == openid]
 
@@ -101,6 +111,7 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/_interaction", self._interaction)
         app.router.add_get("/_sent", self._sent)
         app.router.add_get("/_stats", self._stats)
@@ -164,6 +175,19 @@ class FakeWeChat:
             return refused
         self.menu = await request.json()
         return _error(0, "ok")
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """The file itself, as WeChat answers it; 40007 in JSON for an id it does not know or no longer keeps."""
+        refused = await self._refusal(request, "media_get", count_quota=False)
+        if refused is not None:
+            return refused
+        media_id = request.query.get("media_id", "")
+        found = self.media.get(media_id)
+        if found is None or self.clock() - found[2] >= MEDIA_KEPT:
+            return _error(40007, "invalid media_id")
+        content_type, data, _ = found
+        return web.Response(body=data, content_type=content_type,
+                            headers={"Content-Disposition": f'attachment; filename="{media_id}.jpg"'})
 
     async def _interaction(self, request: web.Request) -> web.Response:
         body = await request.json()
