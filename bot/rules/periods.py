@@ -111,3 +111,10 @@ def parse_month(text: str, today: date) -> Period | None:
     if coming.start.month == number:
         return coming
     return month_of(date(today.year - (number > today.month), number, 1))
+
+
+def reachable_month(text: str, today: date) -> Period | None:
+    """The month `text` names (`parse_month`; this month when `text` is empty), unless it names none or one after
+    next month (None): what 台账 and 督办 may show, in chat and in the console alike."""
+    month = parse_month(text, today) if text else month_of(today)
+    return None if month is None or month.start > month_of(today).end else month
