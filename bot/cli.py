@@ -17,6 +17,8 @@ from bot.config import ConfigError, Settings
 from bot.db import open_database
 from bot.failures import in_one_line
 from bot.logs import configure as configure_logging
+from bot.report_sheets import BRANCHES, MEMBERS, SUMMARY
+from bot.rules.periods import Period
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,11 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--at", help="ISO time such as 2026-11-15T08:00 (default: now, in the configured zone)")
     run.set_defaults(run=_jobs_run)
 
-    rep = commands.add_parser("report", help="an organisation's quarter report (one row per member, a summary)")
+    rep = commands.add_parser("report", help="an organisation's report for a quarter or a year (a row per member, "
+                                             "a summary, and each 支部 of a 党总支 or 党委)")
     rep.add_argument("--org", required=True,
                      help="the organisation, a name or path such as 塘约村党总支/第一党支部 (with those under it)")
-    rep.add_argument("--quarter", required=True, help="such as 2026Q4")
+    period = rep.add_mutually_exclusive_group(required=True)
+    period.add_argument("--quarter", help="such as 2026Q4")
+    period.add_argument("--year", type=int, help="such as 2026: all twelve months (the year-end 民主评议)")
     rep.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    rep.add_argument("--sheet", choices=(MEMBERS, SUMMARY, BRANCHES), default=MEMBERS,
+                     help="with --format csv: which sheet (default: the members)")
     rep.add_argument("--output", required=True, type=Path, help="the file to write")
     rep.set_defaults(run=_report)
 
@@ -280,30 +287,46 @@ def _content_preview(settings: Settings, args: argparse.Namespace) -> int:
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operators import report
-    from bot.report import write_csv, write_xlsx
+    from bot.report_sheets import write_csv, write_xlsx
     from bot.rules.periods import parse_quarter
 
-    quarter = parse_quarter(args.quarter)
-    if quarter is None:
-        print(f"palmbot: --quarter {args.quarter!r} is not a quarter such as 2026Q4", file=sys.stderr)
+    period = parse_quarter(args.quarter) if args.quarter else _year(args.year)
+    if period is None and args.quarter:
+        print(f"palmbot: --quarter {args.quarter!r} is not a quarter such as 2026Q4 (a whole year: --year 2026)",
+              file=sys.stderr)
+    if period is None:
         return 2
-    today = datetime.now(settings.timezone).date()
-    built = asyncio.run(report(settings, args.org, quarter, today))
-    (write_xlsx if args.format == "xlsx" else write_csv)(built, args.output)
-    print(f"{args.output}: {built.org} {built.quarter}, {len(built.rows)} members")
+    built = asyncio.run(report(settings, args.org, period, datetime.now(settings.timezone).date()))
+    if args.format == "csv" and args.sheet == BRANCHES and not built.has_branches:
+        print(f"palmbot: {built.org} has no 支部 under it: no {BRANCHES} sheet", file=sys.stderr)
+        return 2
+    if args.format == "xlsx":
+        write_xlsx(built, args.output)
+    else:
+        write_csv(built, args.output, sheet=args.sheet)
+    print(f"{args.output}: {built.org} {built.label}, {len(built.rows)} members")
     return 0
+
+
+def _year(year: int) -> Period | None:
+    """The calendar year `--year` names; None, having said why, for one that cannot be meant."""
+    from bot.rules.periods import year_of
+
+    if not 2000 <= year <= 2100:
+        print(f"palmbot: --year {year} is not a year such as 2026", file=sys.stderr)
+        return None
+    return year_of(date(year, 1, 1))
 
 
 def _ledger(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ledger import write_xlsx
     from bot.operators import ledger_year
     from bot.repo.orgs import normal_path
-    from bot.rules.periods import year_of
 
-    if not 2000 <= args.year <= 2100:
-        print(f"palmbot: --year {args.year} is not a year such as 2026", file=sys.stderr)
+    year = _year(args.year)
+    if year is None:
         return 2
-    path, records = asyncio.run(ledger_year(settings, args.org, year_of(date(args.year, 1, 1))))
+    path, records = asyncio.run(ledger_year(settings, args.org, year))
     out = args.out or Path(f"台账-{normal_path(args.org).replace('/', '-')}-{args.year}.xlsx")
     write_xlsx(records, out)
     print(f"{out}: {path} {args.year}, {len(records)} meetings")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.models import AttendanceStatus, MakeupKind, MeetingKind
 from bot.rules.oversight import MeetingFacts
+from bot.sheets import append_plain
 
 if TYPE_CHECKING:
     from openpyxl.workbook import Workbook
@@ -156,10 +157,7 @@ def _sheet(book: Workbook, title: str, columns: Sequence[tuple[str, int]], rows:
     sheet = book.create_sheet(title)
     sheet.append([name for name, _ in columns])
     for row in rows:
-        sheet.append(row)
-        for cell in sheet[sheet.max_row]:
-            if cell.data_type == "f":  # typed text such as `=1+1` stays text: the minutes as sent, never a formula
-                cell.data_type = "s"
+        append_plain(sheet, row)  # the minutes as sent, never a formula
     sheet.freeze_panes = "A2"
     for number, (name, width) in enumerate(columns, start=1):
         letter = get_column_letter(number)

@@ -132,12 +132,13 @@ async def menu_push(settings: Settings) -> int:
     return len(content.menu.buttons)
 
 
-async def report(settings: Settings, org_path: str, quarter: Period, today: date) -> Report:
-    """An organisation's quarter report; OrgLookupError when the path names none or several."""
+async def report(settings: Settings, org_path: str, period: Period, today: date) -> Report:
+    """An organisation's report for a calendar quarter or year; OrgLookupError when the path names none or
+    several."""
     content = load_content(settings.content_dir)
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         org = await orgs.resolve(session, path=org_path)
-        return await build_report(session, org_id=org.id, quarter=quarter, rules=content.rules,
+        return await build_report(session, org_id=org.id, period=period, rules=content.rules,
                                   tz=settings.timezone, today=today)
 
 

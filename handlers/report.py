@@ -19,8 +19,7 @@ async def summary(ctx: Context) -> str:
     quarter = parse_quarter("".join(ctx.args), today) if ctx.args else quarter_of(today)
     if quarter is None or quarter.start > today:
         return ctx.render("report_usage", asked=ctx.rest, current=quarter_label(today))
-    report = await build(ctx.session, org_id=ctx.bound.org_id, quarter=quarter, rules=ctx.content.rules,
+    report = await build(ctx.session, org_id=ctx.bound.org_id, period=quarter, rules=ctx.content.rules,
                          tz=ctx.settings.timezone, today=today)
     return ctx.render("report_summary", report=report, current=quarter.end > today,
-                      followed=sum(1 for r in report.rows if r.flags),
-                      hours=sum(r.hours for r in report.rows))
+                      followed=sum(1 for r in report.rows if r.flags), hours=report.summary().hours)

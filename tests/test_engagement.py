@@ -18,7 +18,7 @@ from bot.db import SessionMaker
 from bot.models import AuditEntry, Member, PointEntry, Wish
 from bot.operators import audit_trail, report
 from bot.repo.orgs import OrgLookupError
-from bot.report import write_csv, write_xlsx
+from bot.report_sheets import write_csv, write_xlsx
 from bot.rules.periods import parse_quarter
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
@@ -221,7 +221,7 @@ async def test_quarter_report_as_xlsx_and_csv_and_the_chat_summary(
     rows = list(book["成员"].iter_rows(values_only=True))
     assert rows[0][:5] == ("姓名", "10月积分", "11月积分", "12月积分", "季度积分")
     li_row = next(r for r in rows if r[0] == "李秀英")
-    assert li_row[1:5] == (0, 3, 0, 3) and li_row[9] == 3
+    assert li_row[1:5] == (0, 3, 0, 3) and li_row[rows[0].index("确认志愿服务（小时）")] == 3
     assert len(rows) == 11  # the header and ten members of 第一党支部
     summary = list(book["汇总"].iter_rows(values_only=True))
     assert ("党员人数", 10) in summary and ("11月", 3) in summary and ("0", 10) in [(str(a), b) for a, b, *_ in

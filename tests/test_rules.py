@@ -9,7 +9,7 @@ import pytest
 from bot.replies import cdata_safe, split_text
 from bot.rules.binding import retry_after
 from bot.rules.checkin import new_code, window_minutes
-from bot.rules.periods import quarter_label, quarter_of, year_of
+from bot.rules.periods import Period, month_of, period_label, quarter_label, quarter_of, year_of
 from bot.rules.points import PointsPolicy, monthly_score, standing, yearly_score
 from bot.rules.stars import Requirement, Shortfall, Star, evaluate
 
@@ -86,6 +86,14 @@ def test_year_period_and_its_local_bounds() -> None:
     assert quarter_of(date(2028, 2, 10)).last_day == date(2028, 3, 31)
     start, end = year_of(date(2026, 6, 1)).bounds(ZoneInfo("Asia/Shanghai"))
     assert start.isoformat() == "2026-01-01T00:00:00+08:00" and end.year == 2027
+
+
+def test_a_report_period_is_labelled_as_a_quarter_or_a_year_and_nothing_else() -> None:
+    assert period_label(quarter_of(date(2026, 11, 16))) == "2026Q4"
+    assert period_label(year_of(date(2026, 11, 16))) == "2026年"
+    for other in (month_of(date(2026, 11, 16)), Period(date(2026, 10, 1), date(2027, 4, 1))):
+        with pytest.raises(ValueError, match="neither a calendar quarter nor a calendar year"):
+            period_label(other)
 
 
 NOW = datetime(2026, 11, 16, 9, 0)

@@ -18,10 +18,11 @@ from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Deduction, Metric
 from bot.follow_up import Flagged
 from bot.ledger import Attendee, MeetingRecord, Tally
-from bot.report import MemberRow, Report
+from bot.report import Branch, MemberRow, Report
 from bot.rules.attendance import Lapses
 from bot.rules.boards import Ranked
 from bot.rules.oversight import Finding, MeetingFacts, Reason
+from bot.rules.periods import quarter_of
 from bot.rules.points import FollowUp, Standing
 from bot.rules.stars import Requirement, Shortfall, StarStatus, excused
 
@@ -39,8 +40,9 @@ _CLAIM = SimpleNamespace(id=12, created_at=_WHEN, minutes=90, description="社�
 _EXEMPTION = SimpleNamespace(starts_on=date(2026, 12, 1), ends_on=date(2027, 2, 28), reason="冬季转场放牧")
 _COUNTED = "计 1 分（本月已满 10 分，超出部分不计）"
 _WISH = SimpleNamespace(id=3, content="想要一台收音机听新闻")
-_REPORT = Report(_ORG, "2026Q4", (10, 11, 12), (MemberRow("李秀英", (10, 8, 0), 18, ("学习星",), 2, 5, 6, 4.0, ""),) * 30,
-                 3, (12, 8, 5))
+_REPORT = Report(_ORG, quarter_of(_WHEN.date()), (10, 11, 12),
+                 (MemberRow("李秀英", _ORG, (10, 8, 0), 18, ("学习星",), 2, 3, 5, 6, 4.0, 1, 1, ""),) * 30, 3, (12, 8, 5),
+                 (Branch(_ORG, (12, 8, 5)),))
 _MEETING = MeetingRecord(7, 1, "塘约村党总支/第一党支部", "党员大会", "学习全会精神", "村委会", _WHEN, _WHEN, _WHEN, False,
                          (Attendee("李秀英", "absent", "补学"),), (), ())
 _TALLY = Tally(2, 1, 18, 1, 2, 1, 0, 1, 0)

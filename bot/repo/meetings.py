@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import (
@@ -219,6 +219,20 @@ async def record_makeup(session: AsyncSession, *, meeting_id: int, member_id: in
     return rowcount(await session.execute(update(Attendance).where(
         Attendance.meeting_id == meeting_id, Attendance.member_id == member_id, Attendance.makeup.is_(None),
         Attendance.status.in_(CATCH_UP)).values(makeup=kind, makeup_at=at, makeup_by=by))) == 1
+
+
+async def catch_ups(session: AsyncSession, *, org_ids: Sequence[int], start: datetime,
+                    end: datetime) -> dict[int, tuple[int, int]]:
+    """Each member (of these organisations) who missed a meeting starting in [start, end), absent or on leave:
+    (meetings to catch up on, of those caught up by 补学 or 送学)."""
+    caught_up = case((Attendance.makeup.is_not(None), 1), else_=0)
+    rows = await session.execute(
+        select(Attendance.member_id, func.count(), func.sum(caught_up))
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .where(Meeting.starts_at >= start, Meeting.starts_at < end, LIVE, Attendance.status.in_(CATCH_UP),
+               Attendance.member_id.in_(select(Member.id).where(Member.org_id.in_(org_ids))))
+        .group_by(Attendance.member_id))
+    return {member_id: (int(owed), int(done)) for member_id, owed, done in rows}
 
 
 async def ask_leave(session: AsyncSession, *, meeting_id: int, member_id: int, reason: str, now: datetime) -> bool:

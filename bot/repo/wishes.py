@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import case, func, select, update
@@ -42,9 +42,22 @@ async def move(session: AsyncSession, *, wish_id: int, before: W, after: W, memb
 
 
 async def counters(session: AsyncSession, *, org_ids: Sequence[int]) -> tuple[int, int, int]:
-    """(collected, claimed so far, fulfilled) wishes of these organisations."""
+    """(collected, claimed so far, fulfilled) wishes of these organisations together."""
+    return total((await counters_by_org(session, org_ids=org_ids)).values())
+
+
+async def counters_by_org(session: AsyncSession, *, org_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+    """(collected, claimed so far, fulfilled) wishes of each of these organisations that has any."""
     taken = case((Wish.status != W.OPEN, 1), else_=0)
     fulfilled = case((Wish.status == W.FULFILLED, 1), else_=0)
-    row = (await session.execute(select(func.count(), func.coalesce(func.sum(taken), 0),
-                                        func.coalesce(func.sum(fulfilled), 0)).where(Wish.org_id.in_(org_ids)))).one()
-    return int(row[0]), int(row[1]), int(row[2])
+    rows = await session.execute(select(Wish.org_id, func.count(), func.sum(taken), func.sum(fulfilled))
+                                 .where(Wish.org_id.in_(org_ids)).group_by(Wish.org_id))
+    return {org_id: (int(n), int(claimed), int(done)) for org_id, n, claimed, done in rows}
+
+
+def total(counts: Iterable[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """Counters added up, column by column."""
+    collected = claimed = fulfilled = 0
+    for one in counts:
+        collected, claimed, fulfilled = collected + one[0], claimed + one[1], fulfilled + one[2]
+    return collected, claimed, fulfilled

@@ -42,6 +42,21 @@ def quarter_label(day: date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
+def is_year(period: Period) -> bool:
+    """Whether the period is one whole calendar year."""
+    return period == year_of(period.start)
+
+
+def period_label(period: Period) -> str:
+    """A report's period as people name it: `2026Q4` for a calendar quarter, `2026年` for a calendar year;
+    ValueError for any other period."""
+    if is_year(period):
+        return f"{period.start.year}年"
+    if period == quarter_of(period.start):
+        return quarter_label(period.start)
+    raise ValueError(f"{period} is neither a calendar quarter nor a calendar year")
+
+
 def month_of(day: date) -> Period:
     """The calendar month containing `day`."""
     start = day.replace(day=1)
