@@ -15,7 +15,7 @@ import jinja2
 
 from bot.content.files import Problems
 
-PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "oversight.html", "me.html")
+PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "oversight.html", "me.html", "reports.html")
 
 
 def load_console(folder: Path, problems: Problems) -> jinja2.Environment:
