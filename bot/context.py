@@ -17,7 +17,7 @@ from bot.outbound import Outbound
 from bot.repo import members, orgs
 from bot.repo.members import Sender
 from bot.routing import Router
-from bot.rules.periods import Period, month_of, names_period, parse_month
+from bot.rules.periods import Period, names_period, reachable_month
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +104,8 @@ class Context:
     def month_asked(self, command: str) -> Period | str:
         """The month named after the command (`台账 11月`; this month when none), or the reply refusing words that
         name no month or one after next month (never silently another)."""
-        month = parse_month("".join(self.args), self.today) if self.args else month_of(self.today)
-        if month is None or month.start > month_of(self.today).end:
+        month = reachable_month("".join(self.args), self.today)
+        if month is None:
             return self.render("month_usage", command=command, asked=self.rest, current=self.today)
         return month
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.models import AttendanceStatus, Meeting, MeetingKind, Member
-from bot.repo import activities, campaigns, insert_once, meetings, orgs
+from bot.repo import activities, campaigns, insert_once, lessons, meetings, orgs
 from bot.repo.exemptions import exempt_on
 from bot.rules import meetings as rules
 from bot.rules.checkin import new_code
@@ -143,7 +143,7 @@ async def catch_up(session: AsyncSession, content: Content, tz: ZoneInfo, meetin
     quiz = bank[rules.question_index(meeting.id, len(bank))]
     summary = "\n".join(await meetings.minutes_text(session, meeting_id=meeting.id))
     body = content.render("makeup_push", quiz=quiz, summary=summary[:SUMMARY_CHARS], cut=len(summary) > SUMMARY_CHARS, meeting=await described(session, content, tz, meeting))
-    await campaigns.create(session, key=f"makeup:{meeting.id}", kind="makeup", ref=f"meeting:{meeting.id}",
+    await campaigns.create(session, key=f"makeup:{meeting.id}", kind="makeup", ref=f"{lessons.MAKEUP_PREFIX}{meeting.id}",
                            title=f"{meeting.kind}补学", body=body, org_id=meeting.org_id, at=now,
                            now=now, audience=select(Member.id).where(Member.id.in_(member_ids)))
     return len(member_ids)

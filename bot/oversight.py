@@ -45,10 +45,30 @@ def reason(content: Content, finding: Finding, month: Period) -> str:
                           days=MINUTES_WITHIN.days)
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One organisation as 督办 shows it: its id and full path, its colour (`Colour` value) and each finding in
+    words, in the order of `survey`."""
+
+    org_id: int
+    path: str
+    colour: str
+    reasons: tuple[str, ...]
+
+
+def lines(content: Content, standings: Sequence[Standing], month: Period) -> list[Line]:
+    """The standings in words, as `督办` in chat and the console's 督办 page show them."""
+    return [Line(s.org_id, s.path, s.verdict.colour.value, tuple(reason(content, f, month) for f in s.verdict.findings))
+            for s in standings]
+
+
+def counts(standings: Sequence[Standing]) -> dict[str, int]:
+    """How many organisations are of each colour: {"red": n, "yellow": n, "green": n}."""
+    return {colour.value: sum(s.verdict.colour == colour for s in standings) for colour in Colour}
+
+
 def view(content: Content, standings: Sequence[Standing], month: Period, scope: str) -> str:
     """The 督办 view, the same in chat and from `palmbot oversight`."""
-    lines = [(s.path, s.verdict.colour.value, [reason(content, f, month) for f in s.verdict.findings])
-             for s in standings]
-    counts = {colour.value: sum(s.verdict.colour == colour for s in standings) for colour in Colour}
-    return content.render("oversight", scope=scope, month=month.start, standings=lines, counts=counts,
+    shown = [(line.path, line.colour, line.reasons) for line in lines(content, standings, month)]
+    return content.render("oversight", scope=scope, month=month.start, standings=shown, counts=counts(standings),
                           plan_by=PLAN_BY_DAY, days=MINUTES_WITHIN.days)

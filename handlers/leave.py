@@ -173,7 +173,6 @@ async def for_leave(ctx: Context) -> str:
     return ctx.render("makeup_leave_sent", id=found.id, count=sent)
 
 
-MAKEUP_PREFIX = "meeting:"  # the catch-up push's ref, and what `答` then answers
 
 
 async def answer(ctx: Context, meeting_id: int, choice: str) -> str:

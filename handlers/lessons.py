@@ -35,8 +35,8 @@ async def answer_quiz(ctx: Context) -> str:
     if len(ctx.args) == 2 and ctx.args[0].isdigit():
         return await leave.answer(ctx, int(ctx.args[0]), ctx.args[1].upper())
     viewed = await lessons.last_view(ctx.session, member_id=ctx.bound.id)
-    if viewed and viewed[0].startswith(leave.MAKEUP_PREFIX) and not (ctx.bare and viewed[1] < ctx.now - QUIZ_CONTEXT):
-        return await leave.answer(ctx, int(viewed[0].removeprefix(leave.MAKEUP_PREFIX)),
+    if viewed and viewed[0].startswith(lessons.MAKEUP_PREFIX) and not (ctx.bare and viewed[1] < ctx.now - QUIZ_CONTEXT):
+        return await leave.answer(ctx, int(viewed[0].removeprefix(lessons.MAKEUP_PREFIX)),
                                   ctx.args[0].upper() if ctx.args else "")
     lesson = ctx.content.lesson(viewed[0]) if viewed else None
     if ctx.bare and (viewed is None or viewed[1] < ctx.now - QUIZ_CONTEXT or lesson is None or lesson.quiz is None

@@ -16,7 +16,7 @@ import jinja2
 from bot.content.files import Problems
 
 PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "todo.html", "todo_parts.html",
-         "claim.html")
+         "claim.html", "oversight.html", "me.html", "reports.html")
 
 
 def load_console(folder: Path, problems: Problems) -> jinja2.Environment:

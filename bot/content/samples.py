@@ -215,6 +215,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "too_long": {"what": "reason", "limit": 100},
     "console_link": {"url": "https://dj.example.gov.cn/console/login?t=" + "x" * 43, "minutes": 10},
     "console_ended": {"count": 2},
+    "console_me_link": {"url": "https://dj.example.gov.cn/console/login?t=" + "x" * 43 + "&next=/console/me",
+                        "minutes": 10},
     "wish_taken": {"id": 3},
     "wish_usage": {},
     "board": {"org": _ORG, "month": 11, "board": [Ranked(1, "李秀英", 10), Ranked(1, "王德明", 10), Ranked(3, _NAME, 8)]},

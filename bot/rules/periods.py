@@ -92,6 +92,22 @@ def parse_quarter(text: str, today: date | None = None) -> Period | None:
     return quarter_of(date(year, (int(number) - 1) * 3 + 1, 1))
 
 
+_YEAR = re.compile(r"(\d{4})年?(?:全年|年度)?")
+
+
+def parse_year(text: str) -> Period | None:
+    """A calendar year as a person writes it: `2026`, `2026年`, `2026年度`; None when the text names none."""
+    found = _YEAR.fullmatch(text.replace(" ", ""))
+    return year_of(date(int(found.group(1)), 1, 1)) if found and int(found.group(1)) >= 1 else None
+
+
+def report_period(text: str, today: date) -> Period | None:
+    """The calendar quarter or year a report is asked for (`2026Q3`, `三季度`, `2026`, `2026年`; this quarter when
+    `text` is empty); None when it names neither or one not yet begun (the caller refuses it, never replaces it)."""
+    period = (parse_quarter(text, today) or parse_year(text)) if text.strip() else quarter_of(today)
+    return None if period is None or period.start > today else period
+
+
 _PERIOD_WORD = re.compile(r"\d{4}年?|\d{1,2}月|[上下前]个?月|去年|前年|明年|上季度|第?[1-4一二三四]季度|q[1-4]|\d{1,2}号")
 
 
@@ -126,3 +142,10 @@ def parse_month(text: str, today: date) -> Period | None:
     if coming.start.month == number:
         return coming
     return month_of(date(today.year - (number > today.month), number, 1))
+
+
+def reachable_month(text: str, today: date) -> Period | None:
+    """The month `text` names (`parse_month`; this month when `text` is empty), unless it names none or one after
+    next month (None): what 台账 and 督办 may show, in chat and in the console alike."""
+    month = parse_month(text, today) if text else month_of(today)
+    return None if month is None or month.start > month_of(today).end else month

@@ -35,12 +35,17 @@ def monthly_score(deltas: Iterable[int], cap: int) -> int:
     return max(0, min(cap, sum(deltas)))
 
 
-def yearly_score(entries: Iterable[tuple[date, int]], cap: int) -> int:
-    """A year is the sum of its capped months."""
+def scores_by_month(entries: Iterable[tuple[date, int]], cap: int) -> dict[tuple[int, int], int]:
+    """{(year, month): that month's score} of the months with entries (each `monthly_score`)."""
     by_month: dict[tuple[int, int], list[int]] = defaultdict(list)
     for day, delta in entries:
         by_month[(day.year, day.month)].append(delta)
-    return sum(monthly_score(deltas, cap) for deltas in by_month.values())
+    return {month: monthly_score(deltas, cap) for month, deltas in by_month.items()}
+
+
+def yearly_score(entries: Iterable[tuple[date, int]], cap: int) -> int:
+    """A year is the sum of its capped months."""
+    return sum(scores_by_month(entries, cap).values())
 
 
 def standing(entries: Iterable[tuple[date, int]], today: date, policy: PointsPolicy) -> Standing:
