@@ -194,6 +194,7 @@ def shot() -> Shot:
     async def take(page: Page, name: str) -> Path:
         path = screenshots_dir() / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
+        await page.evaluate("Promise.all([...document.images].map(img => img.decode().catch(() => null)))")
         await page.screenshot(path=path, full_page=True)
         return path
 
