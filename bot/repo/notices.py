@@ -11,16 +11,22 @@ from bot.models import Campaign, Delivery, DeliveryStatus, Member, NoticeDraft
 
 
 async def save_draft(session: AsyncSession, *, member_id: int, org_id: int, body: str, needs_ack: bool,
-                     expires_at: datetime) -> None:
-    """Keep one draft per secretary: a new one replaces the previous."""
+                     expires_at: datetime) -> int:
+    """Keep one draft per secretary: a new one replaces the previous. The new draft's id."""
     await session.execute(delete(NoticeDraft).where(NoticeDraft.member_id == member_id))
-    session.add(NoticeDraft(member_id=member_id, org_id=org_id, body=body, needs_ack=needs_ack,
-                            expires_at=expires_at))
+    draft = NoticeDraft(member_id=member_id, org_id=org_id, body=body, needs_ack=needs_ack, expires_at=expires_at)
+    session.add(draft)
+    await session.flush()
+    return draft.id
 
 
-async def take_draft(session: AsyncSession, *, member_id: int) -> NoticeDraft | None:
-    """The secretary's draft, removed from the table (whether or not it has expired)."""
-    draft = await session.scalar(select(NoticeDraft).where(NoticeDraft.member_id == member_id))
+async def take_draft(session: AsyncSession, *, member_id: int, draft_id: int | None = None) -> NoticeDraft | None:
+    """The secretary's draft (only if it is `draft_id`, when given), removed from the table (whether or not it
+    has expired)."""
+    query = select(NoticeDraft).where(NoticeDraft.member_id == member_id)
+    if draft_id is not None:
+        query = query.where(NoticeDraft.id == draft_id)
+    draft = await session.scalar(query)
     if draft is not None:
         await session.delete(draft)
     return draft
