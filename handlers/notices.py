@@ -19,7 +19,6 @@ PREVIEW_MINUTES = 10  # how long a notice preview waits for 确认
 PREVIEW = timedelta(minutes=PREVIEW_MINUTES)
 COMMAND = "通知"  # the command `确认` and `取消` then apply to
 ACKNOWLEDGES = "收到"  # the command acknowledging notices that ask for it
-KIND = "notice"  # campaigns.kind of a secretary's notice
 
 
 @router.command("通知", "看通知", "看看通知", "查看通知", "未读通知", loose=("看通知", "看看通知", "查看通知", "未读通知"),
@@ -138,7 +137,7 @@ async def send_draft(ctx: Context, *, draft_id: int | None = None) -> tuple[int 
     org_ids = await orgs.subtree(ctx.session, org_id=draft.org_id)
     org = await orgs.name_of(ctx.session, org_id=draft.org_id)
     campaign_id = await campaigns.create(
-        ctx.session, key=f"notice:{ctx.bound.id}:{draft.id}:{ctx.now.isoformat()}", kind=KIND,
+        ctx.session, key=f"notice:{ctx.bound.id}:{draft.id}:{ctx.now.isoformat()}", kind=notices.KIND,
         title=f"{org}通知", body=push_text(ctx, org=org, body=draft.body, needs_ack=draft.needs_ack),
         audience=select(Member.id).where(Member.org_id.in_(org_ids)), at=ctx.now, now=ctx.now,
         org_id=draft.org_id, created_by=ctx.bound.id, needs_ack=draft.needs_ack,
