@@ -295,12 +295,12 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _ledger(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.ledger import write_xlsx
+    from bot.ledger import YEARS, write_xlsx
     from bot.operators import ledger_year
     from bot.repo.orgs import normal_path
     from bot.rules.periods import year_of
 
-    if not 2000 <= args.year <= 2100:
+    if args.year not in YEARS:
         print(f"palmbot: --year {args.year} is not a year such as 2026", file=sys.stderr)
         return 2
     path, records = asyncio.run(ledger_year(settings, args.org, year_of(date(args.year, 1, 1))))
