@@ -65,7 +65,7 @@ async def send(request: web.Request) -> web.Response:
     fields = await form(request)
     draft_id = number(fields.get("draft"))
     if draft_id is None:
-        raise refusal(request, web.HTTPBadRequest, "bad_request", what="没有要发送的通知，请先预览。")
+        raise refusal(request, web.HTTPBadRequest, "no_draft")
     async with services(request).sessionmaker.begin() as session:
         ctx = context(request, session, who)
         if fields.get("action") == "cancel":
