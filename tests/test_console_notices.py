@@ -105,6 +105,9 @@ async def test_a_notice_composed_previewed_and_sent_reaches_its_branch_exactly_a
     assert (web.title, web.body, web.org_id, web.created_by, web.needs_ack) == (
         chat.title, chat.body, chat.org_id, chat.created_by, chat.needs_ack)
 
+    page = await console.get(f"/console/notices/{web.id}")
+    assert {name for name, *_ in rows(page, "read")} == {"张建国", "李秀英", "王德明", "赵春花"}
+    assert len(rows(page, "unread")) == 6 and 'id="not-acked"' not in page  # never bound; no receipt asked
     page = await console.get("/console/notices")
     assert "共 2 条" in page and "共 10 人，已读 4，未读 6" in part(page, "sent")  # four bound, six never bound
     await console.post("/console/notices", {"draft": draft.group(1), "action": "send"})  # sent again: the draft is used
@@ -131,7 +134,6 @@ async def test_receipts_show_who_acknowledged_in_chat_and_who_has_not(
     assert len(owed) == 8 and "李秀英" not in owed and "张建国" not in owed  # nor the sender
     assert owed["王德明"] == (branch, "已送达", "未回复")  # pushed, not acknowledged
     assert owed["陈桂兰"] == (branch, "待阅读（超过48小时未互动或未绑定）", "未回复")  # never bound
-    assert {r[0] for r in rows(page, "read")} == {"张建国", "李秀英", "王德明"}
     assert "已回复「收到」1 人，未回复 8 人" in part(page, "counts")
     assert "王德明" in (await secretary.send("回执") or "")  # chat agrees
     assert wang.pushed()
