@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from bot.models import AttendanceStatus, MakeupKind, MeetingKind
 from bot.rules.oversight import MeetingFacts
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 NAMES = "、"
 HELD, PLANNED = "已召开", "计划中"
 SUMMARY = "年度汇总"
+YEARS = range(2000, 2101)  # the years a 台账 may be asked for
 COUNTS = ("按时出席", "迟到", "请假", "缺席", "豁免", "补学", "送学")
 MEETING_COLUMNS = (("组织", 28), ("日期", 12), ("开始", 8), ("结束", 8), ("地点", 16), ("主题", 28), ("状态", 8),
                    *((name, 18) for name in COUNTS), ("纪要", 60), ("照片（张）", 10), ("照片链接", 40))
@@ -137,8 +138,8 @@ def summary_rows(records: Sequence[MeetingRecord]) -> list[list[object]]:
     return rows
 
 
-def write_xlsx(records: Sequence[MeetingRecord], path: Path) -> None:
-    """The 台账 workbook: a sheet per meeting type, then the year summary."""
+def write_xlsx(records: Sequence[MeetingRecord], path: Path | BinaryIO) -> None:
+    """The 台账 workbook, to a file or a binary stream: a sheet per meeting type, then the year summary."""
     from openpyxl import Workbook  # only the ledger command needs it
 
     book = Workbook()

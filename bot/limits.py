@@ -41,6 +41,7 @@ ACTIVITY = Limit("activity", length_of(Activity.title))
 PLACE = Limit("place", length_of(Meeting.place))
 TOPIC = Limit("topic", 100)  # a meeting's topic (its column holds 200)
 MINUTES = Limit("minutes", 2000)  # one message of minutes
+NOTICE = Limit("notice", 4000)  # a notice: what one chat message carries after `回执通知 @…` (bot/wire.py)
 
 
 def too_long(text: str, limit: Limit) -> bool:

@@ -100,6 +100,18 @@ def after_the_fact(meeting: Meeting) -> bool:
     return meeting.planned_at >= meeting.ends_at
 
 
+def state(meeting: Meeting, now: datetime) -> str:
+    """Where a meeting stands: `cancelled`; `closed` (attendance settled); `awaiting` (recorded after it ended, its
+    secretary's `出席` owed); `open` (begun, not yet closed); else `planned`."""
+    if meeting.cancelled_at is not None:
+        return "cancelled"
+    if meeting.closed_at is not None:
+        return "closed"
+    if after_the_fact(meeting):
+        return "awaiting"
+    return "open" if meeting.starts_at <= now else "planned"
+
+
 async def close(session: AsyncSession, content: Content, tz: ZoneInfo, meeting_id: int, now: datetime,
                 present: Collection[int] = ()) -> bool:
     """Settle attendance (`present`: members a secretary recorded as there) and queue the catch-ups, if this run

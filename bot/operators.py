@@ -146,9 +146,7 @@ async def ledger_year(settings: Settings, org_path: str, year: Period) -> tuple[
     """An organisation's full path and the meetings of its subtree in `year`; OrgLookupError for a bad path."""
     async with open_database(settings.database_url) as sessionmaker, sessionmaker() as session:
         org = await orgs.resolve(session, path=org_path)
-        start, end = year.bounds(settings.timezone)
-        return org.path, await ledger.meetings(session, org_ids=await orgs.subtree(session, org_id=org.id),
-                                               start=start, end=end, tz=settings.timezone)
+        return org.path, await ledger.subtree_meetings(session, org_id=org.id, period=year, tz=settings.timezone)
 
 
 async def oversight_view(settings: Settings, org_path: str, month: Period, now: datetime) -> str:

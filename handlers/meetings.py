@@ -11,7 +11,7 @@ from bot import limits
 from bot import meetings as life
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
-from bot.models import Meeting, MeetingKind, Member
+from bot.models import Meeting, MeetingKind, Member, Organisation
 from bot.repo import audit, campaigns, meetings, members, orgs
 from bot.routing import Need, Router, Usage
 from bot.rules import meetings as rules
@@ -94,25 +94,33 @@ async def _plan(ctx: Context) -> str:
     org = await target(ctx, name)
     if isinstance(org, str):
         return org
-    tz = ctx.settings.timezone
     try:
-        plan = rules.parse_plan(text, ctx.now.astimezone(tz).date())
+        plan = rules.parse_plan(text, ctx.today)
     except rules.PlanError as exc:
         return ctx.render("meeting_usage", part=exc.part)
+    return (await plan_meeting(ctx, org, plan))[1]
+
+
+async def plan_meeting(ctx: Context, org: Organisation, plan: rules.Plan) -> tuple[int | None, str]:
+    """Hold `plan` in `org` (one the sender governs), as `会议 …` does: a kind the organisation does not hold, a day
+    more than `backfill_days` ago, a place or topic over its limit and a plan sent twice are refused; otherwise the
+    meeting is saved (a 主题党日 in a month whose theme day has not begun changes that one), audited, and announced
+    to its audience unless it is recorded after it ended. (The meeting's number, None when refused; the reply.)"""
+    tz = ctx.settings.timezone
     if not rules.held_by(plan.kind, org.kind):
-        return ctx.render("meeting_wrong_level", kind=plan.kind, org=org.name, org_kind=org.kind)
+        return None, ctx.render("meeting_wrong_level", kind=plan.kind, org=org.name, org_kind=org.kind)
     days = ctx.content.rules.life.backfill_days
-    if rules.too_far_back(plan.starts.date(), ctx.now.astimezone(tz).date(), days):
-        return ctx.render("meeting_too_old", day=plan.starts.date(), days=days)
+    if rules.too_far_back(plan.starts.date(), ctx.today, days):
+        return None, ctx.render("meeting_too_old", day=plan.starts.date(), days=days)
     if refusal := ctx.refuse_long(plan.place, limits.PLACE) or ctx.refuse_long(plan.topic, limits.TOPIC):
-        return refusal
+        return None, refusal
     starts = plan.starts.replace(tzinfo=tz)
     values = {"org_id": org.id, "kind": plan.kind, "topic": plan.topic, "place": plan.place, "starts_at": starts,
               "ends_at": starts + timedelta(minutes=plan.minutes), "planned_by": ctx.bound.id, "planned_at": ctx.now}
     changed = await _theme_day_to_change(ctx, org.id, plan.kind, starts)
     twice = await meetings.same_plan(ctx.session, org_id=org.id, kind=plan.kind, starts_at=starts)
     if twice is not None and changed is None:
-        return ctx.render("meeting_twice", meeting=await _described(ctx, twice))
+        return None, ctx.render("meeting_twice", meeting=await _described(ctx, twice))
     if changed is not None and changed.starts_at != starts:
         await meetings.drop_leave(ctx.session, meeting_id=changed.id)  # asked for the old time, which no longer holds
     planned = await meetings.replan(ctx.session, meeting=changed, **values) if changed else await meetings.create(
@@ -122,10 +130,10 @@ async def _plan(ctx: Context) -> str:
                        f"{plan.place} {plan.topic}", at=ctx.now)
     size = len(list(await ctx.session.scalars(await meetings.audience(ctx.session, meeting=planned))))
     if life.after_the_fact(planned):
-        return ctx.render("meeting_recorded", meeting=await _described(ctx, planned), size=size)
+        return planned.id, ctx.render("meeting_recorded", meeting=await _described(ctx, planned), size=size)
     await life.announce(ctx.session, ctx.content, tz, planned, ctx.now, changed=bool(changed))
-    return ctx.render("meeting_planned", meeting=await _described(ctx, planned), size=size, changed=bool(changed),
-                      minutes=plan.minutes)
+    return planned.id, ctx.render("meeting_planned", meeting=await _described(ctx, planned), size=size,
+                                  changed=bool(changed), minutes=plan.minutes)
 
 
 @router.command("出席", "补记出席", need=Need.SECRETARY,

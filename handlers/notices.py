@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot import limits
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
 from bot.models import Member, Organisation
@@ -49,13 +51,40 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
     org = await target(ctx, name)
     if isinstance(org, str):
         return org
+    drafted = await prepare(ctx, org, body, needs_ack=needs_ack)
+    if isinstance(drafted, str):
+        return drafted
+    return ctx.render("notice_preview", body=body, org=org.path, size=drafted.size, needs_ack=needs_ack,
+                      minutes=PREVIEW_MINUTES)
+
+
+@dataclass(frozen=True, slots=True)
+class Drafted:
+    """A saved draft waiting for `确认` (or the console's 发送): its id and how many members it will reach."""
+
+    draft_id: int
+    size: int
+
+
+async def prepare(ctx: Context, org: Organisation, body: str, *, needs_ack: bool) -> Drafted | str:
+    """Save the sender's draft of `body` to `org` and its subtree (replacing any earlier draft) and make `确认`
+    apply to it for PREVIEW_MINUTES; the draft, or the reply refusing a text over `limits.NOTICE`.
+
+    The caller has checked that the sender is a secretary or administrator who answers for `org`.
+    """
+    if refusal := ctx.refuse_long(body, limits.NOTICE):
+        return refusal
     size = await notices.audience_size(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=org.id))
-    await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body, needs_ack=needs_ack,
-                             expires_at=ctx.now + PREVIEW)
+    draft_id = await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body,
+                                        needs_ack=needs_ack, expires_at=ctx.now + PREVIEW)
     await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND, payload="",
                                         expires_at=ctx.now + PREVIEW)
-    return ctx.render("notice_preview", body=body, org=org.path, size=size, needs_ack=needs_ack,
-                      minutes=PREVIEW_MINUTES)
+    return Drafted(draft_id, size)
+
+
+def push_text(ctx: Context, *, org: str, body: str, needs_ack: bool) -> str:
+    """A notice exactly as its members read it: the organisation's name as its title, then the text."""
+    return ctx.render("notice_push", org=org, body=body, needs_ack=needs_ack)
 
 
 def addressee(text: str) -> tuple[str, str]:
@@ -94,21 +123,27 @@ async def cancel(ctx: Context, payload: str) -> str:
 @router.confirms(COMMAND, what="这条通知", cancel=cancel)
 async def confirm(ctx: Context, payload: str) -> str:
     """`确认` after a preview: start the campaign of the secretary's draft, if it has not expired."""
-    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
+    return (await send_draft(ctx))[1]
+
+
+async def send_draft(ctx: Context, *, draft_id: int | None = None) -> tuple[int | None, str]:
+    """Start the campaign of the sender's draft (only the draft `draft_id`, when given: the one a page showed),
+    unless it has expired; the draft is used up either way. (The new campaign's id or None, the reply.)"""
+    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id, draft_id=draft_id)
     if draft is None:
-        return ctx.render("notice_no_draft")
+        return None, ctx.render("notice_no_draft")
     if draft.expires_at <= ctx.now:
-        return ctx.render("notice_expired", minutes=PREVIEW_MINUTES)
+        return None, ctx.render("notice_expired", minutes=PREVIEW_MINUTES)
     org_ids = await orgs.subtree(ctx.session, org_id=draft.org_id)
     org = await orgs.name_of(ctx.session, org_id=draft.org_id)
-    await campaigns.create(
-        ctx.session, key=f"notice:{ctx.bound.id}:{draft.id}:{ctx.now.isoformat()}", kind="notice",
-        title=f"{org}通知", body=ctx.render("notice_push", org=org, body=draft.body, needs_ack=draft.needs_ack),
+    campaign_id = await campaigns.create(
+        ctx.session, key=f"notice:{ctx.bound.id}:{draft.id}:{ctx.now.isoformat()}", kind=notices.KIND,
+        title=f"{org}通知", body=push_text(ctx, org=org, body=draft.body, needs_ack=draft.needs_ack),
         audience=select(Member.id).where(Member.org_id.in_(org_ids)), at=ctx.now, now=ctx.now,
         org_id=draft.org_id, created_by=ctx.bound.id, needs_ack=draft.needs_ack,
     )
     size = await notices.audience_size(ctx.session, org_ids=org_ids)
-    return ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
+    return campaign_id, ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
 
 
 @router.command(ACKNOWLEDGES, "确认收到", "已收到", "已经收到", "收到了", need=Need.MEMBER,

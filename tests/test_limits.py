@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot import limits
 from bot.content.rules import LABEL_LIMIT
 from bot.db import SessionMaker
-from bot.models import Activity, PointEntry, VolunteerClaim, Wish
+from bot.models import Activity, NoticeDraft, PointEntry, VolunteerClaim, Wish
 from bot.rules.wishes import NewWish, leaks_private
 from tests.phone import Phone
 
@@ -32,6 +32,7 @@ TYPED = [
     ("心愿 {text} 赵大妈 13900001111", limits.WISH, "心愿内容最多 100 字", Wish.content),
     ("心愿 想要一台收音机 {text} 13900001111", limits.RESIDENT, "居民姓名最多 50 字", Wish.resident_name),
     ("发起签到 {text} 120", limits.ACTIVITY, "活动名称最多 100 字", Activity.title),
+    ("通知 {text}", limits.NOTICE, "通知内容最多 4000 字", NoticeDraft.body),
 ]
 
 

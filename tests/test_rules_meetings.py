@@ -13,6 +13,7 @@ from bot.rules.meetings import (
     attendance,
     held_by,
     parse_plan,
+    plan_from,
     read_date,
     read_time,
     too_far_back,
@@ -55,10 +56,33 @@ def test_a_plan_reads_the_same_however_it_is_written(text: str, kind: MeetingKin
     ("党员大会 12月20日 14:30 村委会", "place"),
     ("党员大会 2月30日 14:30 村委会 学习", "date"),
     ("党员大会 12月20日 25:30 村委会 学习", "time"),
+    ("党员大会 9999年12月31日 23:00 村委会 学习", "date"),  # its end and its month's end would be no date
 ])
 def test_a_plan_missing_a_part_names_it(text: str, part: str) -> None:
     with pytest.raises(PlanError) as raised:
         parse_plan(text, TODAY)
+    assert raised.value.part == part
+
+
+FORM = {"kind": "党课", "day": "2026-12-20", "at": "14:30", "minutes": "", "place": " 村史馆 ", "topic": "重温入党誓词"}
+
+
+def test_a_plan_from_a_form_reads_each_field() -> None:
+    plan = plan_from(**FORM)
+    assert (plan.kind, plan.starts, plan.minutes, plan.place, plan.topic) == (
+        MeetingKind.LECTURE, datetime(2026, 12, 20, 14, 30), DEFAULT_MINUTES, "村史馆", "重温入党誓词")
+    assert plan_from(**FORM | {"kind": "支部委员会", "at": "09:05:30", "minutes": "90"}).minutes == 90
+
+
+@pytest.mark.parametrize(("field", "value", "part"), [
+    ("kind", "座谈会", "kind"), ("kind", "", "kind"), ("day", "", "date"), ("day", "2026-02-30", "date"),
+    ("day", "12月20日", "date"), ("day", "9999-12-31", "date"), ("at", "", "time"), ("at", "25:00", "time"),
+    ("minutes", "5", "length"), ("minutes", "-90", "length"), ("minutes", "9" * 30, "length"),
+    ("minutes", "721", "length"), ("place", "  ", "place"), ("topic", "", "place"),
+])
+def test_a_plan_from_a_form_names_the_field_missing_or_wrong(field: str, value: str, part: str) -> None:
+    with pytest.raises(PlanError) as raised:
+        plan_from(**FORM | {field: value})
     assert raised.value.part == part
 
 

@@ -307,12 +307,15 @@ async def acknowledge(session: AsyncSession, *, member_id: int, now: datetime) -
     return [str(r[1]) for r in rows]
 
 
+# A row (joined to its campaign) whose member has yet to reply `收到`: never the secretary who sent it.
+OWES_RECEIPT = Delivery.acked_at.is_(None) & Delivery.member_id.is_distinct_from(Campaign.created_by)
+
+
 async def not_acknowledged(session: AsyncSession, *, campaign_id: int) -> list[str]:
     """Who has not replied `收到` to the notice yet, by name; never the secretary who sent it."""
-    sender = select(Campaign.created_by).where(Campaign.id == campaign_id).scalar_subquery()
     rows = await session.scalars(
         select(Member.name).join(Delivery, Delivery.member_id == Member.id)
-        .where(Delivery.campaign_id == campaign_id, Delivery.acked_at.is_(None),
-               Delivery.member_id.is_distinct_from(sender)).order_by(Member.name))
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.campaign_id == campaign_id, OWES_RECEIPT).order_by(Member.name))
     return list(rows)
 

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ledger import Attendee, MeetingRecord
 from bot.models import Attendance, Meeting, MeetingMinute, Member, Organisation
+from bot.repo import orgs
+from bot.rules.periods import Period
 
 
 async def meetings(session: AsyncSession, *, org_ids: Sequence[int], start: datetime, end: datetime,
@@ -28,6 +30,13 @@ async def meetings(session: AsyncSession, *, org_ids: Sequence[int], start: date
     return [MeetingRecord(m.id, m.org_id, path, m.kind, m.topic, m.place, m.starts_at.astimezone(tz),
                           m.ends_at.astimezone(tz), m.planned_at.astimezone(tz), m.closed_at is not None,
                           tuple(attendance[m.id]), tuple(minutes[m.id]), tuple(photos[m.id])) for m, path in rows]
+
+
+async def subtree_meetings(session: AsyncSession, *, org_id: int, period: Period,
+                           tz: ZoneInfo) -> list[MeetingRecord]:
+    """The meetings held by `org_id` and the organisations under it in `period` (a year: the 台账 workbook)."""
+    start, end = period.bounds(tz)
+    return await meetings(session, org_ids=await orgs.subtree(session, org_id=org_id), start=start, end=end, tz=tz)
 
 
 async def _attendance(session: AsyncSession, ids: list[int]) -> dict[int, list[Attendee]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from bot.models import (
     MeetingKind,
     MeetingMinute,
     Member,
+    Organisation,
     Role,
 )
 from bot.repo import by_id, insert_once, orgs, rowcount
@@ -300,10 +303,56 @@ async def photo_count(session: AsyncSession, *, meeting_id: int) -> int:
 async def tally(session: AsyncSession, *, meeting_id: int) -> dict[str, int]:
     """How many of the audience stood each way at the close, and how many caught up (补学, 送学): separate
     numbers, never one "attended"."""
-    counts = {str(status): int(n) for status, n in await session.execute(
-        select(Attendance.status, func.count()).where(Attendance.meeting_id == meeting_id)
-        .group_by(Attendance.status))}
-    counts.update({str(kind): int(n) for kind, n in await session.execute(
-        select(Attendance.makeup, func.count()).where(Attendance.meeting_id == meeting_id,
-                                                      Attendance.makeup.is_not(None)).group_by(Attendance.makeup))})
-    return counts
+    return (await tallies(session, meeting_ids=[meeting_id])).get(meeting_id, {})
+
+
+async def tallies(session: AsyncSession, *, meeting_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """`tally` of each of these meetings that has attendance (none before it closes)."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for column in (Attendance.status, Attendance.makeup):
+        for meeting_id, standing, n in await session.execute(
+                select(Attendance.meeting_id, column, func.count())
+                .where(Attendance.meeting_id.in_(meeting_ids), column.is_not(None))
+                .group_by(Attendance.meeting_id, column)):
+            counts[meeting_id][str(standing)] = int(n)
+    return dict(counts)
+
+
+async def in_period(session: AsyncSession, *, org_ids: Sequence[int], start: datetime,
+                    end: datetime) -> list[tuple[Meeting, str]]:
+    """The meetings of these organisations starting in [start, end), those called off too, each with its
+    organisation's full path; by start."""
+    rows = await session.execute(select(Meeting, Organisation.path).join(Organisation, Organisation.id == Meeting.org_id)
+                                 .where(Meeting.org_id.in_(org_ids), Meeting.starts_at >= start,
+                                        Meeting.starts_at < end).order_by(Meeting.starts_at, Meeting.id))
+    return [(meeting, path) for meeting, path in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """One member of a meeting: name, organisation (full path), their standing once it closed, when they checked
+    in, their leave request's status, and how they caught up (补学/送学) and when."""
+
+    name: str
+    org: str
+    status: str | None
+    checked_in_at: datetime | None
+    leave: str | None
+    makeup: str | None
+    makeup_at: datetime | None
+
+
+async def seats(session: AsyncSession, *, meeting: Meeting) -> list[Seat]:
+    """Everyone the meeting is for (once closed: everyone its close settled), by organisation and name."""
+    settled = select(Attendance.member_id).where(Attendance.meeting_id == meeting.id)
+    who = settled if meeting.closed_at is not None else await audience(session, meeting=meeting)
+    rows = await session.execute(
+        select(Member.name, Organisation.path, Attendance.status,
+               func.coalesce(Attendance.checked_in_at, CheckIn.at), LeaveRequest.status, Attendance.makeup,
+               Attendance.makeup_at)
+        .join(Organisation, Organisation.id == Member.org_id)
+        .outerjoin(Attendance, (Attendance.member_id == Member.id) & (Attendance.meeting_id == meeting.id))
+        .outerjoin(CheckIn, (CheckIn.member_id == Member.id) & (CheckIn.activity_id == meeting.activity_id))
+        .outerjoin(LeaveRequest, (LeaveRequest.member_id == Member.id) & (LeaveRequest.meeting_id == meeting.id))
+        .where(Member.id.in_(who)).order_by(Organisation.path, Member.name, Member.id))
+    return [Seat(*row) for row in rows]

@@ -17,6 +17,7 @@ from bot.models import AttendanceStatus, MeetingKind, OrgKind
 DEFAULT_MINUTES = 120  # a meeting's length unless the plan says otherwise
 MIN_MINUTES = 15
 MAX_MINUTES = 12 * 60
+LAST_YEAR = 9998  # a meeting's month must end within the dates Python holds (datetime.MAXYEAR is 9999)
 KINDS: dict[str, MeetingKind] = {
     **{kind.value: kind for kind in MeetingKind},
     "支部党员大会": MeetingKind.GENERAL, "支部委员会": MeetingKind.COMMITTEE, "支委会议": MeetingKind.COMMITTEE,
@@ -83,10 +84,12 @@ def read_date(text: str, today: date) -> tuple[date, re.Match[str]] | None:
 
 
 def _date_or_none(year: int, month: int, day: int) -> date | None:
+    """The date, unless it is no date or too late to hold a meeting (its month's end must be a date too)."""
     try:
-        return date(year, month, day)
+        found = date(year, month, day)
     except ValueError:
         return None
+    return found if found.year <= LAST_YEAR else None
 
 
 def read_time(text: str) -> tuple[time, re.Match[str]] | None:
@@ -131,12 +134,48 @@ def parse_plan(text: str, today: date) -> Plan:
     minutes = DEFAULT_MINUTES
     if length is not None:
         minutes, rest = length[0], _cut(rest, length[1])
-    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+    if not fits_length(minutes):
         raise PlanError("length")
     words = [word for word in _SEPARATORS.split(rest) if word]
     if len(words) < 2:
         raise PlanError("place")
     return Plan(KINDS[kind_word], datetime.combine(day[0], at[0]), minutes, words[0], " ".join(words[1:]))
+
+
+def plan_from(*, kind: str, day: str, at: str, minutes: str, place: str, topic: str) -> Plan:
+    """The plan a form gives field by field: a kind's name, an ISO date (`2026-12-20`), a time (`14:30`), the length
+    in minutes (empty: DEFAULT_MINUTES), the place and the topic; PlanError naming the first part missing or wrong,
+    as `parse_plan` does (`place` for a missing place or topic)."""
+    if kind not in KINDS:
+        raise PlanError("kind")
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        raise PlanError("date") from None
+    starts = _time_or_none(at)
+    if on.year > LAST_YEAR:
+        raise PlanError("date")
+    if starts is None:
+        raise PlanError("time")
+    length = int(minutes) if minutes.isdigit() and len(minutes) < 6 else 0 if minutes else DEFAULT_MINUTES
+    if not fits_length(length):
+        raise PlanError("length")
+    if not place.strip() or not topic.strip():
+        raise PlanError("place")
+    return Plan(KINDS[kind], datetime.combine(on, starts), length, place.strip(), topic.strip())
+
+
+def _time_or_none(text: str) -> time | None:
+    """`14:30` (seconds dropped), or None."""
+    try:
+        return time.fromisoformat(text).replace(second=0, microsecond=0, tzinfo=None)
+    except ValueError:
+        return None
+
+
+def fits_length(minutes: int) -> bool:
+    """A meeting lasts from MIN_MINUTES to MAX_MINUTES."""
+    return MIN_MINUTES <= minutes <= MAX_MINUTES
 
 
 def _cut(text: str, found: re.Match[str]) -> str:
