@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import NamedTuple
 
 from bot import limits, star_review
-from bot.context import Context
+from bot.context import Context, Outcome
 from bot.models import StarReview
 from bot.repo import audit, conversation, members, stars
 from bot.routing import Need, Router, Usage
@@ -50,13 +49,6 @@ async def confirm(ctx: Context, payload: str) -> str:
     """A bare `确认` after the list: the same as `评星 确认`."""
     pending = await stars.pending_reviews(ctx.session, org_ids=await ctx.governed())
     return await confirm_pending(ctx, pending) if pending else ctx.render("review_none")
-
-
-class Outcome(NamedTuple):
-    """A review action's reply, and whether it changed anything (False: the reply refuses)."""
-
-    done: bool
-    reply: str
 
 
 async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
