@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.console import audit, signin, stars
+from bot.console import audit, members, roster_import, signin, stars
 from bot.console.web import PREFIX, guard
 
 STATIC = Path(__file__).parent / "static"
@@ -19,6 +19,6 @@ STATIC = Path(__file__).parent / "static"
 def mount(app: web.Application) -> None:
     """The console's routes, its static files and its guard, on the bot's app."""
     app.middlewares.append(guard)
-    for module in (signin, audit, stars):
+    for module in (signin, audit, stars, members, roster_import):
         app.router.add_routes(module.routes)
     app.router.add_static(f"{PREFIX}/static/", STATIC)

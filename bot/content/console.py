@@ -15,7 +15,8 @@ import jinja2
 
 from bot.content.files import Problems
 
-PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "stars.html")
+PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "stars.html", "members.html",
+         "member_action.html", "members_import.html")
 
 
 def load_console(folder: Path, problems: Problems) -> jinja2.Environment:
