@@ -33,7 +33,7 @@ ROLES = {"党员": Role.MEMBER, "member": Role.MEMBER, "书记": Role.SECRETARY,
          "管理员": Role.ADMIN, "admin": Role.ADMIN}
 PHONE = re.compile(r"1\d{10}")
 NAME_CHARS, ORG_CHARS, PATH_CHARS = length_of(Member.name), length_of(Organisation.name), length_of(Organisation.path)
-PROBLEMS = {  # what is wrong with a row, worded for operators (the console words them in content/console/)
+PROBLEMS = {  # what is wrong with a row, worded for operators (the console's: content/console/members_import.html)
     "empty": "the file is empty",
     "columns": "missing columns {value}; expected 姓名,手机号,支部,角色,入党日期",
     "name_empty": "姓名 is empty",
@@ -71,7 +71,7 @@ class RosterRow:
 @dataclass(frozen=True, slots=True)
 class BadRow:
     """A row that cannot be imported: its line in the file (1: the header, the file itself), what is wrong (a key
-    of PROBLEMS, or of `bot.roster_scope.PROBLEMS` for an import from the console) and the value at fault."""
+    of PROBLEMS, or one of `bot.roster_scope.preview`'s for an import from the console) and the value at fault."""
 
     line: int
     problem: str

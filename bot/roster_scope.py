@@ -22,7 +22,6 @@ from bot.roster import BadRow, ImportResult, RosterRow, Table, apply_rows, check
 
 NEW, CHANGED, MOVED, SAME = "new", "changed", "moved", "same"
 FIELDS = ("name", "role", "joined_on", "category", "language")  # what a row may change besides the organisation
-PROBLEMS = ("outside", "unknown_org", "ambiguous", "elsewhere")  # besides `bot.roster.PROBLEMS`
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,9 @@ class Preview:
 
 
 async def preview(session: AsyncSession, table: Table, *, within: Sequence[int]) -> Preview:
-    """Judge every row of `table` (`bot.roster.upload_table`) for an importer who answers for `within`."""
+    """Judge every row of `table` (`bot.roster.upload_table`) for an importer who answers for `within`: besides
+    `bot.roster.check`'s problems, a row is bad when its 支部 names an organisation only `outside` the subtree, no
+    organisation (`unknown_org`), or several in it (`ambiguous`), or when its phone is a member's `elsewhere`."""
     rows, bad = check(table)
     good: list[Planned] = []
     for row in rows:

@@ -114,14 +114,16 @@ async def test_search_by_name_or_phone_tail_and_filter_by_organisation(
     assert set(names.findall(b_secretary.text)) == {"李强", "黄磊", "郑红"}
     await b_secretary.get("/console/members", org=str(ids[A_GROUP]))
     assert b_secretary.status == 403 and "李强" not in b_secretary.text
-    monkeypatch.setattr(members_page, "PER_PAGE", 2)
-    await b_secretary.get("/console/members", q="1", org=str(ids[B_BRANCH]))  # phones ending in 1: 钱卫国 only
-    assert names.findall(b_secretary.text) == ["钱卫国"]
+    await b_secretary.get("/console/members", q="1", org=str(ids[B_GROUP]))  # phones ending in 1: 李强 (0221)
+    assert names.findall(b_secretary.text) == ["李强"]
+    monkeypatch.setattr(members_page, "PER_PAGE", 4)
+    await b_secretary.get("/console/members", q="2", org=str(ids[B_BRANCH]))  # the branch and its group
+    assert set(names.findall(b_secretary.text)) == {"王芳", "黄磊"} and "共 2 人" in b_secretary.text
     await b_secretary.get("/console/members", org=str(ids[B_BRANCH]))
-    assert "第 1 / 2 页" in b_secretary.text and f'href="/console/members?org={ids[B_BRANCH]}&amp;page=2"' \
-        in b_secretary.text
+    assert "共 6 人" in b_secretary.text and "第 1 / 2 页" in b_secretary.text
+    assert f'href="/console/members?org={ids[B_BRANCH]}&amp;page=2"' in b_secretary.text
     await b_secretary.get("/console/members", org=str(ids[B_BRANCH]), page="2")
-    assert len(names.findall(b_secretary.text)) == 1
+    assert len(names.findall(b_secretary.text)) == 2
 
 
 @pytest.mark.parametrize("channel", ["chat", "console"])

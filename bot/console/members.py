@@ -50,7 +50,7 @@ def masked(phone: str) -> str:
 @routes.get(HERE)
 async def roster(request: web.Request) -> web.Response:
     """`/console/members?q=&org=&page=`: the viewer's subtree; `q` a name or the last digits of a phone, `org` one
-    organisation of the subtree (another's is 403)."""
+    organisation of the subtree and those under it (another's is 403)."""
     return await listing(request, secretary(request))
 
 
@@ -63,8 +63,9 @@ async def listing(request: web.Request, who: Viewer, *, status: int = 200, **out
         scoped(request, org_id)
     shown = number(request.query.get("page")) or 1
     async with services(request).sessionmaker() as session:
-        total, found = await members.search(session, org_ids=[org_id] if org_id else who.governed, text=text,
-                                            offset=(shown - 1) * PER_PAGE, limit=PER_PAGE)
+        within = await orgs.subtree(session, org_id=org_id) if org_id else who.governed
+        total, found = await members.search(session, org_ids=within, text=text, offset=(shown - 1) * PER_PAGE,
+                                            limit=PER_PAGE)
         choices = await orgs.paths(session, org_ids=who.governed)
     query = urlencode({k: v for k, v in (("q", text), ("org", org_id or "")) if v})
     shown_outcome = {"flash": "", "moved": None, "imported": None, "skipped": 0} | outcome
@@ -75,6 +76,7 @@ async def listing(request: web.Request, who: Viewer, *, status: int = 200, **out
 
 async def governed_member(request: web.Request, session: AsyncSession) -> tuple[Viewer, Member]:
     """The member the URL names, who must be of the viewer's subtree (else 403; an unknown id 404)."""
+    secretary(request)
     member_id = number(request.match_info["member_id"])
     member = await session.get(Member, member_id) if member_id else None
     if member is None:
