@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,14 @@ from bot.repo import members, orgs
 from bot.repo.members import Sender
 from bot.routing import Router
 from bot.rules.periods import Period, names_period, reachable_month
+
+
+class Outcome(NamedTuple):
+    """What a shared action (called by a chat command and a console page alike) replied, and whether it changed
+    anything (False: the reply refuses, and nothing was written)."""
+
+    done: bool
+    reply: str
 
 
 @dataclass(frozen=True, slots=True)

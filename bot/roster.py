@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,10 +33,26 @@ ROLES = {"党员": Role.MEMBER, "member": Role.MEMBER, "书记": Role.SECRETARY,
          "管理员": Role.ADMIN, "admin": Role.ADMIN}
 PHONE = re.compile(r"1\d{10}")
 NAME_CHARS, ORG_CHARS, PATH_CHARS = length_of(Member.name), length_of(Organisation.name), length_of(Organisation.path)
+PROBLEMS = {  # what is wrong with a row, worded for operators (the console's: content/console/members_import.html)
+    "empty": "the file is empty",
+    "columns": "missing columns {value}; expected 姓名,手机号,支部,角色,入党日期",
+    "name_empty": "姓名 is empty",
+    "name_long": f"姓名 is longer than {NAME_CHARS} characters",
+    "phone": "手机号 {value!r} is not an 11-digit mobile number",
+    "branch_empty": "支部 is empty",
+    "branch_long": f"支部 is too long (a name at most {ORG_CHARS} characters, a path {PATH_CHARS})",
+    "role": "角色 {value!r} must be 党员, 书记 or 管理员",
+    "category": "类别 {value!r} must be empty or one of " + "、".join(CATEGORIES),
+    "language": "语言 {value!r} must be one of " + ", ".join(LANGUAGES),
+    "date": "入党日期 {value!r} is not a date like 2001-07-01",
+    "duplicate": "phone {value} appears twice in the file",
+}
+Table = list[list[str]]
+"""A roster file's rows as text cells, the header first (line N of the file is `table[N - 1]`)."""
 
 
 class RosterError(Exception):
-    """A row that cannot be imported; nothing from the file is applied."""
+    """A row (or a file) that cannot be imported; nothing from the file is applied."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +65,23 @@ class RosterRow:
     category: str | None = None
     language: str = "zh"
     where: str = ""  # `path:line` of the row, for messages about it
+    line: int = 0  # its line in the file
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A row that cannot be imported: its line in the file (1: the header, the file itself), what is wrong (a key
+    of PROBLEMS, or one of `bot.roster_scope.preview`'s for an import from the console) and the value at fault."""
+
+    line: int
+    problem: str
+    value: str = ""
+
+
+class _Bad(Exception):
+    def __init__(self, problem: str, value: str = "") -> None:
+        super().__init__(problem)
+        self.problem, self.value = problem, value
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,55 +97,95 @@ class ImportResult:
 
 
 def read_rows(path: Path) -> list[RosterRow]:
-    """Read and check every row of a CSV or XLSX roster; the first bad row raises RosterError."""
-    cells = _xlsx_cells(path) if path.suffix.lower() in {".xlsx", ".xlsm"} else _csv_cells(path)
-    header = next(cells, None)
-    if header is None:
-        raise RosterError(f"{path}: the file is empty")
-    columns = [HEADERS.get(str(h or "").strip().lower(), HEADERS.get(str(h or "").strip(), "")) for h in header]
-    missing = {"name", "phone", "branch"} - set(columns)
-    if missing:
-        raise RosterError(f"{path}:1: missing columns {sorted(missing)}; expected 姓名,手机号,支部,角色,入党日期")
-    rows, phones = [], set()
-    for number, values in enumerate(cells, start=2):
-        record = {col: _cell(v) for col, v in zip(columns, values, strict=False) if col}
-        if not any(record.values()):
-            continue
-        row = _row(record, f"{path}:{number}")
-        if row.phone in phones:
-            raise RosterError(f"{path}:{number}: phone {row.phone} appears twice in the file")
-        phones.add(row.phone)
-        rows.append(row)
+    """Read and check every row of a CSV or XLSX roster; the first bad row raises RosterError (`path:line: why`)."""
+    rows, bad = check(table_of(path), str(path))
+    if bad:
+        raise RosterError(f"{path}:{bad[0].line}: {PROBLEMS[bad[0].problem].format(value=bad[0].value)}")
     return rows
 
 
-def _row(record: dict[str, str], where: str) -> RosterRow:
+def table_of(path: Path) -> Table:
+    """A CSV (UTF-8, or GB18030 as Excel saves it in China) or XLSX roster file as text cells."""
+    return _table(path.name, path.read_bytes())
+
+
+def upload_table(name: str, data: bytes) -> Table:
+    """An uploaded roster (its kind read from the file `name`) as text cells; RosterError when it cannot be read
+    as CSV or XLSX."""
+    try:
+        return _table(name, data)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        raise RosterError(f"{name}: not a readable CSV or XLSX file ({exc.__class__.__name__})") from exc
+
+
+def _table(name: str, data: bytes) -> Table:
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        return [[_cell(v) for v in values] for values in _xlsx_cells(data)]
+    return [[_cell(v) for v in values] for values in csv.reader(io.StringIO(_text(data), newline=""))]
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")
+
+
+def check(table: Table, source: str = "") -> tuple[list[RosterRow], list[BadRow]]:
+    """Every row of a roster checked: the good rows and the bad ones (by line; a phone an earlier row has is a
+    duplicate). A file without the needed columns is one bad row, line 1; empty lines are skipped."""
+    if not table:
+        return [], [BadRow(1, "empty")]
+    header = table[0]
+    columns = [HEADERS.get(h.strip().lower(), HEADERS.get(h.strip(), "")) for h in header]
+    missing = {"name", "phone", "branch"} - set(columns)
+    if missing:
+        return [], [BadRow(1, "columns", str(sorted(missing)))]
+    rows: list[RosterRow] = []
+    bad: list[BadRow] = []
+    phones: set[str] = set()
+    for number, values in enumerate(table[1:], start=2):
+        record = {col: v for col, v in zip(columns, values, strict=False) if col}
+        if not any(record.values()):
+            continue
+        try:
+            row = _row(record, f"{source}:{number}", number)
+            if row.phone in phones:
+                raise _Bad("duplicate", row.phone)
+        except _Bad as exc:
+            bad.append(BadRow(number, exc.problem, exc.value))
+            continue
+        phones.add(row.phone)
+        rows.append(row)
+    return rows, bad
+
+
+def _row(record: dict[str, str], where: str, line: int) -> RosterRow:
     name, phone = record.get("name", ""), record.get("phone", "")
     branch = orgs.normal_path(record.get("branch", ""))  # "/" alone is as empty as nothing
     if not name:
-        raise RosterError(f"{where}: 姓名 is empty")
+        raise _Bad("name_empty")
     if len(name) > NAME_CHARS:
-        raise RosterError(f"{where}: 姓名 is longer than {NAME_CHARS} characters")
+        raise _Bad("name_long", name)
     if not PHONE.fullmatch(phone):
-        raise RosterError(f"{where}: 手机号 {phone!r} is not an 11-digit mobile number")
+        raise _Bad("phone", phone)
     if not branch:
-        raise RosterError(f"{where}: 支部 is empty")
+        raise _Bad("branch_empty")
     if len(branch) > PATH_CHARS or max(len(part) for part in branch.split(orgs.SEPARATOR)) > ORG_CHARS:
-        raise RosterError(f"{where}: 支部 is too long (a name at most {ORG_CHARS} characters, a path {PATH_CHARS})")
+        raise _Bad("branch_long", branch)
     role = ROLES.get(record.get("role", "") or "党员")
     if role is None:
-        raise RosterError(f"{where}: 角色 {record['role']!r} must be 党员, 书记 or 管理员")
+        raise _Bad("role", record["role"])
     category = record.get("category", "") or None
     if category is not None and category not in CATEGORIES:
-        raise RosterError(f"{where}: 类别 {category!r} must be empty or one of {'、'.join(CATEGORIES)}")
+        raise _Bad("category", category)
     language = record.get("language", "") or "zh"
     if language not in LANGUAGES:
-        raise RosterError(f"{where}: 语言 {language!r} must be one of {', '.join(LANGUAGES)}")
-    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", ""), where),
-                     category, language, where)
+        raise _Bad("language", language)
+    return RosterRow(name, phone, branch, role, _date(record.get("joined_on", "")), category, language, where, line)
 
 
-def _date(text: str, where: str) -> date | None:
+def _date(text: str) -> date | None:
     if not text:
         return None
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y-%m-%d %H:%M:%S"):
@@ -118,7 +193,7 @@ def _date(text: str, where: str) -> date | None:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise RosterError(f"{where}: 入党日期 {text!r} is not a date like 2001-07-01")
+    raise _Bad("date", text)
 
 
 def _cell(value: object) -> str:
@@ -129,23 +204,20 @@ def _cell(value: object) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def _csv_cells(path: Path) -> Iterator[list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        yield from csv.reader(fh)
-
-
-def _xlsx_cells(path: Path) -> Iterator[Iterable[object]]:
+def _xlsx_cells(data: bytes) -> Iterator[Iterable[object]]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
         yield from workbook.active.iter_rows(values_only=True)
     finally:
         workbook.close()
 
 
-async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime) -> ImportResult:
+async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime, *,
+                     actor_id: int | None = None) -> ImportResult:
     """Create or update members by phone, creating missing organisations; the caller's transaction commits.
+    A member moved to another organisation is audited with `actor_id` (None: an operator).
 
     RosterError (naming the row) when a 支部 could mean several organisations; nothing is then applied.
     A member the file leaves out is kept and listed, never deleted.
@@ -160,7 +232,7 @@ async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime
                                category=row.category, language=row.language, created_at=now))
             created += 1
             continue
-        moved += await members.move(session, member=member, org_id=org.id, actor_id=None, now=now)
+        moved += await members.move(session, member=member, org_id=org.id, actor_id=actor_id, now=now)
         member.name, member.role, member.joined_on = row.name, row.role, row.joined_on
         member.category, member.language = row.category, row.language
     await session.flush()

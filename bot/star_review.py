@@ -7,7 +7,7 @@ own engine (`bot.offloop`); confirming touches one organisation's changes and ru
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,51 @@ from bot.models import Member, StarReview
 from bot.repo import audit, campaigns, exemptions, metrics, orgs, stars
 from bot.rules.periods import Period, quarter_label
 from bot.rules.stars import Star, changes, evaluate
+
+GRANT, REMOVE, KEEP, WITHHOLD = "授", "摘", "保留", "不授"  # what confirming does to one star, as shown
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One proposal of a waiting review as a secretary reads it (chat `评星` and the console alike): `decision`
+    is what it will be once confirmed, `held` whether the member holds the star now."""
+
+    id: int
+    review_id: int
+    member_id: int
+    name: str
+    star: str
+    decision: bool
+    held: bool
+    overruled: bool
+    reason: str | None
+    evidence: str
+
+    @property
+    def verb(self) -> str:
+        """What confirming will do: 授 or 摘 a change, 不授 (a grant overruled) or 保留 (a removal overruled)."""
+        return outcome(self.decision, self.held)
+
+    @property
+    def flipped(self) -> str:
+        """What confirming would do once this proposal is overruled (`评星 改 N 理由`)."""
+        return outcome(not self.decision, self.held)
+
+
+def outcome(decision: bool, held_now: bool) -> str:
+    """What confirming does to one star, read against the stars actually held: GRANT or REMOVE a change,
+    WITHHOLD (a grant overruled) or KEEP (a removal overruled) none."""
+    if decision != held_now:
+        return GRANT if decision else REMOVE
+    return KEEP if held_now else WITHHOLD
+
+
+async def listing(session: AsyncSession, *, review_ids: Sequence[int]) -> list[Listed]:
+    """Every proposal of these reviews, by organisation and name, with what confirming will do."""
+    rows = await stars.proposals(session, review_ids=review_ids)
+    held = await stars.held(session, member_ids={r.member_id for r in rows})
+    return [Listed(r.id, r.review_id, r.member_id, r.name, r.star, r.decision, r.star in held.get(r.member_id, set()),
+                   r.decision != r.proposed, r.reason, r.evidence) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

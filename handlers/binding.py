@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from bot.context import Context
+from bot.context import Context, Outcome
+from bot.models import Member
 from bot.repo import members, orgs
 from bot.routing import Need, Router, Usage
 from bot.rules.binding import WINDOW, retry_after
@@ -57,8 +58,15 @@ async def release(ctx: Context) -> str:
     member = await ctx.governed_member(ctx.args[0], ctx.args[1] if len(ctx.args) == 2 else "", example="解绑 {} 0002")
     if isinstance(member, str):
         return member
+    return (await unbind_member(ctx, member)).reply
+
+
+async def unbind_member(ctx: Context, member: Member) -> Outcome:
+    """Unlink the WeChat account of `member` (one the sender answers for: the caller has checked) with an `unbind`
+    audit row; they may bind again. Refused for the sender's own account and for a member not bound."""
     if member.id == ctx.bound.id:
-        return ctx.render("unbind_own")
+        return Outcome(False, ctx.render("unbind_own"))
     if not await members.release(ctx.session, member=member, actor_id=ctx.bound.id, now=ctx.now):
-        return ctx.render("unbind_not_bound", name=member.name)
-    return ctx.render("unbind_done", name=member.name, org=await orgs.path_of(ctx.session, org_id=member.org_id))
+        return Outcome(False, ctx.render("unbind_not_bound", name=member.name))
+    return Outcome(True, ctx.render("unbind_done", name=member.name,
+                                    org=await orgs.path_of(ctx.session, org_id=member.org_id)))

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from types import SimpleNamespace
 
 from bot import limits, star_review
-from bot.context import Context
+from bot.context import Context, Outcome
 from bot.models import StarReview
 from bot.repo import audit, conversation, members, stars
 from bot.routing import Need, Router, Usage
+from bot.star_review import GRANT, REMOVE
 
 router = Router(topic="星级")
 SHOWN = 20  # proposals listed in one reply (it must fit in one message); the rest are counted
-GRANT, REMOVE = "授", "摘"
 COMMAND = "评星"  # after the list, a bare `确认` confirms the review
 CONFIRM_WITHIN = timedelta(minutes=30)
 
@@ -31,49 +30,46 @@ async def review(ctx: Context) -> str:
     verb = ctx.args[0] if ctx.args else ""
     if verb == "确认":
         await conversation.take_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND)
-        return await _confirm(ctx, pending)
+        return await confirm_pending(ctx, pending)
     if verb == "改":
         return await _flip(ctx, pending)
     if verb in (GRANT, REMOVE):
         return await _set(ctx, pending, hold=verb == GRANT)
     if verb:
         return ctx.render("review_usage")
-    rows = await stars.proposals(ctx.session, review_ids=[r.id for r in pending])
-    held = await stars.held(ctx.session, member_ids={r.member_id for r in rows})
-    listed = [SimpleNamespace(id=r.id, name=r.name, star=r.star, verb=_verb(r.decision, r.star in held.get(
-        r.member_id, set())), overruled=r.decision != r.proposed, reason=r.reason, evidence=r.evidence) for r in rows]
+    listed = await star_review.listing(ctx.session, review_ids=[r.id for r in pending])
     await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND, payload="",
                                         expires_at=ctx.now + CONFIRM_WITHIN)
     return ctx.render("review_list", quarters=sorted({r.quarter for r in pending}), proposals=listed[:SHOWN],
-                      total=len(rows), overruled=sum(p.overruled for p in listed))
-
-
-def _verb(decision: bool, held_now: bool) -> str:
-    """What confirming does to one star, read against the stars actually held: 授 or 摘 a change,
-    不授 (a grant overruled) or 保留 (a removal overruled) none."""
-    if decision != held_now:
-        return GRANT if decision else REMOVE
-    return "保留" if held_now else "不授"
+                      total=len(listed), overruled=sum(p.overruled for p in listed))
 
 
 @router.confirms(COMMAND, what="评星确认")
 async def confirm(ctx: Context, payload: str) -> str:
     """A bare `确认` after the list: the same as `评星 确认`."""
     pending = await stars.pending_reviews(ctx.session, org_ids=await ctx.governed())
-    return await _confirm(ctx, pending) if pending else ctx.render("review_none")
+    return await confirm_pending(ctx, pending) if pending else ctx.render("review_none")
 
 
 async def _flip(ctx: Context, pending: Sequence[StarReview]) -> str:
-    """`评星 改 12 理由`: confirming will do the opposite of proposal 12."""
+    """`评星 改 12 理由`."""
     if len(ctx.args) < 2 or not ctx.args[1].isdigit():
         return ctx.render("review_usage")
-    if len(ctx.args) < 3:
-        return ctx.render("reason_missing", example=f"评星 改 {ctx.args[1]} 理由")
-    found = await stars.proposal(ctx.session, proposal_id=int(ctx.args[1]))
+    return (await flip(ctx, pending, int(ctx.args[1]), ctx.text_after(2))).reply
+
+
+async def flip(ctx: Context, pending: Sequence[StarReview], proposal_id: int, reason: str) -> Outcome:
+    """Overrule proposal `proposal_id` of the `pending` reviews (the sender's, `stars.pending_reviews`) with a
+    reason: confirming will do the opposite of what it proposes. Refused (done False) without a reason, with one
+    over `limits.REASON`, for a proposal not among `pending`, or for the sender's own star; else recorded in the
+    proposal and the audit trail (`star_overrule`), and nobody is told until the review is confirmed."""
+    if not reason.strip():
+        return Outcome(False, ctx.render("reason_missing", example=f"评星 改 {proposal_id} 理由"))
+    found = await stars.proposal(ctx.session, proposal_id=proposal_id)
     if found is None or found.review_id not in {r.id for r in pending}:
-        return ctx.render("review_not_found", id=ctx.args[1])
+        return Outcome(False, ctx.render("review_not_found", id=proposal_id))
     review = next(r for r in pending if r.id == found.review_id)
-    return await _overrule(ctx, review, found.member_id, found.star, not found.decision, ctx.text_after(2))
+    return await _overrule(ctx, review, found.member_id, found.star, not found.decision, reason)
 
 
 async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> str:
@@ -90,14 +86,14 @@ async def _set(ctx: Context, pending: Sequence[StarReview], *, hold: bool) -> st
     held_now = star in (await stars.held(ctx.session, member_ids=[member.id])).get(member.id, set())
     if held_now == hold:
         return ctx.render("review_no_change", name=member.name, star=star, held=held_now)
-    return await _overrule(ctx, by_org[member.org_id], member.id, star, hold, ctx.text_after(3))
+    return (await _overrule(ctx, by_org[member.org_id], member.id, star, hold, ctx.text_after(3))).reply
 
 
-async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str, hold: bool, reason: str) -> str:
+async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str, hold: bool, reason: str) -> Outcome:
     if member_id == ctx.bound.id:
-        return ctx.render("review_own")
+        return Outcome(False, ctx.render("review_own"))
     if refusal := ctx.refuse_long(reason, limits.REASON):
-        return refusal
+        return Outcome(False, refusal)
     held_now = star in (await stars.held(ctx.session, member_ids=[member_id])).get(member_id, set())
     await stars.decide(ctx.session, review_id=review.id, member_id=member_id, star=star, hold=hold,
                        held_now=held_now, reason=reason, by=ctx.bound.id)
@@ -105,11 +101,13 @@ async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str,
                        action="star_overrule",
                        subject=f"star:{star}", detail=f"{'hold' if hold else 'not hold'}: {reason}", at=ctx.now)
     name = await members.name_of(ctx.session, member_id=member_id)
-    return ctx.render("review_changed", name=name, star=star, hold=hold, reason=reason)
+    return Outcome(True, ctx.render("review_changed", name=name, star=star, hold=hold, reason=reason))
 
 
-async def _confirm(ctx: Context, pending: Sequence[StarReview]) -> str:
-    """Apply every waiting review the secretary answers for; only now are members told."""
+async def confirm_pending(ctx: Context, pending: Sequence[StarReview]) -> str:
+    """Apply the `pending` reviews (the sender's, `stars.pending_reviews`): each member whose stars change is
+    told what and why (a personal push per member), and each review gets a `star_confirm` audit row; the reply
+    saying how many were told. A review someone else confirmed first is skipped."""
     told = 0
     for found in pending:
         told += await star_review.confirm(ctx.session, content=ctx.content, review=found, by=ctx.bound.id, now=ctx.now)

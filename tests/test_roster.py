@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.migrate import upgrade
 from bot.models import Member, Organisation
-from bot.roster import RosterError, apply_rows, read_rows
+from bot.roster import BadRow, RosterError, apply_rows, check, read_rows, table_of
 from tests.conftest import ROOT
 
 HEADER = "姓名,手机号,支部,角色,入党日期\n"
@@ -64,6 +64,22 @@ async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) 
 def test_a_bad_row_is_reported_with_its_number(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(RosterError, match=message):
         read_rows(_csv(tmp_path, body))
+
+
+def test_every_bad_row_is_listed_with_its_line_and_problem(tmp_path: Path) -> None:
+    body = ("李秀英,13800000002,第一党支部,党员,\n王,12345,第一党支部,党员,\n\n"
+            "赵春花,13800000004,第一党支部,队长,\n李秀英,13800000002,第一党支部,党员,\n")
+    rows, bad = check(table_of(_csv(tmp_path, body)))
+    assert [(r.name, r.line) for r in rows] == [("李秀英", 2)]
+    assert bad == [BadRow(3, "phone", "12345"), BadRow(5, "role", "队长"), BadRow(6, "duplicate", "13800000002")]
+    assert check([]) == ([], [BadRow(1, "empty")])
+
+
+def test_a_csv_saved_by_excel_in_china_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes((HEADER + "李秀英,13800000002,塘约村党总支/第一党支部,书记,2005-06-15\n").encode("gb18030"))
+    [row] = read_rows(path)
+    assert (row.name, row.branch, row.role) == ("李秀英", "塘约村党总支/第一党支部", "书记")
 
 
 def test_missing_columns_are_named(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def scoped(request: web.Request, org_id: int | None) -> Viewer:
 def page(request: web.Request, template: str, /, status: int = 200, **values: Any) -> web.Response:
     """`content/console/<template>` rendered for the request's viewer (if any) as an HTML response."""
     found: Viewer | None = request.get(VIEWER)
-    body = services(request).content.console.get_template(template).render(viewer=found, path=request.path, **values)
+    body = services(request).content.console.get_template(template).render(viewer=found, current_path=request.path, **values)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 

@@ -86,6 +86,20 @@ async def roster(session: AsyncSession, *, org_ids: Sequence[int] | None = None)
     return [(member, org) for member, org in await session.execute(stmt)]
 
 
+async def search(session: AsyncSession, *, org_ids: Sequence[int], text: str, offset: int,
+                 limit: int) -> tuple[int, list[tuple[Member, str]]]:
+    """A page of the members of `org_ids` (by path, then name) whose name contains `text`, or whose phone ends
+    with it when it is all digits (empty: everyone), with their organisation's path; and how many match in all."""
+    stmt = select(Member, Organisation.path).join(Organisation).where(Member.org_id.in_(org_ids))
+    if text.isdigit():
+        stmt = stmt.where(Member.phone.endswith(text, autoescape=True))
+    elif text:
+        stmt = stmt.where(Member.name.contains(text, autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = await session.execute(stmt.order_by(Organisation.path, Member.name, Member.id).offset(offset).limit(limit))
+    return int(total or 0), [(member, org) for member, org in page]
+
+
 async def move(session: AsyncSession, *, member: Member, org_id: int, actor_id: int | None, now: datetime) -> bool:
     """Put `member` in another organisation; False when already there.
 

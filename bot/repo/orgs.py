@@ -125,6 +125,12 @@ async def path_of(session: AsyncSession, *, org_id: int) -> str:
     return (await session.scalar(select(Organisation.path).where(Organisation.id == org_id))) or ""
 
 
+async def paths(session: AsyncSession, *, org_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """(id, full path) of these organisations, by path (a secretary's choice of where to move someone)."""
+    found = await session.execute(select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))
+    return sorted(((id_, path) for id_, path in found), key=lambda pair: pair[1])
+
+
 async def subtree(session: AsyncSession, *, org_id: int) -> list[int]:
     """The organisation and every organisation under it, by id (what a secretary or administrator governs)."""
     root = await path_of(session, org_id=org_id)

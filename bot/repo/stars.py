@@ -54,10 +54,10 @@ async def pending_reviews(session: AsyncSession, *, org_ids: Sequence[int]) -> S
 
 
 async def proposals(session: AsyncSession, *, review_ids: Sequence[int]) -> Sequence[Any]:
-    """(id, member_id, name, star, proposed, decision, evidence, reason) of these reviews, by member."""
+    """(id, review_id, member_id, name, star, proposed, decision, evidence, reason) of these reviews, by member."""
     return (await session.execute(
-        select(StarProposal.id, StarProposal.member_id, Member.name, StarProposal.star, StarProposal.proposed,
-               StarProposal.decision, StarProposal.evidence, StarProposal.reason)
+        select(StarProposal.id, StarProposal.review_id, StarProposal.member_id, Member.name, StarProposal.star,
+               StarProposal.proposed, StarProposal.decision, StarProposal.evidence, StarProposal.reason)
         .join(Member, Member.id == StarProposal.member_id).where(StarProposal.review_id.in_(review_ids))
         .order_by(Member.org_id, Member.name, StarProposal.member_id, StarProposal.id))).all()
 
