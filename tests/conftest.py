@@ -30,6 +30,7 @@ from bot.services import Services
 from bot.simulator import Simulator
 from bot.wechat.client import WeChatClient, build_client
 from bot.wechat.fake import FakeWeChat
+from tests.console import Console
 from tests.phone import Phone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,3 +212,23 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PALMBOT_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("PALMBOT_CONTENT_DIR", str(settings.content_dir))
     monkeypatch.delenv("PALMBOT_CONFIG", raising=False)
+
+
+@pytest.fixture
+async def consoles() -> AsyncIterator[list[Console]]:
+    """Console browsers (tests/console.py) a test opened, closed after it."""
+    opened: list[Console] = []
+    yield opened
+    for console in opened:
+        await console.close()
+
+
+@pytest.fixture
+def browsers(live: TestClient, consoles: list[Console]) -> Callable[[], Console]:  # type: ignore[type-arg]
+    """browsers(): a fresh cookie-keeping browser against `live`, closed after the test."""
+
+    def make() -> Console:
+        consoles.append(Console(live, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
+        return consoles[-1]
+
+    return make

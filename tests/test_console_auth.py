@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -20,20 +20,6 @@ from tests.console import Console, link_in, sign_in
 from tests.phone import Phone
 
 SECRETARY_1, SECRETARY_2, MEMBER = "13800000001", "13800000011", "13800000002"
-
-
-@pytest.fixture
-async def browsers(live: TestClient) -> AsyncIterator[Callable[[], Console]]:  # type: ignore[type-arg]
-    """Fresh cookie-keeping browsers against the live app, closed after the test."""
-    made: list[Console] = []
-
-    def make() -> Console:
-        made.append(Console(live, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
-        return made[-1]
-
-    yield make
-    for console in made:
-        await console.close()
 
 
 async def test_a_link_signs_in_once_and_the_cookie_keeps_the_session(

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 
-import aiohttp
-import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
@@ -25,19 +23,6 @@ Phones = Callable[[str], Phone]
 LI, WANG, SECRETARY = "13800000002", "13800000003", "13800000001"
 CHART = re.compile(r'<script type="application/json" id="points-chart-data">(.*?)</script>', re.DOTALL)
 CAP = 10  # content/rules.toml monthly_cap
-
-
-@pytest.fixture
-async def browsers(live: TestClient) -> AsyncIterator[Callable[[], Console]]:  # type: ignore[type-arg]
-    made: list[Console] = []
-
-    def make() -> Console:
-        made.append(Console(live, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
-        return made[-1]
-
-    yield make
-    for console in made:
-        await console.close()
 
 
 async def opened(phone: Phone, browser: Console) -> Console:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
@@ -50,14 +49,6 @@ MINUTES = "传达学习了全会精神，讨论了明年春耕安排。"
 def december(clock: Clock) -> None:
     """Everyone binds (and so opens their 48-hour window) two days before the meeting."""
     clock.now = datetime(2026, 12, 18, 9, 0, tzinfo=TZ)
-
-
-@pytest.fixture
-async def consoles() -> AsyncIterator[list[Console]]:
-    opened: list[Console] = []
-    yield opened
-    for console in opened:
-        await console.close()
 
 
 async def open_console(live: TestClient, village: Village, consoles: list[Console],  # type: ignore[type-arg]  # noqa: F811

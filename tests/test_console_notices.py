@@ -4,7 +4,7 @@ and campaign, and the receipts of each notice, scoped to the viewer's subtree.""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -26,15 +26,6 @@ SECRETARY_1, SECRETARY_2, ABOVE = "13800000001", "13800000011", "13800000021"
 BRANCH_1 = {"13800000002": "李秀英", "13800000003": "王德明", "13800000004": "赵春花"}
 BRANCH_2 = {"13800000012": "马丽娟", "13800000013": "朱永刚"}
 TEXT = "本周六上午9点在村委会开展主题党日活动，请准时参加"
-
-
-@pytest.fixture
-async def consoles() -> AsyncIterator[list[Console]]:
-    """Consoles a test opened, closed after it."""
-    opened: list[Console] = []
-    yield opened
-    for console in opened:
-        await console.close()
 
 
 async def open_console(live: TestClient, phone: Phone, consoles: list[Console]) -> Console:  # type: ignore[type-arg]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import aiohttp
 import pytest
@@ -66,14 +66,6 @@ async def org_id(db: SessionMaker, path: str) -> int:
         found = await session.scalar(select(Organisation.id).where(Organisation.path == path))
     assert found is not None, path
     return found
-
-
-@pytest.fixture
-async def consoles() -> AsyncIterator[list[Console]]:
-    made: list[Console] = []
-    yield made
-    for console in made:
-        await console.close()
 
 
 @pytest.mark.usefixtures("tree")

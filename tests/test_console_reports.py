@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -36,14 +36,6 @@ ABOVE, BRANCH_1, BRANCH_2 = "13800000021", "13800000001", "13800000011"
 NAMES = {ABOVE: "彭光明", BRANCH_1: "张建国", BRANCH_2: "孙卫东"}
 TODAY = date(2026, 11, 16)  # the clock's
 Q4, YEAR = quarter_of(TODAY), year_of(TODAY)
-
-
-@pytest.fixture
-async def consoles() -> AsyncIterator[list[Console]]:
-    made: list[Console] = []
-    yield made
-    for console in made:
-        await console.close()
 
 
 async def signed_in(member: Phones, live: TestClient, consoles: list[Console], phone: str,  # type: ignore[type-arg]

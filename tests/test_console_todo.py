@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -34,15 +34,6 @@ ZHANG, SUN, PENG = "13800000001", "13800000011", "13800000021"  # secretaries: b
 LI, WANG, MA = "13800000002", "13800000003", "13800000012"  # members: branch 1, branch 1, branch 2
 TODO = "/console/todo"
 RESIDENT, RESIDENT_PHONE = "王秀兰", "13912345678"
-
-
-@pytest.fixture
-async def consoles() -> AsyncIterator[list[Console]]:
-    """Browsers signed in during a test, closed after it."""
-    made: list[Console] = []
-    yield made
-    for console in made:
-        await console.close()
 
 
 @pytest.fixture

@@ -180,9 +180,15 @@ def _mark_statement(status: S, retry: bool) -> Update:
 
 
 async def renew(session: AsyncSession, *, owner: str, now: datetime) -> int:
-    """Renew `owner`'s lease on every row it holds; how many."""
-    result = await session.execute(update(Delivery).where(Delivery.lease_owner == owner, Delivery.status.in_(HELD))
-                                   .values(claimed_at=now))
+    """Renew `owner`'s lease on the rows it holds; how many.
+
+    Rows another of the owner's transactions has locked at this moment are skipped (PostgreSQL: SKIP LOCKED):
+    a sender records one row's outcome and marks the next `sending` in one transaction, so renewing every row
+    in one statement could take the two locks in the other order and deadlock. A skipped row is renewed next
+    time, a third of a lease later."""
+    held = (select(Delivery.id).where(Delivery.lease_owner == owner, Delivery.status.in_(HELD))
+            .with_for_update(skip_locked=True))
+    result = await session.execute(update(Delivery).where(Delivery.id.in_(held)).values(claimed_at=now))
     return rowcount(result)
 
 
