@@ -310,8 +310,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 def _year(year: int) -> Period | None:
     """The calendar year `--year` names; None, having said why, for one that cannot be meant."""
-    from bot.ledger import YEARS
-    from bot.rules.periods import year_of
+    from bot.rules.periods import YEARS, year_of
 
     if year not in YEARS:
         print(f"palmbot: --year {year} is not a year such as 2026", file=sys.stderr)

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.console.auth import hide_link_tokens
 from bot.db import transaction
 from bot.dispatch import dispatch
 from bot.logs import member_tag
@@ -49,7 +50,7 @@ async def process(services: Services, msg: Any, key: str) -> Outcome:
             if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):
                 return Outcome(await inbound.reply_of(session, key=key), fresh=False)
             reply = await dispatch(services, session, msg)
-            await inbound.set_reply(session, key=key, reply=reply)
+            await inbound.set_reply(session, key=key, reply=hide_link_tokens(reply))
         return Outcome(reply, fresh=True)
     except Exception:
         log.exception("handler failed for a %s from member %s", msg.type, member_tag(msg.source))

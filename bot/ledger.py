@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 NAMES = "、"
 HELD, PLANNED = "已召开", "计划中"
 SUMMARY = "年度汇总"
-YEARS = range(2000, 2101)  # the years a 台账 may be asked for
 COUNTS = ("按时出席", "迟到", "请假", "缺席", "豁免", "补学", "送学")
 MEETING_COLUMNS = (("组织", 28), ("日期", 12), ("开始", 8), ("结束", 8), ("地点", 16), ("主题", 28), ("状态", 8),
                    *((name, 18) for name in COUNTS), ("纪要", 60), ("照片（张）", 10), ("照片链接", 40))

@@ -32,8 +32,10 @@ async def _link(ctx: Context, *, landing: str = "") -> tuple[str, int]:
     return url, int(auth.LINK_VALID.total_seconds() // 60)
 
 
-@router.command("退出后台", need=Need.SECRETARY, usage=Usage("退出后台", "结束所有已登录的网页后台"))
+@router.command("退出后台", "退出登录", need=Need.MEMBER,
+                usage=Usage("退出后台", "结束所有网页登录，作废未用的登录链接"))
 async def console_logout(ctx: Context) -> str:
-    """End every console session of the sender, on any phone or PC (a lost phone, a shared computer)."""
-    ended = await auth.end_all(ctx.session, member_id=ctx.bound.id, now=ctx.now)
-    return ctx.render("console_ended", count=ended)
+    """End every console session of the sender, on any phone or PC, and void links not yet opened (a lost
+    phone, a shared computer, a link forwarded by mistake)."""
+    sessions, links = await auth.end_all(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    return ctx.render("console_ended", count=sessions, links=links)

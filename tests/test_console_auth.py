@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.console import auth
 from bot.db import SessionMaker
-from bot.models import AuditEntry, ConsoleLink, ConsoleSession, Member
+from bot.models import AuditEntry, ConsoleLink, ConsoleSession, InboundMessage, Member
 from tests.conftest import Clock
 from tests.console import Console, link_in, sign_in
 from tests.phone import Phone
@@ -35,7 +35,7 @@ async def test_a_link_signs_in_once_and_the_cookie_keeps_the_session(
     assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/console"
     assert not cookie["secure"]  # plain HTTP here; see the HTTPS test
     await second.get(link)  # the same link again, from another browser
-    assert second.status == 403 and "已经用过或已超过 10 分钟" in second.text
+    assert second.status == 403 and "已经用过、已超过 10 分钟" in second.text
     await second.get("/console/audit")
     assert second.status == 401 and "发送「后台」" in second.text
     async with db() as session:  # neither token is kept in the clear
@@ -182,3 +182,55 @@ async def test_a_member_signed_in_cannot_open_a_secretarys_page(
     await console.get(f"/console/login?t={token}&next=/console/audit")
     assert console.status == 403 and "仅书记和管理员可用" in console.text
     await console.close()
+
+
+async def test_quitting_in_chat_voids_a_link_not_yet_opened_and_members_may_quit_too(
+        member: Callable[[str], Phone], browsers: Callable[[], Console]) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    link = link_in(await secretary.send("后台"))
+    reply = await secretary.send("退出后台") or ""
+    assert "目前没有登录中的网页" in reply and "还没打开的登录链接已作废" in reply
+    console = browsers()
+    await console.get(link)
+    assert console.status == 403 and "已退出" in console.text
+    plain = await member(MEMBER).bound("李秀英")
+    mine = link_in(await plain.send("我的"))
+    assert "作废" in (await plain.send("退出后台") or "")
+    await console.get(mine)
+    assert console.status == 403
+
+
+async def test_the_stored_reply_never_holds_a_usable_link(
+        member: Callable[[str], Phone], db: SessionMaker) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    token = link_in(await secretary.send("后台")).split("t=")[1]
+    async with db() as session:
+        stored = [r for r in await session.scalars(select(InboundMessage.reply)) if r and "/console/login" in r]
+    assert stored and all(token not in r and "login?t=…" in r for r in stored)
+
+
+async def test_the_page_after_signing_out_shows_nobody_and_the_menu_marks_one_page(
+        member: Callable[[str], Phone], live: TestClient) -> None:  # type: ignore[type-arg]
+    console = await sign_in(live, await member(SECRETARY_1).bound("张建国"), landing="/console/meetings")
+    assert console.text.count('aria-current="page"') == 1 and 'href="/console/meetings" class="here"' in console.text
+    await console.post("/console/logout")
+    assert "已退出后台" in console.text and "张建国" not in console.text and "/console/todo" not in console.text
+    await console.close()
+
+
+@pytest.mark.parametrize("path", [
+    "/console/meetings?month=0001-01", "/console/oversight?month=0001-01", "/console/reports?period=0001",
+    "/console/reports?period=0001Q1", "/console/reports/download?period=9999&format=xlsx",
+    "/console/meetings?month=9999-12", "/console/nowhere",
+])
+async def test_a_year_nobody_means_or_an_unknown_page_is_a_clear_4xx(
+        member: Callable[[str], Phone], live: TestClient, consoles: list[Console], path: str) -> None:  # type: ignore[type-arg]
+    consoles.append(console := await sign_in(live, await member(SECRETARY_1).bound("张建国")))
+    await console.get(path)
+    assert console.status in (400, 404) and "<h1>" in console.text, (path, console.status)
+
+
+async def test_a_quarter_nobody_means_is_refused_in_chat(member: Callable[[str], Phone]) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    reply = await secretary.send("报表 0001Q1") or ""
+    assert "抱歉" not in reply and "0001Q1" in reply

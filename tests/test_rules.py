@@ -138,3 +138,12 @@ def test_split_text_keeps_every_piece_within_2048_bytes_and_loses_nothing(text: 
 def test_cdata_safe_text_cannot_close_its_section() -> None:
     assert "]]>" not in cdata_safe("a]]>b").replace("]]]]><![CDATA[>", "")
     assert cdata_safe("x\x00y\x1fz") == "xyz"
+
+
+@pytest.mark.parametrize("text", ["0001Q1", "9999Q4", "0001", "9999年", "0001-01", "9999-12", "0000年1月"])
+def test_a_year_nobody_means_names_no_period(text: str) -> None:
+    from bot.rules.periods import parse_month, parse_quarter, parse_year, report_period
+
+    today = date(2026, 11, 30)
+    assert parse_quarter(text, today) is None and parse_year(text) is None and parse_month(text, today) is None
+    assert report_period(text, today) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,12 +81,26 @@ async def end_session(session: AsyncSession, *, token: str, now: datetime) -> No
                                                        ConsoleSession.ended_at.is_(None)).values(ended_at=now))
 
 
-async def end_all(session: AsyncSession, *, member_id: int, now: datetime) -> int:
-    """End every open session of a member (`退出后台` in chat, or an unbinding); how many were open."""
-    result = await session.execute(update(ConsoleSession).where(ConsoleSession.member_id == member_id,
-                                                                ConsoleSession.ended_at.is_(None),
-                                                                ConsoleSession.expires_at > now).values(ended_at=now))
-    return rowcount(result)
+async def end_all(session: AsyncSession, *, member_id: int, now: datetime) -> tuple[int, int]:
+    """End every open session of a member and void their links not yet opened (`退出后台` in chat: a lost
+    phone, a forwarded link); how many sessions were open and how many links were voided."""
+    sessions = await session.execute(update(ConsoleSession).where(ConsoleSession.member_id == member_id,
+                                                                  ConsoleSession.ended_at.is_(None),
+                                                                  ConsoleSession.expires_at > now).values(ended_at=now))
+    links = await session.execute(update(ConsoleLink).where(ConsoleLink.member_id == member_id,
+                                                            ConsoleLink.used_at.is_(None),
+                                                            ConsoleLink.expires_at > now).values(used_at=now))
+    return rowcount(sessions), rowcount(links)
+
+
+_LINK_TOKEN = re.compile(r"(/console/login\?t=)[A-Za-z0-9_-]+")
+
+
+def hide_link_tokens(text: str | None) -> str | None:
+    """A reply as it may be stored (the dedup table keeps replies for WeChat's retries): a sign-in link's token
+    replaced by "…", so the database never holds a usable link. A retry then gets a dead link; `后台` again
+    gives a new one."""
+    return _LINK_TOKEN.sub(r"\1…", text) if text else text
 
 
 def same_token(given: str, expected: str) -> bool:

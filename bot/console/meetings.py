@@ -15,11 +15,11 @@ from aiohttp import web
 from bot import meetings as life
 from bot.console.acting import context
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
-from bot.ledger import YEARS, write_xlsx
+from bot.ledger import write_xlsx
 from bot.models import Meeting, MeetingKind, Organisation
 from bot.repo import by_id, ledger, meetings, orgs
 from bot.rules import meetings as rules
-from bot.rules.periods import Period, month_of, parse_month, year_of
+from bot.rules.periods import YEARS, Period, month_of, parse_month, year_of
 from handlers.meetings import plan_meeting
 
 routes = web.RouteTableDef()
@@ -136,10 +136,7 @@ def _month(request: web.Request, text: str) -> Period:
     name no month."""
     if not text:
         return _this_month(request)
-    try:
-        found = parse_month(text, _today(request))
-    except (ValueError, OverflowError):  # year 0, or December 9999
-        found = None
+    found = parse_month(text, _today(request))
     if found is None:
         raise refusal(request, web.HTTPBadRequest, "month_unknown", asked=text)
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.console import auth
-from bot.console.web import COOKIE, PREFIX, page, refusal, secure_request, services, viewer
+from bot.console.web import COOKIE, PREFIX, VIEWER, page, refusal, secure_request, services, viewer
 
 routes = web.RouteTableDef()
 HOME = {True: f"{PREFIX}/todo", False: f"{PREFIX}/me"}  # a secretary's first page, a member's
@@ -46,6 +46,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.sessionmaker.begin() as session:
         await auth.end_session(session, token=request.cookies.get(COOKIE, ""), now=svc.clock())
+    request.pop(VIEWER)  # the page after signing out shows nobody's name, menu or button
     response = page(request, "signed_out.html")
     response.del_cookie(COOKIE, path=PREFIX)
     return response

@@ -122,8 +122,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             await _sign_in(request)
         response = await handler(request)
     except web.HTTPException as exc:
+        if exc.status == 404 and exc.content_type != "text/html":  # no such console page: say so in Chinese
+            exc = refusal(request, web.HTTPNotFound, "no_page")
         _protect(request, exc)
-        raise
+        raise exc from None
     _protect(request, response)
     return response
 

@@ -214,7 +214,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "wish_private": {},
     "too_long": {"what": "reason", "limit": 100},
     "console_link": {"url": "https://dj.example.gov.cn/console/login?t=" + "x" * 43, "minutes": 10},
-    "console_ended": {"count": 2},
+    "console_ended": {"count": 2, "links": 1},
     "console_me_link": {"url": "https://dj.example.gov.cn/console/login?t=" + "x" * 43 + "&next=/console/me",
                         "minutes": 10},
     "wish_taken": {"id": 3},

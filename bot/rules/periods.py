@@ -77,6 +77,15 @@ def previous_quarter(day: date) -> Period:
     return quarter_of(quarter_of(day).start - timedelta(days=1))
 
 
+YEARS = range(2000, 2101)  # the years a person may name (a report, a 台账, a month): others are typing slips
+
+
+def _year(text: str | None, default: int) -> int | None:
+    """A named year inside YEARS, `default` when none is named; None for one outside (`0001`, `9999`)."""
+    year = int(text) if text else default
+    return year if year in YEARS else None
+
+
 _QUARTER = re.compile(r"(?:(\d{4})年?)?(?:第?([1-4一二三四])季度|q([1-4]))")
 _CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4"}
 
@@ -87,7 +96,9 @@ def parse_quarter(text: str, today: date | None = None) -> Period | None:
     found = _QUARTER.fullmatch(text.replace(" ", "").casefold())
     if found is None or (found.group(1) is None and today is None):
         return None
-    year, number = int(found.group(1) or (today.year if today else 0)), found.group(2) or found.group(3)
+    year, number = _year(found.group(1), today.year if today else 0), found.group(2) or found.group(3)
+    if year is None:
+        return None
     number = _CHINESE_DIGITS.get(number, number)
     return quarter_of(date(year, (int(number) - 1) * 3 + 1, 1))
 
@@ -98,7 +109,8 @@ _YEAR = re.compile(r"(\d{4})年?(?:全年|年度)?")
 def parse_year(text: str) -> Period | None:
     """A calendar year as a person writes it: `2026`, `2026年`, `2026年度`; None when the text names none."""
     found = _YEAR.fullmatch(text.replace(" ", ""))
-    return year_of(date(int(found.group(1)), 1, 1)) if found and int(found.group(1)) >= 1 else None
+    year = _year(found.group(1), 0) if found else None
+    return year_of(date(year, 1, 1)) if year else None
 
 
 def report_period(text: str, today: date) -> Period | None:
@@ -137,7 +149,8 @@ def parse_month(text: str, today: date) -> Period | None:
         return None
     number = int(found.group(2))
     if found.group(1):
-        return month_of(date(int(found.group(1)), number, 1))
+        year = _year(found.group(1), 0)
+        return month_of(date(year, number, 1)) if year else None
     coming = month_of(month_of(today).end)  # the month after today's
     if coming.start.month == number:
         return coming
