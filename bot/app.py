@@ -12,17 +12,17 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
-from sqlalchemy import select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
 
-from bot import console
+from bot import console, probes
 from bot.config import Settings
 from bot.content import Content, load_content
 from bot.db import make_engine, make_sessionmaker
 from bot.delivery import DeliveryWorker
 from bot.keys import SERVICES
 from bot.logs import AccessLogger
+from bot.metrics import Metrics
 from bot.models import OutboxMessage
 from bot.outbound import Clock, SandboxOutbox
 from bot.replay import RedisMemory, kept_for
@@ -47,7 +47,7 @@ def create_app(
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_get("/wechat", verify)
     app.router.add_post("/wechat", receive)
-    app.router.add_get("/healthz", healthz)
+    probes.mount(app)
     console.mount(app)
     if settings.sandbox:
         app.router.add_get("/sandbox/outbox", sandbox_outbox)
@@ -61,8 +61,10 @@ def create_app(
         engine = make_engine(settings.database_url)
         sessionmaker = make_sessionmaker(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        metrics = Metrics()
         async with aiohttp.ClientSession() as http:
-            client = None if settings.sandbox else build_client(settings, sessionmaker, now, http, redis)
+            client = None if settings.sandbox else build_client(settings, sessionmaker, now, http, redis,
+                                                                 on_refresh=metrics.token_refreshed)
             services = Services(
                 settings=settings,
                 sessionmaker=sessionmaker,
@@ -75,6 +77,7 @@ def create_app(
                 deliveries=DeliveryWorker(sessionmaker, client, now, settings.wechat_template_notice,
                                           settings.wechat_template_fields) if client else None,
                 wechat=client,
+                metrics=metrics,
             )
             app[SERVICES] = services
             async with _background(services, enabled=background):
@@ -125,16 +128,6 @@ def _crypto(settings: Settings) -> WeChatCrypto | None:
     if settings.message_mode == "plaintext":
         return None
     return WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers; 503 otherwise, so a load balancer stops sending traffic."""
-    try:
-        async with request.app[SERVICES].sessionmaker() as session:
-            await session.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError):
-        raise web.HTTPServiceUnavailable(text="database unreachable") from None
-    return web.json_response({"status": "ok"})
 
 
 async def sandbox_outbox(request: web.Request) -> web.Response:

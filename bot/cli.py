@@ -1,5 +1,5 @@
-"""The `palmbot` command: serve, db, members, content, menu, campaigns, jobs, report, ledger, oversight, audit,
-chat."""
+"""The `palmbot` command: serve, db, backup, restore, members, content, menu, campaigns, jobs, report, ledger,
+oversight, audit, chat."""
 
 from __future__ import annotations
 
@@ -46,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database schema").add_subparsers(required=True, metavar="ACTION")
     db.add_parser("upgrade", help="migrate the schema to the newest version").set_defaults(run=_db_upgrade)
+
+    back = commands.add_parser("backup", help="copy the whole database to a file (safe while the server runs)")
+    back.add_argument("path", type=Path, help="the file to write (replaced once the new one is complete)")
+    back.set_defaults(run=_backup)
+    back_in = commands.add_parser("restore", help="load a backup into the database, upgrading an older one "
+                                                  "(stop the servers first)")
+    back_in.add_argument("path", type=Path, help="a file `palmbot backup` wrote")
+    back_in.add_argument("--force", action="store_true", help="replace a database that already holds data")
+    back_in.set_defaults(run=_restore)
 
     members = commands.add_parser("members", help="the roster").add_subparsers(required=True, metavar="ACTION")
     imp = members.add_parser("import", help="import a CSV or XLSX roster (姓名,手机号,支部,角色,入党日期)")
@@ -151,6 +160,23 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger("palmbot").info("serving %s on http://%s:%d/wechat", mode, args.host, args.port)
     web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None,
                 **SERVER_OPTIONS)
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import backup
+
+    revision = asyncio.run(backup(settings.database_url, args.path))
+    print(f"{args.path}: the database at schema revision {revision}, {args.path.stat().st_size:,} bytes")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import restore
+
+    restored = asyncio.run(restore(settings.database_url, args.path, force=args.force))
+    upgraded = f", upgraded to {restored.upgraded_to}" if restored.upgraded_to else ""
+    print(f"{args.path}: restored (schema revision {restored.revision}{upgraded})")
     return 0
 
 

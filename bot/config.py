@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import math
 import os
 import tomllib
@@ -18,6 +19,8 @@ from bot.wechat.templates import DEFAULT_FIELDS, SOURCES, check_fields
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/palmbot.db"
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("::1"))
 
 
 class ConfigError(Exception):
@@ -46,6 +49,8 @@ class Settings:
     wechat_message_mode: str = ""  # plaintext, compatible or safe; empty: safe with an EncodingAESKey, else plaintext
     public_url: str = "http://127.0.0.1:8080"  # where members' browsers reach this server (console links)
     request_max_age: float = 300.0  # seconds a callback's timestamp may be away from now (WeChat retries within 15 s)
+    metrics_allow: tuple[Network, ...] = LOOPBACK  # who may read /metrics (others get 403)
+    trusted_proxies: tuple[Network, ...] = ()  # proxies whose X-Forwarded-For names the client (none: the peer)
 
     @property
     def sandbox(self) -> bool:
@@ -193,6 +198,17 @@ def _redis_url(name: str, value: Any) -> str:
     return url
 
 
+def _networks(name: str, value: Any) -> tuple[Network, ...]:
+    """A list of addresses or CIDR blocks (`["10.0.0.0/8", "::1"]`), or the same comma-separated."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected a list of addresses, got {value!r}")
+    try:
+        return tuple(ipaddress.ip_network(str(item).strip()) for item in items if str(item).strip())
+    except ValueError as exc:
+        raise ConfigError(f"PALMBOT_{name.upper()}: {exc}") from None
+
+
 MESSAGE_MODES = ("plaintext", "compatible", "safe")
 
 
@@ -222,4 +238,6 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "wechat_message_mode": _message_mode,
     "request_max_age": _positive,
     "public_url": _api_base,
+    "metrics_allow": _networks,
+    "trusted_proxies": _networks,
 }

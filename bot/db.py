@@ -75,15 +75,20 @@ async def open_database(url: str) -> AsyncIterator[SessionMaker]:
 
     Raises NoDatabase for a missing SQLite file rather than creating an empty one.
     """
-    path = sqlite_path(url)
-    if path and path != ":memory:" and not Path(path).is_file():
-        raise NoDatabase(f"no database at {Path(path).resolve()}; run palmbot in the folder that holds it "
-                         "(or set database_url), or create it with `palmbot db upgrade`")
+    require_file(url)
     engine = make_engine(url)
     try:
         yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+def require_file(url: str) -> None:
+    """Raise NoDatabase when `url` names an SQLite file that is not there (other databases pass)."""
+    path = sqlite_path(url)
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise NoDatabase(f"no database at {Path(path).resolve()}; run palmbot in the folder that holds it "
+                         "(or set database_url), or create it with `palmbot db upgrade`")
 
 
 def _ensure_sqlite_dir(url: str) -> str:

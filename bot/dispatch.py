@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,18 @@ from bot.services import Services
 SECRETARY_ROLES = {Role.SECRETARY, Role.ADMIN}
 READS_NOTICES = "通知"  # the command that shows waiting notices needs no reminder of them
 MAY_READ = frozenset({"收到", "确认"})  # commands that may show some waiting notices (those asking for a receipt)
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """A message's reply (None: none) with what `/metrics` counts: the command that answered (its word, `event:NAME`
+    for an event's handler, "none" when nothing matched) and the outcome: replied, silent (the handler had nothing
+    to say), refused (not bound, or not a secretary), not_understood (the fallback answered) or ignored (an event
+    nobody handles)."""
+
+    reply: str | None
+    command: str
+    outcome: str
 
 
 def spoken(msg: Any) -> str | None:
@@ -43,18 +55,19 @@ def match(services: Services, msg: Any) -> Match | None:
     return router.match_message(msg.type)
 
 
-async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str | None:
-    """Run the matching handler and return its reply; None means no reply (events nobody handles)."""
+async def dispatch(services: Services, session: AsyncSession, msg: Any) -> Dispatched:
+    """Run the matching handler: its reply, the command and the outcome."""
     member, unread = await members.sender(session, openid=msg.source)
     found = match(services, msg)
     if found is None and not _spoken_to(msg):
-        return None  # an event nobody handles, of a type wechatpy may not even know: WeChat gets `success`
+        return Dispatched(None, "none", "ignored")  # an event of a type wechatpy may not even know: `success`
     fallback = services.router.fallback
+    command = _command(found, msg)
     if found is None:
         found = Match(fallback, (), read(spoken(msg) or ""))
     refusal = _refusal(found.route.need, member)
     if refusal:
-        return services.content.render(refusal)
+        return Dispatched(services.content.render(refusal), command, "refused")
     ctx = Context(
         msg=msg, member=member, args=found.args, session=session, settings=services.settings,
         content=services.content, outbound=services.outbound, now=services.clock(), router=services.router,
@@ -64,12 +77,20 @@ async def dispatch(services: Services, session: AsyncSession, msg: Any) -> str |
         reply = await found.route.handler(ctx)
     except NotUnderstood:
         ctx = replace(ctx, args=(), starts=(), bare=False)
-        reply = await fallback.handler(ctx)
+        reply, command = await fallback.handler(ctx), "none"
     if reply and unread and found.route.word in MAY_READ:
         unread = (await members.sender(session, openid=msg.source))[1]
     if reply and unread and found.route.word != READS_NOTICES:
         reply = f"{reply}\n\n{services.content.render('unread_hint', count=unread)}"
-    return reply
+    outcome = "not_understood" if command == "none" else "replied" if reply else "silent"
+    return Dispatched(reply, command, outcome)
+
+
+def _command(found: Match | None, msg: Any) -> str:
+    """The command's name for `/metrics`: a few dozen values at most, never what a member typed."""
+    if found is None:
+        return "none"
+    return found.route.word or (f"event:{msg.event}" if msg.type == "event" else msg.type)
 
 
 def _spoken_to(msg: Any) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.backup import BackupError
 from bot.config import Settings
 from bot.content import ContentError
 from bot.db import NoDatabase
@@ -29,7 +30,7 @@ def in_one_line(command: Command, settings: Settings, args: argparse.Namespace) 
         return _fail("the output was closed before everything was written")
     except KeyboardInterrupt:
         return 130
-    except NoDatabase as exc:
+    except (NoDatabase, BackupError) as exc:
         return _fail(str(exc))
     except OrgLookupError as exc:  # an --org or --to naming no organisation, or several
         return _fail(f"{exc}; `palmbot members list` shows the organisations")

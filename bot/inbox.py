@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +21,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A reply and whether this delivery produced it (a retry only repeats the first one's)."""
+    """A reply and whether this delivery produced it (a retry only repeats the first one's), with the command and
+    the result `/metrics` counts: the dispatch's (`bot.dispatch.Dispatched`), duplicate (a retry) or error."""
 
     reply: str | None
     fresh: bool
+    command: str
+    result: str
 
 
 async def answer(services: Services, msg: Any, key: str) -> str | None:
@@ -31,7 +35,9 @@ async def answer(services: Services, msg: Any, key: str) -> str | None:
 
     `key` is the message's dedup key (`bot.wire.dedup_key`), which names its sender.
     """
+    started = time.perf_counter()
     task: asyncio.Task[Outcome] = services.spawn(process(services, msg, key))
+    task.add_done_callback(lambda done: _count(services, done, time.perf_counter() - started))
     try:
         async with asyncio.timeout(services.settings.reply_deadline):
             outcome = await asyncio.shield(task)
@@ -48,10 +54,10 @@ async def process(services: Services, msg: Any, key: str) -> Outcome:
     try:
         async with transaction(services.sessionmaker) as session:
             if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):
-                return Outcome(await inbound.reply_of(session, key=key), fresh=False)
-            reply = await dispatch(services, session, msg)
-            await inbound.set_reply(session, key=key, reply=hide_link_tokens(reply))
-        return Outcome(reply, fresh=True)
+                return Outcome(await inbound.reply_of(session, key=key), False, "none", "duplicate")
+            dispatched = await dispatch(services, session, msg)
+            await inbound.set_reply(session, key=key, reply=hide_link_tokens(dispatched.reply))
+        return Outcome(dispatched.reply, True, dispatched.command, dispatched.outcome)
     except Exception:
         log.exception("handler failed for a %s from member %s", msg.type, member_tag(msg.source))
         return await _apologise(services, msg, key)
@@ -70,8 +76,15 @@ async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
                 await inbound.set_reply(session, key=key, reply=apology)
     except Exception:
         log.exception("could not record the failure of a %s from member %s", msg.type, member_tag(msg.source))
-        return Outcome(apology, fresh=False)
-    return Outcome(apology, fresh=fresh)
+        return Outcome(apology, False, "none", "error")
+    return Outcome(apology, fresh, "none", "error")
+
+
+def _count(services: Services, done: asyncio.Task[Outcome], seconds: float) -> None:
+    """Count a handled message and the seconds until its reply was ready (however long past the deadline)."""
+    if not done.cancelled() and done.exception() is None:
+        outcome = done.result()
+        services.metrics.handled(outcome.command, outcome.result, seconds)
 
 
 def _deliver_late(services: Services, openid: str, done: asyncio.Task[Outcome]) -> None:

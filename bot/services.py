@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.db import SessionMaker
 from bot.delivery import DeliveryWorker
+from bot.metrics import Metrics
 from bot.outbound import Clock, Outbound
 from bot.replay import DatabaseMemory, ReplayMemory
 from bot.routing import Router
@@ -28,6 +29,7 @@ class Services:
     redis_replays: ReplayMemory | None = None  # with `redis_url`: the replay memory in Redis
     deliveries: DeliveryWorker | None = None  # None without an AppSecret: pushes queue, nothing is sent
     wechat: WeChatClient | None = None  # the WeChat API; None without an AppSecret (the sandbox)
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics reports (`bot/metrics.py`)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property

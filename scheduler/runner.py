@@ -68,13 +68,18 @@ async def run(services: Services, job: CalendarJob, fire_at: datetime, *, again:
             if await _ran(check, job.name, fire_at):
                 return ""
     async with services.sessionmaker() as session:
-        result = await job.body(services, session, fire_at)
+        try:
+            result = await job.body(services, session, fire_at)
+        except Exception:
+            services.metrics.job_ran(job.name, "failed")
+            raise
         first = await insert_once(session, JobRun, job=job.name, fire_at=fire_at, outcome="run",
                                   ran_at=services.clock())
         if not first and not again:
             await session.rollback()
             return ""
         await session.commit()
+    services.metrics.job_ran(job.name, "run")
     log.info("job %s for %s: %s", job.name, fire_at, result)
     return result
 
@@ -85,7 +90,10 @@ async def _ran(session: AsyncSession, job: str, fire_at: datetime) -> bool:
 
 async def _record_missed(services: Services, job: CalendarJob, fire_at: datetime, now: datetime) -> bool:
     async with services.sessionmaker.begin() as session:
-        return await insert_once(session, JobRun, job=job.name, fire_at=fire_at, outcome="missed", ran_at=now)
+        missed = await insert_once(session, JobRun, job=job.name, fire_at=fire_at, outcome="missed", ran_at=now)
+    if missed:
+        services.metrics.job_ran(job.name, "missed")
+    return missed
 
 
 async def last_runs(services: Services) -> dict[str, tuple[datetime, str]]:

@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import SERVER_OPTIONS, create_app
 from bot.cli import main
@@ -232,3 +235,45 @@ def browsers(live: TestClient, consoles: list[Console]) -> Callable[[], Console]
         return consoles[-1]
 
     return make
+Scratch = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+async def scratch(database_url: str, tmp_path: Path) -> AsyncIterator[Scratch]:
+    """`await scratch("old")`: the URL of an empty database of the suite's engine, apart from the suite's own
+    (a file under tmp_path, or a PostgreSQL database created here and dropped afterwards)."""
+    if not database_url.startswith("postgresql"):
+        async def file(name: str) -> str:
+            return f"sqlite+aiosqlite:///{tmp_path}/{name}.db"
+
+        yield file
+        return
+    base, _, suite = database_url.rpartition("/")
+    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    async def database(name: str) -> str:
+        made.append(f"{suite}_{name}")
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{made[-1]}"'))
+            await conn.execute(text(f'CREATE DATABASE "{made[-1]}"'))
+        return f"{base}/{made[-1]}"
+
+    yield database
+    async with admin.connect() as conn:
+        for name in made:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+Snapshot = dict[str, tuple[list[str], list[dict[str, Any]]]]
+
+
+def snapshot(conn: Connection) -> Snapshot:
+    """Every table's columns and rows (reflected, so any schema reads), rows ordered by all their values."""
+    tables = MetaData()
+    tables.reflect(conn)
+    return {name: (sorted(table.columns.keys()),
+                   sorted(({c: row._mapping[c] for c in sorted(row._mapping.keys())}
+                           for row in conn.execute(table.select())), key=repr))
+            for name, table in tables.tables.items() if name != "alembic_version"}

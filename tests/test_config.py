@@ -49,6 +49,8 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     ({"PALMBOT_REQUEST_MAX_AGE": "-1"}, "PALMBOT_REQUEST_MAX_AGE"),
     ({"PALMBOT_REQUEST_MAX_AGE": "nan"}, "PALMBOT_REQUEST_MAX_AGE"),  # freshness would be off
     ({"PALMBOT_REQUEST_MAX_AGE": "inf"}, "PALMBOT_REQUEST_MAX_AGE"),
+    ({"PALMBOT_METRICS_ALLOW": "10.0.0.1/8"}, "PALMBOT_METRICS_ALLOW"),  # host bits set: which was meant?
+    ({"PALMBOT_TRUSTED_PROXIES": "nginx"}, "PALMBOT_TRUSTED_PROXIES"),
 ])
 def test_a_bad_value_names_its_key(env: dict[str, str], key: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -88,3 +90,12 @@ def test_template_fields_map_the_account_s_template() -> None:
 ])
 def test_the_message_mode_is_safe_by_default_with_a_key(env: dict[str, str], mode: str) -> None:
     assert Settings.load(env).message_mode == mode
+
+
+def test_address_lists_come_as_a_list_in_the_file_or_comma_separated_in_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "palmbot.toml"
+    config.write_text('metrics_allow = ["10.0.0.0/8", "::1"]\n', encoding="utf-8")
+    settings = Settings.load({"PALMBOT_TRUSTED_PROXIES": "127.0.0.1, 192.0.2.0/24"}, config)
+    assert [str(n) for n in settings.metrics_allow] == ["10.0.0.0/8", "::1/128"]
+    assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "192.0.2.0/24"]
+    assert [str(n) for n in Settings().metrics_allow] == ["127.0.0.1/32", "::1/128"]  # loopback only by default

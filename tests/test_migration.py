@@ -4,42 +4,27 @@ with the demo roster, check-ins, claims and a confirmed star review, keeps every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, Table, select, text
+from sqlalchemy import MetaData, Table, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import make_engine, make_sessionmaker
 from bot.migrate import upgrade
 from bot.models import AuditEntry
 from bot.repo import orgs
 from bot.roster import read_rows
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Scratch, Snapshot, snapshot
 
 AT = datetime(2026, 10, 12, 1, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def scratch_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of the suite's engine, apart from the suite's own (created and dropped here)."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite+aiosqlite:///{tmp_path}/old.db"
-        return
-    base, _, name = database_url.rpartition("/")
-    scratch = f"{name}_migration"
-    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}"'))
-        await conn.execute(text(f'CREATE DATABASE "{scratch}"'))
-    yield f"{base}/{scratch}"
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)'))
-    await admin.dispose()
+async def scratch_url(scratch: Scratch) -> str:
+    return await scratch("migration")
 
 
 def _fill(conn: Connection, *, sqlite: bool) -> None:
@@ -84,19 +69,6 @@ def _fill(conn: Connection, *, sqlite: bool) -> None:
          "detail": "第一党支部: 1 changes, 0 overruled", "at": at})
 
 
-Snapshot = dict[str, tuple[list[str], list[dict[str, Any]]]]
-
-
-def _snapshot(conn: Connection) -> Snapshot:
-    """Every table's columns and rows (reflected, so any schema reads), rows ordered by all their values."""
-    tables = MetaData()
-    tables.reflect(conn)
-    return {name: (sorted(table.columns.keys()),
-                   sorted(({c: row._mapping[c] for c in sorted(row._mapping.keys())}
-                           for row in conn.execute(table.select())), key=repr))
-            for name, table in tables.tables.items() if name != "alembic_version"}
-
-
 async def _on(engine: AsyncEngine, work: Any) -> Any:
     async with engine.begin() as conn:
         return await conn.run_sync(work)
@@ -106,13 +78,13 @@ async def test_an_old_database_upgrades_with_every_row_and_id_kept(scratch_url: 
     await asyncio.to_thread(upgrade, scratch_url, "0004")
     engine = make_engine(scratch_url)
     await _on(engine, lambda c: _fill(c, sqlite=scratch_url.startswith("sqlite")))
-    before: Snapshot = await _on(engine, _snapshot)
+    before: Snapshot = await _on(engine, snapshot)
     await engine.dispose()
 
     await asyncio.to_thread(upgrade, scratch_url)
 
     engine = make_engine(scratch_url)
-    after: Snapshot = await _on(engine, _snapshot)
+    after: Snapshot = await _on(engine, snapshot)
     for name, (columns, rows) in before.items():
         kept = sorted(({c: row[c] for c in columns} for row in after[name][1]), key=repr)
         assert kept == rows, name

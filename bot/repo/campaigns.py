@@ -111,9 +111,7 @@ async def claim(session: AsyncSession, *, owner: str, now: datetime, limit: int)
     """Take up to `limit` due rows of unpaused campaigns under `owner`'s lease, longest due first; other workers
     skip locked rows."""
     due = (
-        select(Delivery.id).join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now,
-               or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now))
+        _due(select(Delivery.id), now)
         .order_by(Delivery.next_attempt_at, Delivery.id).limit(limit).with_for_update(skip_locked=True, of=Delivery)
     )  # in the order of the (status, next_attempt_at) index: ordered by id, 100,000 due rows took 33 ms to sort
     ids = list(await session.scalars(due))  # locked first: as an IN subquery, PostgreSQL may take more than `limit`
@@ -123,6 +121,19 @@ async def claim(session: AsyncSession, *, owner: str, now: datetime, limit: int)
                                    .values(status=S.CLAIMED, claimed_at=now, lease_owner=owner)
                                    .returning(Delivery.id))
     return sorted(result.scalars())
+
+
+def _due(query: Select[Any], now: datetime) -> Select[Any]:
+    """`query` narrowed to the rows a worker may send now: new, their time come, their campaign not paused."""
+    return (query.join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now,
+                   or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now)))
+
+
+async def oldest_due(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """When the longest-waiting row a worker may send now became due; None when none is due."""
+    oldest: datetime | None = await session.scalar(_due(select(func.min(Delivery.next_attempt_at)), now))
+    return oldest
 
 
 async def items(session: AsyncSession, *, delivery_ids: Sequence[int]) -> list[Item]:
@@ -234,10 +245,12 @@ async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, rea
                           .values(paused_until=until, pause_reason=reason))
 
 
-async def counts(session: AsyncSession, *, campaign_id: int) -> Counter[str]:
-    rows = await session.execute(select(Delivery.status, func.count()).where(Delivery.campaign_id == campaign_id)
-                                 .group_by(Delivery.status))
-    return Counter({status: n for status, n in rows})
+async def counts(session: AsyncSession, *, campaign_id: int | None = None) -> Counter[str]:
+    """Rows by status: of one campaign, or (None) of the whole ledger."""
+    query = select(Delivery.status, func.count()).group_by(Delivery.status)
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    return Counter({status: n for status, n in await session.execute(query)})
 
 
 async def finish_unreported(session: AsyncSession, *, now: datetime) -> list[Campaign]:

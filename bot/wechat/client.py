@@ -23,7 +23,7 @@ from bot.db import SessionMaker
 from bot.outbound import Clock
 from bot.wechat.errors import Action, Failure, QuotaExceeded, WeChatError
 from bot.wechat.ratelimit import RateLimiter
-from bot.wechat.tokens import DatabaseTokens, RedisTokens, TokenCache, TokenStore
+from bot.wechat.tokens import DatabaseTokens, RedisTokens, Refreshed, TokenCache, TokenStore
 
 TIMEOUT = 10.0  # seconds for one HTTP exchange with WeChat
 MEDIA_BYTES = 10 * 1024 * 1024  # the largest media file we take (WeChat's photos are at most a few MB)
@@ -202,8 +202,9 @@ async def fetch_stable_token(http: aiohttp.ClientSession, base: str, appid: str,
 
 
 def build_client(settings: Settings, sessionmaker: SessionMaker, clock: Clock, http: aiohttp.ClientSession,
-                 redis: Any = None, **options: Any) -> WeChatClient:
-    """The client for the configured account: the shared token (in Redis when given), the send rate."""
+                 redis: Any = None, on_refresh: Refreshed | None = None, **options: Any) -> WeChatClient:
+    """The client for the configured account: the shared token (in Redis when given, `on_refresh` told of each
+    fetch), the send rate."""
 
     async def fetch(force: bool) -> tuple[str, int]:
         return await fetch_stable_token(http, settings.wechat_api_base, settings.wechat_appid,
@@ -211,5 +212,5 @@ def build_client(settings: Settings, sessionmaker: SessionMaker, clock: Clock, h
 
     cache: TokenCache = (RedisTokens(redis, settings.wechat_appid) if redis is not None
                          else DatabaseTokens(sessionmaker, settings.wechat_appid))
-    return WeChatClient(http, settings.wechat_api_base, TokenStore(cache, fetch, clock),
+    return WeChatClient(http, settings.wechat_api_base, TokenStore(cache, fetch, clock, on_refresh),
                         RateLimiter(settings.send_rate), **options)

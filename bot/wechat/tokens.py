@@ -21,6 +21,7 @@ from bot.repo import insert_once
 MARGIN = timedelta(minutes=5)  # refresh this long before WeChat says the token expires
 
 Fetch = Callable[[bool], Awaitable[tuple[str, int]]]  # force_refresh -> (token, expires_in seconds)
+Refreshed = Callable[[str], None]  # told "due" or "rejected" after each token fetched (`/metrics` counts them)
 
 
 class TokenCache(Protocol):
@@ -74,8 +75,9 @@ class TokenStore:
     old one and `rejected` reads the shared place again before fetching anything.
     """
 
-    def __init__(self, cache: TokenCache, fetch: Fetch, clock: Clock) -> None:
+    def __init__(self, cache: TokenCache, fetch: Fetch, clock: Clock, refreshed: Refreshed | None = None) -> None:
         self._cache, self._fetch, self._clock = cache, fetch, clock
+        self._refreshed = refreshed
         self._lock = asyncio.Lock()
         self._memo: tuple[str, datetime] | None = None
 
@@ -109,4 +111,6 @@ class TokenStore:
         expires_at = self._clock() + lifetime
         self._memo = (token, expires_at)
         await self._cache.save(token, expires_at, lifetime)
+        if self._refreshed is not None:
+            self._refreshed("rejected" if force else "due")
         return token
