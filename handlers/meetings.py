@@ -112,6 +112,8 @@ async def plan_meeting(ctx: Context, org: Organisation, plan: rules.Plan) -> tup
     days = ctx.content.rules.life.backfill_days
     if rules.too_far_back(plan.starts.date(), ctx.today, days):
         return None, ctx.render("meeting_too_old", day=plan.starts.date(), days=days)
+    if rules.too_far_ahead(plan.starts.date(), ctx.today):
+        return None, ctx.render("meeting_too_far", day=plan.starts.date(), days=rules.AHEAD_DAYS)
     if refusal := ctx.refuse_long(plan.place, limits.PLACE) or ctx.refuse_long(plan.topic, limits.TOPIC):
         return None, refusal
     starts = plan.starts.replace(tzinfo=tz)

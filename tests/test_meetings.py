@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.db import SessionMaker
@@ -304,3 +304,12 @@ async def test_leave_goes_to_the_meeting_its_words_name_by_day_or_number(
     plain = await a["李强"].says("请假 家里有事")  # no day, no number: the next meeting
     assert f"{sooner} 号会议" in plain, plain
     assert "没有要参加的会议" in await a["赵敏"].says("请假 12月25日 走亲戚")  # no meeting that day
+
+
+@pytest.mark.parametrize("text", ["会议 党员大会 2099年1月1日 19:30 村委会 学习党章", "会议 党课 2028年3月1日 14:30 活动室 学党史"])
+async def test_a_meeting_more_than_a_year_ahead_is_a_slip_and_nobody_is_told(
+        december: None, villages: dict[str, Village], live: TestClient, db: SessionMaker, text: str) -> None:  # type: ignore[type-arg]  # noqa: F811
+    reply = await villages[A].secretary.says(text)
+    assert "太远了" in reply and "最多提前一年" in reply
+    async with db() as session:
+        assert await session.scalar(select(func.count()).select_from(Meeting)) == 0

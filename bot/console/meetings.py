@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from bot import limits
 from bot import meetings as life
 from bot.console.acting import context
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
@@ -128,7 +129,9 @@ async def _listing(request: web.Request, who: Viewer, month: Period, typed: Plan
                 previous=month_of(month.start - timedelta(days=1)).start, following=month.end,
                 rows=[(m, path, life.state(m, now), counts.get(m.id, {})) for m, path in held], orgs=places,
                 kinds=[kind.value for kind in MeetingKind], form=asdict(typed), year=now.astimezone(tz).year,
-                lengths=(rules.MIN_MINUTES, rules.MAX_MINUTES), years=(YEARS[0], YEARS[-1]), tz=tz)
+                lengths=(rules.MIN_MINUTES, rules.MAX_MINUTES), years=(YEARS[0], YEARS[-1]), tz=tz,
+                latest=now.astimezone(tz).date() + timedelta(days=rules.AHEAD_DAYS),
+                chars={"place": limits.PLACE.chars, "topic": limits.TOPIC.chars})
 
 
 def _month(request: web.Request, text: str) -> Period:

@@ -105,6 +105,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "attendance_not_needed": {"meeting": _PLANNED, "closed": False},
     "meeting_reminder": {"meeting": _PLANNED},
     "meeting_too_old": {"day": date(2026, 11, 1), "days": 7},
+    "meeting_too_far": {"day": date(2099, 1, 1), "days": 366},
     "meeting_usage": {"part": "place"},
     "minutes_done": {"meeting": _PLANNED, "minutes": 10},
     "minutes_photo": {"meeting": _PLANNED, "photos": 2},

@@ -192,6 +192,14 @@ def held_by(kind: str, org_kind: str) -> bool:
     return True
 
 
+AHEAD_DAYS = 366  # a meeting is planned at most a year ahead: further is a typing slip (`2099-01-01`)
+
+
+def too_far_ahead(day: date, today: date) -> bool:
+    """A meeting dated more than AHEAD_DAYS after today is refused: members are told 月 and 日, not the year."""
+    return day > today + timedelta(days=AHEAD_DAYS)
+
+
 def too_far_back(day: date, today: date, backfill_days: int) -> bool:
     """A meeting dated more than `backfill_days` before today is refused (no back-filling)."""
     return day < today - timedelta(days=backfill_days)
