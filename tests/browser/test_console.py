@@ -89,8 +89,10 @@ async def test_a_secretary_approves_two_claims_at_once_and_each_member_is_told(
     await jobs.keep_photos(services_of(live))  # the sweep keeps both photos before WeChat forgets them
     await open_link(page, live_url, secretary)
     assert page.url == f"{live_url}/console/todo"  # a secretary lands on the to-do page
+    await page.locator(f"#claim-{first} input[type=checkbox]").check()
+    await page.locator("#select-all").check()  # 全选本页 ticks the rest
     for claim in (first, second):
-        await page.locator(f"#claim-{claim} input[type=checkbox]").check()
+        assert await page.locator(f"#claim-{claim} input[type=checkbox]").is_checked()
         assert await page.locator(f"#claim-{claim} img").evaluate("img => img.naturalWidth") > 100
     await shot(page, f"todo-{screen.name}")
     await page.locator("#approve").click()
