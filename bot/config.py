@@ -48,6 +48,8 @@ class Settings:
     redis_url: str = ""  # keep the access token (and the replay memory) in Redis instead of the database
     wechat_message_mode: str = ""  # plaintext, compatible or safe; empty: safe with an EncodingAESKey, else plaintext
     public_url: str = "http://127.0.0.1:8080"  # where members' browsers reach this server (console links)
+    wechat_web_auth: bool = False  # verified service accounts: the console signs in by WeChat's web authorisation
+    wechat_oauth_base: str = "https://open.weixin.qq.com"  # where WeChat's web authorisation page is
     request_max_age: float = 300.0  # seconds a callback's timestamp may be away from now (WeChat retries within 15 s)
     metrics_allow: tuple[Network, ...] = LOOPBACK  # who may read /metrics (others get 403)
     trusted_proxies: tuple[Network, ...] = ()  # proxies whose X-Forwarded-For names the client (none: the peer)
@@ -238,6 +240,8 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "wechat_message_mode": _message_mode,
     "request_max_age": _positive,
     "public_url": _api_base,
+    "wechat_web_auth": _flag,
+    "wechat_oauth_base": _api_base,
     "metrics_allow": _networks,
     "trusted_proxies": _networks,
 }

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from bot.console import auth
 from bot.db import SessionMaker
 from bot.models import AuditEntry, ConsoleLink, ConsoleSession, InboundMessage, Member
-from tests.conftest import Clock
+from bot.simulator import Simulator
+from bot.wechat.fake import FakeWeChat
+from tests.conftest import SECRET, AppMaker, Clock
 from tests.console import Console, link_in, sign_in
 from tests.phone import Phone
 
@@ -234,3 +236,51 @@ async def test_a_quarter_nobody_means_is_refused_in_chat(member: Callable[[str],
     secretary = await member(SECRETARY_1).bound("张建国")
     reply = await secretary.send("报表 0001Q1") or ""
     assert "抱歉" not in reply and "0001Q1" in reply
+
+
+@pytest.fixture
+async def web_auth(make_client: AppMaker, wechat: FakeWeChat, roster: None) -> TestClient:  # type: ignore[type-arg]
+    """The bot on a verified service account: the console signs in by WeChat's web authorisation (the fake's)."""
+    return await make_client(wechat_secret=SECRET, wechat_api_base=wechat.base, wechat_oauth_base=wechat.base,
+                             wechat_web_auth=True)
+
+
+async def through_wechat(client: TestClient, console: Console, wechat: FakeWeChat, openid: str | None,  # type: ignore[type-arg]
+                         landing: str = "/console/audit") -> tuple[str, str]:
+    """The menu's address opened in WeChat's browser by `openid`: our redirect to WeChat, WeChat's straight back
+    to us with a code; the address WeChat sent the browser back to, and the page at last."""
+    async with console.http.get(client.make_url("/console/wechat"), params={"next": landing},
+                                allow_redirects=False) as resp:
+        assert resp.status == 302, await resp.text()
+        to_wechat = resp.headers["Location"]
+    assert to_wechat.endswith("#wechat_redirect") and "scope=snsapi_base" in to_wechat
+    wechat.browser = openid
+    async with console.http.get(to_wechat.split("#")[0], allow_redirects=False) as resp:
+        back = resp.headers.get("Location", "")
+    path = back[back.index("/console/"):] if back else "/console/wechat/back"
+    return back, await console.get(path)
+
+
+async def test_a_verified_account_signs_in_from_the_menu_by_wechat_web_authorisation(
+        web_auth: TestClient, sim: Simulator, clock: Clock, wechat: FakeWeChat,  # type: ignore[type-arg]
+        consoles: list[Console]) -> None:
+    secretary = await Phone(web_auth, sim, clock, SECRETARY_1, wechat).bound("张建国")
+    consoles.append(console := Console(web_auth, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
+    back, page = await through_wechat(web_auth, console, wechat, secretary.openid)
+    assert "code=" in back and console.status == 200 and "审计记录" in page and "张建国" in page
+    async with console.http.get(console.url(back[back.index("/console/"):]), allow_redirects=False) as resp:
+        assert resp.status == 403  # the same code again (WeChat's codes are good once): refused
+    consoles.append(other := Console(web_auth, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
+    await other.get(back[back.index("/console/"):])  # someone else's browser given the return address
+    assert other.status == 403
+
+
+async def test_web_authorisation_refuses_an_unbound_openid_and_is_off_unless_switched_on(
+        web_auth: TestClient, live: TestClient, wechat: FakeWeChat, browsers: Callable[[], Console],  # type: ignore[type-arg]
+        consoles: list[Console]) -> None:
+    consoles.append(console := Console(web_auth, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))))
+    _, page = await through_wechat(web_auth, console, wechat, "o_nobody_bound_here")
+    assert console.status == 403 and "请先绑定" in page
+    off = browsers()  # `live`: the same account without wechat_web_auth
+    await off.get("/console/wechat")
+    assert off.status == 404 and "未开通微信授权登录" in off.text

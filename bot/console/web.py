@@ -23,7 +23,7 @@ from bot.services import Services
 
 COOKIE = "palmbot_console"
 PREFIX = "/console"
-OPEN_PATHS = (f"{PREFIX}/login", f"{PREFIX}/static/")  # reachable without a session
+OPEN_PATHS = (f"{PREFIX}/login", f"{PREFIX}/wechat", f"{PREFIX}/static/")  # reachable without a session
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
                                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",

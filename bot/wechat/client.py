@@ -97,6 +97,17 @@ class WeChatClient:
 
         return await self._with_token(get, limited=False)
 
+    async def web_openid(self, code: str, *, appid: str, secret: str) -> str:
+        """The openid behind a web-authorisation `code` (网页授权, scope snsapi_base: a member opening our page
+        from the account's menu), exchanged once at `sns/oauth2/access_token`; WeChatError when WeChat refuses
+        the code (40029: invalid or used, 40163: used already) or cannot be reached. Needs no access token."""
+        answer = _answered(await request_json(
+            self._http, "GET", f"{self._base}/sns/oauth2/access_token", self._timeout,
+            params={"appid": appid, "secret": secret, "code": code, "grant_type": "authorization_code"}))
+        if not answer.get("openid"):
+            raise WeChatError(None, "sns/oauth2/access_token answered no openid")
+        return str(answer["openid"])
+
     async def _with_token(self, exchange: Callable[[str], Awaitable[T]], *, limited: bool) -> T:
         """One exchange with the shared token: transient failures retried with backoff, a refused token
         refetched once, 45009 raised as QuotaExceeded, anything else raised as its WeChatError."""
@@ -135,8 +146,15 @@ def _answered(answer: dict[str, Any]) -> dict[str, Any]:
 async def post_json(http: aiohttp.ClientSession, url: str, payload: dict[str, Any], timeout: aiohttp.ClientTimeout,
                     params: dict[str, str] | None = None) -> dict[str, Any]:
     """One POST to WeChat and its JSON answer; every way it can fail raises WeChatError with its `Failure`."""
+    return await request_json(http, "POST", url, timeout, params=params, payload=payload)
+
+
+async def request_json(http: aiohttp.ClientSession, method: str, url: str, timeout: aiohttp.ClientTimeout, *,
+                       params: dict[str, str] | None = None, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One request to WeChat (`payload` as its JSON body) and the JSON object it answers; every way it can fail
+    (5xx, 4xx, a timeout, the network, HTML or another non-object) raises WeChatError with its `Failure`."""
     try:
-        async with http.post(url, params=params, json=payload, timeout=timeout) as resp:
+        async with http.request(method, url, params=params, json=payload, timeout=timeout) as resp:
             if resp.status >= 500:
                 raise WeChatError(Failure.HTTP_5XX, f"HTTP {resp.status} from {url}")
             if resp.status >= 400:

@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from bot.wechat.errors import Failure
 from bot.wechat.templates import field_problem
@@ -66,6 +67,8 @@ class FakeWeChat:
     menu: dict[str, Any] | None = None
     refuse: dict[str, int] = field(default_factory=dict)  # openid -> the error code every send to them gets
     media: dict[str, tuple[str, bytes, datetime]] = field(default_factory=dict)  # id -> (type, bytes, received)
+    browser: str | None = None  # the openid of whoever opens the web-authorisation page (None: nobody in WeChat)
+    _web_codes: dict[str, str] = field(default_factory=dict)  # code -> openid, each exchanged once
     _interactions: dict[str, datetime] = field(default_factory=dict)
     _tokens: dict[str, datetime] = field(default_factory=dict)
     _fail_next: list[int | Failure] = field(default_factory=list)
@@ -112,6 +115,8 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_get("/connect/oauth2/authorize", self._authorize)
+        app.router.add_get("/sns/oauth2/access_token", self._web_token)
         app.router.add_post("/_interaction", self._interaction)
         app.router.add_get("/_sent", self._sent)
         app.router.add_get("/_stats", self._stats)
@@ -188,6 +193,29 @@ class FakeWeChat:
         content_type, data, _ = found
         return web.Response(body=data, content_type=content_type,
                             headers={"Content-Disposition": f'attachment; filename="{media_id}.jpg"'})
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Web authorisation, scope snsapi_base: WeChat's browser goes straight back to `redirect_uri` with a code
+        and the `state` it was given (silently: the person is in WeChat). Nobody in WeChat: a page saying so."""
+        query = request.query
+        if query.get("appid") != self.appid or query.get("scope") != "snsapi_base" or self.browser is None:
+            return web.Response(status=400, text="请在微信客户端打开链接")
+        code = f"code-{next(self._ids)}"
+        self._web_codes[code] = self.browser
+        back = URL(query.get("redirect_uri", "")).update_query(code=code, state=query.get("state", ""))
+        raise web.HTTPFound(str(back))
+
+    async def _web_token(self, request: web.Request) -> web.Response:
+        """A code exchanged once for the openid (40029 for an unknown or used code, 40125 for a wrong secret)."""
+        self.calls["web_token"] += 1
+        query = request.query
+        if query.get("appid") != self.appid or query.get("secret") != self.secret:
+            return _error(40125, "invalid appsecret")
+        openid = self._web_codes.pop(query.get("code", ""), None)
+        if openid is None:
+            return _error(40029, "invalid code")
+        return web.json_response({"access_token": f"web-{next(self._ids)}", "expires_in": 7200, "openid": openid,
+                                  "scope": "snsapi_base", "refresh_token": f"refresh-{next(self._ids)}"})
 
     async def _interaction(self, request: web.Request) -> web.Response:
         body = await request.json()
