@@ -223,10 +223,15 @@ async def bind_everyone(deploy: Deployment, people: list[Person]) -> None:
 
 
 def lesson_fire_time() -> datetime:
-    """The daily lesson's fire time two days ago: outside the replicas' own catch-up (one day back), so only the
-    two `jobs run` below race for it."""
-    lesson_time = load_content(ROOT / "content").calendar.lesson_time
-    return datetime.combine(datetime.now(TZ).date() - timedelta(days=2), lesson_time, tzinfo=TZ)
+    """A daily lesson's fire time at least two days ago, outside the replicas' own catch-up (one day back), so
+    only the two `jobs run` below race for it; the latest such day whose lesson is for every member."""
+    content = load_content(ROOT / "content")
+    today = datetime.now(TZ).date()
+    for back in range(2, 400):
+        lesson = content.lesson_for(today - timedelta(days=back))
+        if lesson is not None and lesson.audience == "all":
+            return datetime.combine(today - timedelta(days=back), content.calendar.lesson_time, tzinfo=TZ)
+    raise AssertionError("content/ has no lesson for every member in the last year")
 
 
 async def start_campaigns(deploy: Deployment, secretary: Person, fire_at: datetime) -> None:
