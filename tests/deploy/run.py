@@ -108,7 +108,6 @@ class Deployment:
     fake: FakeApi
     replicas: list[Process]
     ports: list[int]
-    nginx: Process
     webhook: Webhook
     http: aiohttp.ClientSession
     http_port: int
@@ -163,7 +162,7 @@ async def check_redis(url: str) -> None:
 
 
 async def start(stack: AsyncExitStack, work: Path, nginx: str) -> Deployment:
-    """Migrate once, import the roster, then start the fake API, the replicas and nginx, each answering."""
+    """Migrate once, then start the fake API, the replicas and nginx, and wait until each answers."""
     appid = f"wxdeploy{secrets.token_hex(5)}"  # a fresh Redis key for the shared token
     key = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")  # an EncodingAESKey: safe mode
     http_port, https_port, ports = free_port(), free_port(), [free_port() for _ in range(REPLICAS)]
@@ -189,7 +188,7 @@ async def start(stack: AsyncExitStack, work: Path, nginx: str) -> Deployment:
     await wait_until_up(http, f"https://127.0.0.1:{https_port}/healthz", process=server, tls=tls)
     simulator = Simulator(TOKEN, key, appid)
     webhook = Webhook(http, f"https://127.0.0.1:{https_port}/wechat", tls, simulator)
-    return Deployment(work, env, fake, replicas, ports, server, webhook, http, http_port)
+    return Deployment(work, env, fake, replicas, ports, webhook, http, http_port)
 
 
 async def check_front(deploy: Deployment) -> None:
