@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test screenshots bench lint clean
+.PHONY: run test screenshots deploy-test bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/pytest -q tests/browser
+
+# nginx in front of three replicas on PostgreSQL and Redis, one killed mid-campaign (tests/deploy/run.py).
+deploy-test: $(STAMP)
+	$(BIN)/python -m tests.deploy.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers scheduler tests

@@ -1,0 +1,1 @@
+"""The deployment test: nginx in front of three replicas on PostgreSQL and Redis (`make deploy-test`)."""
