@@ -25,8 +25,8 @@ until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]
     kill -0 "$server" 2>/dev/null || { cat "$work/run.log"; exit 1; }
     sleep 0.2
 done
-reply=$(echo 你好 | PALMBOT_PORT="$port" .venv/bin/palmbot chat --phone 13800000001 | grep -m1 '公众号>')
+said=$(echo 你好 | PALMBOT_PORT="$port" .venv/bin/palmbot chat --phone 13800000001)
 end=$(date +%s.%N)
-echo "$reply"
+grep -m1 '公众号>' <<<"$said"
 python3 -c 'import sys; print(f"first reply {float(sys.argv[2]) - float(sys.argv[1]):.1f} s after make run ({sys.argv[3]})")' \
     "$start" "$end" "$mode${*:+ $*}"
