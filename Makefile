@@ -16,9 +16,10 @@ COMPILE := $(UV) pip compile pyproject.toml --extra dev --universal --python-ver
 
 .PHONY: run test screenshots bench lint lock lock-check clean
 
+# uv's wheel holds its binary: pip puts it at .tools/bin/uv (a Python without pip of its own lends a venv's).
 $(UV_STAMP):
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+	$(PYTHON) -m pip install --quiet --target $(TOOLS) uv==$(UV_VERSION) 2>/dev/null || { $(PYTHON) -m venv \
+		$(TOOLS)/venv && $(TOOLS)/venv/bin/pip install --quiet --target $(TOOLS) uv==$(UV_VERSION); }
 	touch $@
 
 ifeq ($(INSTALLER),uv)
