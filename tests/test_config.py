@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,9 @@ def test_a_bad_address_or_log_format_names_its_key(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.load(env)
     assert str(info.value).startswith(next(iter(env)))
+
+
+def test_readme_s_configuration_table_has_every_setting_once() -> None:
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Configuration")[1].split("\n## ")[0]
+    rows = re.findall(r"^\| `(\w+)` \| `(PALMBOT_\w+)` \|", section, flags=re.MULTILINE)
+    assert sorted(rows) == sorted((field.name, f"PALMBOT_{field.name.upper()}") for field in fields(Settings))
