@@ -25,10 +25,12 @@ from typing import Any, TextIO
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from bot.chat import FAKE_SENT, OUTBOX
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 INTERVAL = 60.0  # seconds between two lines of one kind
 MAX_KINDS = 1000  # kinds remembered; beyond that the memory starts again
-POLLED = frozenset({"/sandbox/outbox", "/fake-wechat/_sent"})  # what `palmbot chat` asks for every second
+POLLED = frozenset({OUTBOX, FAKE_SENT})  # what `palmbot chat` asks for every second
 
 
 def member_tag(openid: str | None) -> str:
