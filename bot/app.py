@@ -16,7 +16,7 @@ from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
 
 from bot import console, probes
-from bot.config import Settings
+from bot.config import FAKE_WECHAT_PATH, Settings
 from bot.content import Content, load_content
 from bot.db import make_engine, make_sessionmaker
 from bot.delivery import DeliveryWorker
@@ -53,7 +53,7 @@ def create_app(
         app.router.add_get("/sandbox/outbox", sandbox_outbox)
     now = clock or (lambda: datetime.now(settings.timezone))
     if settings.fake_wechat:
-        app.add_subapp("/fake-wechat", FakeWeChat(settings.wechat_appid, settings.wechat_secret, now).app())
+        app.add_subapp(FAKE_WECHAT_PATH, FakeWeChat(settings.wechat_appid, settings.wechat_secret, now).app())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         from handlers import build_router

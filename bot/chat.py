@@ -8,15 +8,15 @@ import sys
 import aiohttp
 from yarl import URL
 
-from bot.config import Settings
+from bot.config import FAKE_WECHAT_PATH, Settings
 from bot.db import open_database
 from bot.repo.members import by_phone
 from bot.simulator import Simulator, event_xml, openid_for, text_xml
 
 POLL_SECONDS = 1.0
 OUTBOX = "/sandbox/outbox"  # without an AppSecret, pushes land here
-FAKE_SENT = "/fake-wechat/_sent"  # with the fake WeChat API, what it accepted
-FAKE_INTERACTION = "/fake-wechat/_interaction"
+FAKE_SENT = FAKE_WECHAT_PATH + "/_sent"  # with the fake WeChat API, what it accepted
+FAKE_INTERACTION = FAKE_WECHAT_PATH + "/_interaction"
 
 
 def server_root(url: str) -> URL:

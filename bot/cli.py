@@ -9,11 +9,13 @@ import logging
 import os
 import sys
 from datetime import date, datetime
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from bot.config import ConfigError, Settings
+from bot.config import LOG_FORMATS, ConfigError, Settings
 from bot.db import open_database
 from bot.failures import in_one_line
 from bot.logs import configure as configure_logging
@@ -24,24 +26,38 @@ from bot.rules.periods import Period
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, load settings once, and run the chosen command."""
     args = _parser().parse_args(argv)
-    configure_logging(args.log_level)
     try:
-        settings = Settings.load(os.environ, args.config)
+        settings = Settings.load(os.environ, args.config, _overrides(args))
     except ConfigError as exc:
         print(f"palmbot: configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(args.log_level, settings.log_format)
     return in_one_line(args.run, settings, args)
+
+
+SETTING = "setting_"  # the dest of a flag that overrides the setting of that name (file and environment)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags, such as `serve --port 8090`, by setting name."""
+    return {name.removeprefix(SETTING): value for name, value in vars(args).items()
+            if name.startswith(SETTING) and value is not None}
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="palmbot", description="掌心党建 WeChat bot")
     parser.add_argument("--config", help="path of palmbot.toml (default: PALMBOT_CONFIG or ./palmbot.toml)")
+    parser.add_argument("--version", action="version", version=f"palmbot {version('palmbot')}")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", dest=SETTING + "log_format", choices=LOG_FORMATS,
+                        help="text or json, one object per line (default: the log_format setting, text)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the webhook server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", dest=SETTING + "host", metavar="HOST",
+                       help="the address to listen on (default: the host setting, 127.0.0.1)")
+    serve.add_argument("--port", dest=SETTING + "port", metavar="PORT", type=int,
+                       help="the port to listen on (default: the port setting, 8080)")
     serve.set_defaults(run=_serve)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(required=True, metavar="ACTION")
@@ -141,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="talk to a running server as a roster member")
     chat.add_argument("--phone", required=True, help="the member's phone number (the simulated follower)")
-    chat.add_argument("--url", default="http://127.0.0.1:8080", help="where the server listens")
+    chat.add_argument("--url", help="where the server listens (default: http://HOST:PORT from the settings)")
     chat.set_defaults(run=_chat)
     return parser
 
@@ -157,8 +173,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     mode = ("sandbox (outbox, nothing sent to WeChat)" if settings.sandbox
             else "sandbox (fake WeChat API at /fake-wechat)" if settings.fake_wechat else "live")
-    logging.getLogger("palmbot").info("serving %s on http://%s:%d/wechat", mode, args.host, args.port)
-    web.run_app(create_app(settings, content=content), host=args.host, port=args.port, print=None,
+    logging.getLogger("palmbot").info("serving %s on %s port %d: %s/wechat", mode, settings.host, settings.port,
+                                      settings.local_url)
+    web.run_app(create_app(settings, content=content), host=settings.host, port=settings.port, print=None,
                 **SERVER_OPTIONS)
     return 0
 
@@ -410,7 +427,7 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chat import run_chat, server_root
 
     try:
-        root = server_root(args.url)
+        root = server_root(args.url or settings.local_url)
     except ValueError as exc:
         print(f"palmbot: {exc}", file=sys.stderr)
         return 2

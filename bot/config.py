@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from yarl import URL
+
 from bot.wechat.templates import DEFAULT_FIELDS, SOURCES, check_fields
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/palmbot.db"
@@ -21,6 +23,9 @@ DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_TIMEZONE = ZoneInfo("Asia/Shanghai")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK: tuple[Network, ...] = (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("::1"))
+FAKE_WECHAT_PATH = "/fake-wechat"  # where `fake_wechat` serves the fake WeChat API
+LOG_FORMATS = ("text", "json")
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # listening everywhere: this machine answers on loopback
 
 
 class ConfigError(Exception):
@@ -29,7 +34,11 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything the app needs to know about its environment."""
+    """Everything the app needs to know about its environment.
+
+    `public_url` and `wechat_api_base` left empty follow `host` and `port` (see `__post_init__`); as
+    `dataclasses.replace` passes the filled-in values on, give them again when replacing `host` or `port`.
+    """
 
     database_url: str = DEFAULT_DATABASE_URL
     content_dir: Path = Path("content")
@@ -38,7 +47,7 @@ class Settings:
     wechat_secret: str = ""
     wechat_token: str = ""
     wechat_aes_key: str = ""
-    wechat_api_base: str = DEFAULT_API_BASE
+    wechat_api_base: str = ""  # empty: this server's own fake API with `fake_wechat`, else WeChat's
     reply_deadline: float = 4.0
     wechat_template_notice: str = ""  # template id for notices when a member's 48-hour window is closed
     wechat_template_fields: tuple[tuple[str, str], ...] = DEFAULT_FIELDS
@@ -47,12 +56,15 @@ class Settings:
     missed_grace_hours: float = 6.0  # after downtime, a push missed by less than this still goes out
     redis_url: str = ""  # keep the access token (and the replay memory) in Redis instead of the database
     wechat_message_mode: str = ""  # plaintext, compatible or safe; empty: safe with an EncodingAESKey, else plaintext
-    public_url: str = "http://127.0.0.1:8080"  # where members' browsers reach this server (console links)
+    public_url: str = ""  # where members' browsers reach this server (console links); empty: `local_url`
     wechat_web_auth: bool = False  # verified service accounts: the console signs in by WeChat's web authorisation
     wechat_oauth_base: str = "https://open.weixin.qq.com"  # where WeChat's web authorisation page is
     request_max_age: float = 300.0  # seconds a callback's timestamp may be away from now (WeChat retries within 15 s)
     metrics_allow: tuple[Network, ...] = LOOPBACK  # who may read /metrics (others get 403)
     trusted_proxies: tuple[Network, ...] = ()  # proxies whose X-Forwarded-For names the client (none: the peer)
+    host: str = "127.0.0.1"  # the address `palmbot serve` listens on
+    port: int = 8080  # its TCP port, which `palmbot chat` talks to as well
+    log_format: str = "text"  # text: one readable line per record; json: one JSON object per line
 
     @property
     def sandbox(self) -> bool:
@@ -67,13 +79,28 @@ class Settings:
         """
         return self.wechat_message_mode or ("safe" if self.wechat_aes_key else "plaintext")
 
+    @property
+    def local_url(self) -> str:
+        """`http://host:port` of `palmbot serve` as seen from this machine (loopback for 0.0.0.0 or ::)."""
+        return str(URL.build(scheme="http", host=_WILDCARDS.get(self.host, self.host), port=self.port))
+
     def __post_init__(self) -> None:
+        """Fill in the addresses that follow `host` and `port`; refuse a message mode without its key."""
+        if not self.public_url:
+            object.__setattr__(self, "public_url", self.local_url)
+        if not self.wechat_api_base:
+            api_base = self.local_url + FAKE_WECHAT_PATH if self.fake_wechat else DEFAULT_API_BASE
+            object.__setattr__(self, "wechat_api_base", api_base)
         if self.message_mode != "plaintext" and not self.wechat_aes_key:
             raise ConfigError(f"PALMBOT_WECHAT_MESSAGE_MODE: {self.message_mode} mode needs wechat_aes_key")
 
     @classmethod
-    def load(cls, environ: Mapping[str, str], config_path: str | os.PathLike[str] | None = None) -> Settings:
-        """Merge the TOML file (if any) with PALMBOT_* environment variables, which win."""
+    def load(cls, environ: Mapping[str, str], config_path: str | os.PathLike[str] | None = None,
+             overrides: Mapping[str, Any] | None = None) -> Settings:
+        """Merge the TOML file (if any) with PALMBOT_* environment variables, which win, and `overrides`
+        (command-line flags by setting name), which win over both.
+
+        Raises ConfigError for an unknown key in the file or a bad value."""
         raw: dict[str, Any] = {}
         path = config_path or environ.get("PALMBOT_CONFIG")
         if path is None and Path("palmbot.toml").is_file():
@@ -88,6 +115,7 @@ class Settings:
             env = environ.get(f"PALMBOT_{name.upper()}")
             if env is not None:
                 raw[name] = env
+        raw.update(overrides or {})
         return cls(**{name: _PARSERS[name](name, value) for name, value in raw.items()})
 
 
@@ -221,6 +249,27 @@ def _message_mode(name: str, value: Any) -> str:
     return mode
 
 
+def _host(name: str, value: Any) -> str:
+    host = _text(name, value).strip()
+    if not host or any(c.isspace() or c in "/[]" for c in host):
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected an address such as 127.0.0.1 or 0.0.0.0, got {value!r}")
+    return host
+
+
+def _port(name: str, value: Any) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected a port between 1 and 65535, got {value!r}")
+    return int(text)
+
+
+def _log_format(name: str, value: Any) -> str:
+    text = _text(name, value).strip().lower()
+    if text not in LOG_FORMATS:
+        raise ConfigError(f"PALMBOT_{name.upper()}: expected one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return text
+
+
 _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "database_url": _database_url,
     "content_dir": lambda name, value: Path(_text(name, value)),
@@ -244,4 +293,7 @@ _PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "wechat_oauth_base": _api_base,
     "metrics_allow": _networks,
     "trusted_proxies": _networks,
+    "host": _host,
+    "port": _port,
+    "log_format": _log_format,
 }

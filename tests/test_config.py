@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, Settings
+from tests.conftest import ROOT
 
 
 def test_defaults_are_sqlite_under_data_and_shanghai_time(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -99,3 +102,50 @@ def test_address_lists_come_as_a_list_in_the_file_or_comma_separated_in_the_envi
     assert [str(n) for n in settings.metrics_allow] == ["10.0.0.0/8", "::1/128"]
     assert [str(n) for n in settings.trusted_proxies] == ["127.0.0.1/32", "192.0.2.0/24"]
     assert [str(n) for n in Settings().metrics_allow] == ["127.0.0.1/32", "::1/128"]  # loopback only by default
+
+
+def test_the_server_s_addresses_follow_host_and_port(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    default = Settings.load({})
+    assert (default.host, default.port, default.log_format) == ("127.0.0.1", 8080, "text")
+    assert default.public_url == "http://127.0.0.1:8080"
+    assert default.wechat_api_base == "https://api.weixin.qq.com"
+    moved = Settings.load({"PALMBOT_PORT": "8090"}, ROOT / "deploy/palmbot.sandbox.toml")
+    assert moved.port == 8090 and moved.local_url == moved.public_url == "http://127.0.0.1:8090"
+    assert moved.wechat_api_base == "http://127.0.0.1:8090/fake-wechat"  # the sandbox's own fake WeChat API
+    everywhere = Settings.load({"PALMBOT_HOST": "0.0.0.0", "PALMBOT_PORT": "9000", "PALMBOT_FAKE_WECHAT": "1"})
+    assert everywhere.wechat_api_base == "http://127.0.0.1:9000/fake-wechat"  # reached on loopback
+    assert Settings.load({"PALMBOT_HOST": "::1", "PALMBOT_PORT": "9000"}).public_url == "http://[::1]:9000"
+
+
+def test_addresses_set_explicitly_do_not_follow_the_port(tmp_path: Path) -> None:
+    config = tmp_path / "palmbot.toml"
+    config.write_text('port = 8091\nfake_wechat = true\npublic_url = "https://dangjian.example.gov.cn/"\n'
+                      'wechat_api_base = "http://127.0.0.1:8081"\n', encoding="utf-8")
+    settings = Settings.load({}, config)
+    assert settings.port == 8091
+    assert settings.public_url == "https://dangjian.example.gov.cn"
+    assert settings.wechat_api_base == "http://127.0.0.1:8081"
+
+
+def test_overrides_win_over_file_and_environment(tmp_path: Path) -> None:
+    config = tmp_path / "palmbot.toml"
+    config.write_text('port = 8091\nlog_format = "json"\n', encoding="utf-8")
+    settings = Settings.load({"PALMBOT_PORT": "8092"}, config, {"port": 8093})
+    assert (settings.port, settings.log_format, settings.public_url) == (8093, "json", "http://127.0.0.1:8093")
+
+
+@pytest.mark.parametrize("env", [
+    {"PALMBOT_PORT": "0"}, {"PALMBOT_PORT": "65536"}, {"PALMBOT_PORT": "http"}, {"PALMBOT_PORT": "-1"},
+    {"PALMBOT_HOST": ""}, {"PALMBOT_HOST": "http://127.0.0.1"}, {"PALMBOT_LOG_FORMAT": "xml"},
+])
+def test_a_bad_address_or_log_format_names_its_key(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.load(env)
+    assert str(info.value).startswith(next(iter(env)))
+
+
+def test_readme_s_configuration_table_has_every_setting_once() -> None:
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Configuration")[1].split("\n## ")[0]
+    rows = re.findall(r"^\| `(\w+)` \| `(PALMBOT_\w+)` \|", section, flags=re.MULTILINE)
+    assert sorted(rows) == sorted((field.name, f"PALMBOT_{field.name.upper()}") for field in fields(Settings))

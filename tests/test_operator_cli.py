@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,3 +90,31 @@ def test_a_closed_pipe_ends_the_listing_in_one_line(ops_db: str) -> None:
         err = process.stderr.read().decode()
         assert process.wait(timeout=60) == 1
     assert "output was closed" in _one_line(err)
+
+
+def test_version_comes_from_the_installed_package(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert capsys.readouterr().out == f"palmbot {project['version']}\n"
+
+
+def test_chat_finds_the_server_on_the_port_setting(ops_db: str, capsys, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PALMBOT_PORT", "9")
+    assert main(["chat", "--phone", "13800000002"]) == 1
+    assert "nothing answers at 127.0.0.1:9;" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("flags", "env"), [(["--log-format", "json"], {}), ([], {"PALMBOT_LOG_FORMAT": "json"}),
+                                            (["--log-format", "json"], {"PALMBOT_LOG_FORMAT": "text"})])
+def test_json_logs_write_one_object_per_line(tmp_path: Path, flags: list[str], env: dict[str, str]) -> None:
+    environ = {**os.environ, "PALMBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/j.db", **env}
+    environ.pop("PALMBOT_CONFIG", None)
+    done = subprocess.run([sys.executable, "-m", "bot", *flags, "db", "upgrade"], capture_output=True, text=True,
+                          env=environ, cwd=tmp_path, timeout=60, check=True)
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert lines and all(set(line) == {"time", "level", "logger", "message"} for line in lines)
+    assert {"level": "INFO", "logger": "alembic.runtime.migration", "message": "Context impl SQLiteImpl."} in [
+        {key: line[key] for key in ("level", "logger", "message")} for line in lines]
+    assert all(datetime.fromisoformat(line["time"]).tzinfo for line in lines)

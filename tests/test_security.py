@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
 import os
 from datetime import timedelta
@@ -13,7 +14,8 @@ import xmltodict
 from sqlalchemy import func, select
 from wechatpy.utils import WeChatSigner
 
-from bot.logs import RateLimit, Redact, member_tag
+from bot.logs import RateLimit, member_tag
+from bot.logs import handler as log_handler
 from bot.models import InboundMessage
 from bot.replay import DatabaseMemory, forget_before, kept_for
 from bot.simulator import Simulator, text_xml
@@ -162,6 +164,41 @@ async def test_the_access_log_shows_neither_the_signature_nor_the_openid(client,
         assert secret not in caplog.text
 
 
+async def test_the_access_log_in_json_has_the_request_s_fields_and_no_secret(client, sim, clock, caplog) -> None:  # type: ignore[no-untyped-def]
+    phone = Phone(client, sim, clock, "13800000002")
+    query, body = sim.request(phone.text_xml("帮助"))
+    stream = io.StringIO()
+    access = logging.getLogger("aiohttp.access")
+    access.addHandler(log_handler("json", stream))
+    try:
+        with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+            assert (await client.post("/wechat", params=query, data=body.encode())).status == 200
+    finally:
+        access.removeHandler(access.handlers[-1])
+    line = json.loads(stream.getvalue())
+    assert line["level"] == "INFO" and line["logger"] == "aiohttp.access"
+    assert (line["method"], line["path"], line["status"], line["member"]) == (
+        "POST", "/wechat", 200, member_tag(phone.openid))
+    assert line["message"] == f"POST /wechat 200 {line['ms']:.1f}ms member={member_tag(phone.openid)}"
+    for secret in (query["signature"], query["msg_signature"], query["nonce"], phone.openid):
+        assert secret not in stream.getvalue()
+
+
+@pytest.mark.parametrize(("overrides", "path"), [({}, "/sandbox/outbox"),
+                                                 ({"fake_wechat": True}, "/fake-wechat/_sent")])
+async def test_palmbot_chat_s_polling_is_logged_at_debug_only(make_client, caplog, overrides: dict[str, bool],
+                                                              path: str) -> None:  # type: ignore[no-untyped-def]
+    client = await make_client(**overrides)
+    poll = {"openid": "o_poller", "after": "0"}
+    with caplog.at_level(logging.DEBUG, logger="aiohttp.access"):
+        for _ in range(3):
+            assert (await client.get(path, params=poll)).status == 200
+        assert (await client.post(path, params=poll)).status == 405
+        assert (await client.get("/healthz")).status == 200
+    lines = [(r.levelname, r.getMessage().rsplit(" ", 2)[0]) for r in caplog.records if r.name == "aiohttp.access"]
+    assert lines == [("DEBUG", f"GET {path} 200")] * 3 + [("INFO", f"POST {path} 405"), ("INFO", "GET /healthz 200")]
+
+
 async def test_a_database_outage_writes_a_line_per_kind_per_minute_not_a_traceback_per_request(
         make_client, sim, clock) -> None:  # type: ignore[no-untyped-def]
     now = [0.0]
@@ -258,11 +295,10 @@ async def test_a_url_verifications_query_cannot_carry_a_message(make_client, sim
     assert (await client.post("/wechat", params=query, data=forged.encode())).status == 403
 
 
-def test_each_refusal_reason_is_logged_apart_and_a_query_never_reaches_the_log() -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_each_refusal_reason_is_logged_apart_and_a_query_never_reaches_the_log(log_format: str) -> None:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RateLimit())
-    handler.addFilter(Redact())
+    handler = log_handler(log_format, stream)
     logger = logging.getLogger("test.redact")
     logger.addHandler(handler)
     try:
@@ -278,6 +314,12 @@ def test_each_refusal_reason_is_logged_apart_and_a_query_never_reaches_the_log()
     assert "stale timestamp" in written and "bad signature" in written
     assert "o6_bmjrPTlm6" not in written and "d081ab" not in written and "echostr=abc" not in written
     assert "openid=…&signature=…" in written
+    if log_format == "json":
+        lines = [json.loads(line) for line in written.splitlines()]
+        assert [(line["level"], line["logger"]) for line in lines] == [("WARNING", "test.redact")] * 2 + [
+            ("ERROR", "test.redact")]
+        assert lines[2]["message"] == "Error handling request from /wechat?timestamp=…&echostr=…"
+        assert "ValueError: Bad status line 'POST /wechat?openid=…&signature=…" in lines[2]["exception"]
 
 
 @pytest.mark.parametrize("event_key", ["<EventKey><a>MY_POINTS</a></EventKey>",
