@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from sqlalchemy import select
 
 from bot import limits
 from bot.context import Context
 from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member, Organisation
+from bot.models import Member, NoticeDraft, Organisation
+from bot.replies import split_text
 from bot.repo import campaigns, conversation, lessons, notices, orgs
 from bot.routing import Need, Router, Usage
 
@@ -42,7 +45,8 @@ async def notice_with_receipt(ctx: Context) -> str:
 
 
 async def _draft(ctx: Context, *, needs_ack: bool) -> str:
-    """Check the addressee, save the draft and show the preview with the audience size."""
+    """Check the addressee, save the draft, make `确认` send exactly it, and show the preview with the audience
+    size."""
     if ctx.bound.role not in SECRETARY_ROLES:
         return ctx.render("secretary_only")
     name, body = addressee(ctx.rest)
@@ -54,32 +58,46 @@ async def _draft(ctx: Context, *, needs_ack: bool) -> str:
     drafted = await prepare(ctx, org, body, needs_ack=needs_ack)
     if isinstance(drafted, str):
         return drafted
-    return ctx.render("notice_preview", body=body, org=org.path, size=drafted.size, needs_ack=needs_ack,
-                      minutes=PREVIEW_MINUTES)
+    await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND,
+                                        payload=json.dumps({"digest": drafted.digest}), expires_at=ctx.now + PREVIEW)
+    return ctx.render("notice_preview", body=body, org=drafted.org, size=drafted.size, needs_ack=needs_ack,
+                      messages=drafted.messages, minutes=PREVIEW_MINUTES)
 
 
 @dataclass(frozen=True, slots=True)
 class Drafted:
-    """A saved draft waiting for `确认` (or the console's 发送): its id and how many members it will reach."""
+    """A saved draft waiting for `确认` (or the console's 发送): its mark (`notices.digest`), addressee (id and full
+    path), text and whether it asks for 收到; the notice as members read it, how many members it reaches, and how
+    many chat messages it goes out as (WeChat's 2,048 bytes each)."""
 
-    draft_id: int
+    digest: str
+    org_id: int
+    org: str
+    body: str
+    needs_ack: bool
+    text: str
     size: int
+    messages: int
 
 
 async def prepare(ctx: Context, org: Organisation, body: str, *, needs_ack: bool) -> Drafted | str:
-    """Save the sender's draft of `body` to `org` and its subtree (replacing any earlier draft) and make `确认`
-    apply to it for PREVIEW_MINUTES; the draft, or the reply refusing a text over `limits.NOTICE`.
+    """Save the sender's draft of `body` to `org` and its subtree (replacing any earlier draft) for PREVIEW_MINUTES;
+    the draft, or the reply refusing a text over `limits.NOTICE`. Only a send carrying its digest sends it.
 
     The caller has checked that the sender is a secretary or administrator who answers for `org`.
     """
     if refusal := ctx.refuse_long(body, limits.NOTICE):
         return refusal
+    await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body, needs_ack=needs_ack,
+                             expires_at=ctx.now + PREVIEW)
+    return await _drafted(ctx, org, body, needs_ack=needs_ack)
+
+
+async def _drafted(ctx: Context, org: Organisation, body: str, *, needs_ack: bool) -> Drafted:
+    text = push_text(ctx, org=org.name, body=body, needs_ack=needs_ack)
     size = await notices.audience_size(ctx.session, org_ids=await orgs.subtree(ctx.session, org_id=org.id))
-    draft_id = await notices.save_draft(ctx.session, member_id=ctx.bound.id, org_id=org.id, body=body,
-                                        needs_ack=needs_ack, expires_at=ctx.now + PREVIEW)
-    await conversation.ask_confirmation(ctx.session, member_id=ctx.bound.id, command=COMMAND, payload="",
-                                        expires_at=ctx.now + PREVIEW)
-    return Drafted(draft_id, size)
+    return Drafted(notices.digest(org_id=org.id, needs_ack=needs_ack, body=body), org.id, org.path, body, needs_ack,
+                   text, size, len(split_text(text)))
 
 
 def push_text(ctx: Context, *, org: str, body: str, needs_ack: bool) -> str:
@@ -115,25 +133,30 @@ async def target(ctx: Context, name: str) -> Organisation | str:
     return ctx.render("notice_other_branch" if elsewhere else "notice_unknown_org", org=name)
 
 
-async def cancel(ctx: Context, payload: str) -> str:
-    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id)
-    return ctx.render("notice_cancelled" if draft else "notice_no_draft")
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What `确认`/发送 or `取消`/放弃 did with the sender's draft.
+
+    `outcome`: "started" (the campaign `campaign_id` to `size` members), "cancelled", "expired", "no_draft" (none
+    waiting, or another request took it), or "changed": the draft waiting is not the one previewed (another
+    preview replaced it), so nothing happened and `current` is that draft, kept for a new decision.
+    """
+
+    outcome: Literal["started", "cancelled", "expired", "no_draft", "changed"]
+    needs_ack: bool = False
+    campaign_id: int | None = None
+    size: int = 0
+    current: Drafted | None = None
 
 
-@router.confirms(COMMAND, what="这条通知", cancel=cancel)
-async def confirm(ctx: Context, payload: str) -> str:
-    """`确认` after a preview: start the campaign of the secretary's draft, if it has not expired."""
-    return (await send_draft(ctx))[1]
-
-
-async def send_draft(ctx: Context, *, draft_id: int | None = None) -> tuple[int | None, str]:
-    """Start the campaign of the sender's draft (only the draft `draft_id`, when given: the one a page showed),
-    unless it has expired; the draft is used up either way. (The new campaign's id or None, the reply.)"""
-    draft = await notices.take_draft(ctx.session, member_id=ctx.bound.id, draft_id=draft_id)
-    if draft is None:
-        return None, ctx.render("notice_no_draft")
+async def send_draft(ctx: Context, *, digest: str) -> Settled:
+    """Start the campaign of the sender's draft if it is the one previewed (`digest`) and has not expired; the
+    draft is used up either way, unless it changed since."""
+    draft = await _take(ctx, digest)
+    if isinstance(draft, Settled):
+        return draft
     if draft.expires_at <= ctx.now:
-        return None, ctx.render("notice_expired", minutes=PREVIEW_MINUTES)
+        return Settled("expired")
     org_ids = await orgs.subtree(ctx.session, org_id=draft.org_id)
     org = await orgs.name_of(ctx.session, org_id=draft.org_id)
     campaign_id = await campaigns.create(
@@ -143,7 +166,51 @@ async def send_draft(ctx: Context, *, draft_id: int | None = None) -> tuple[int 
         org_id=draft.org_id, created_by=ctx.bound.id, needs_ack=draft.needs_ack,
     )
     size = await notices.audience_size(ctx.session, org_ids=org_ids)
-    return campaign_id, ctx.render("notice_started", size=size, needs_ack=draft.needs_ack)
+    return Settled("started", draft.needs_ack, campaign_id, size)
+
+
+async def withdraw(ctx: Context, *, digest: str) -> Settled:
+    """Give up the sender's draft if it is the one previewed (`digest`)."""
+    draft = await _take(ctx, digest)
+    return draft if isinstance(draft, Settled) else Settled("cancelled")
+
+
+async def _take(ctx: Context, digest: str) -> NoticeDraft | Settled:
+    """The sender's draft, removed, if it is the one previewed or has expired anyway; else what happened."""
+    draft = await notices.draft_of(ctx.session, member_id=ctx.bound.id)
+    if draft is None:
+        return Settled("no_draft")
+    if notices.digest_of(draft) != digest and draft.expires_at > ctx.now:
+        org = await ctx.session.get(Organisation, draft.org_id)
+        assert org is not None
+        return Settled("changed", current=await _drafted(ctx, org, draft.body, needs_ack=draft.needs_ack))
+    return draft if await notices.drop_draft(ctx.session, draft_id=draft.id) else Settled("no_draft")
+
+
+def told(ctx: Context, settled: Settled) -> str:
+    """The chat's reply on what `确认` or `取消` did."""
+    if settled.outcome == "started":
+        return ctx.render("notice_started", size=settled.size, needs_ack=settled.needs_ack)
+    if settled.outcome == "expired":
+        return ctx.render("notice_expired", minutes=PREVIEW_MINUTES)
+    if settled.outcome == "changed":
+        return ctx.render("notice_changed")
+    return ctx.render("notice_cancelled" if settled.outcome == "cancelled" else "notice_no_draft")
+
+
+def _previewed(payload: str) -> str:
+    """The digest the chat preview armed `确认` with (none in a confirmation armed before there were digests)."""
+    return str(json.loads(payload or "{}").get("digest", ""))
+
+
+async def cancel(ctx: Context, payload: str) -> str:
+    return told(ctx, await withdraw(ctx, digest=_previewed(payload)))
+
+
+@router.confirms(COMMAND, what="这条通知", cancel=cancel)
+async def confirm(ctx: Context, payload: str) -> str:
+    """`确认` after a preview: start the campaign of the draft chat previewed, if it has not expired or changed."""
+    return told(ctx, await send_draft(ctx, digest=_previewed(payload)))
 
 
 @router.command(ACKNOWLEDGES, "确认收到", "已收到", "已经收到", "收到了", need=Need.MEMBER,

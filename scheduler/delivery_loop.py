@@ -51,7 +51,7 @@ async def report_finished(services: Services) -> int:
         finished = [c for c in await campaigns.finish_unreported(session, now=now) if c.created_by]
         for campaign in finished:
             text = services.content.render("notice_report", campaign=campaign,
-                                           counts=await campaigns.counts(session, campaign_id=campaign.id))
+                                           tally=(await campaigns.tallies(session, campaign_ids=[campaign.id]))[campaign.id])
             await campaigns.personal(session, key=f"report:{campaign.id}", kind="report", title="通知发送报告",
                                      bodies={int(campaign.created_by or 0): text}, org_id=campaign.org_id, at=now,
                                      now=now)

@@ -11,10 +11,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot import limits
+from bot import limits, operators
+from bot.config import Settings
 from bot.console import auth
 from bot.db import SessionMaker
 from bot.models import Campaign, Delivery, Member, NoticeDraft, Organisation
+from bot.repo.campaigns import UNBOUND
 from bot.wechat.fake import FakeWeChat
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of
@@ -49,14 +51,25 @@ async def campaigns_of(db: SessionMaker) -> list[tuple[Campaign, set[int]]]:
                 for c in found]
 
 
-async def preview_and_send(console: Console, org: int, text: str, *, needs_ack: bool = False) -> str:
-    await console.get("/console/notices")
+def previewed(page: str) -> str:
+    """The send form's mark of the draft the page shows."""
+    found = re.search(r'name="digest" value="([0-9a-f]{64})"', page)
+    assert found, page
+    return found.group(1)
+
+
+async def preview(console: Console, org: int, text: str, *, needs_ack: bool = False) -> str:
+    """Preview a notice; the mark its send form carries."""
     await console.post("/console/notices/preview", {"org": str(org), "body": text, **({"needs_ack": "1"} if needs_ack
                                                                                         else {})})
     assert console.status == 200, console.text
-    draft = re.search(r'name="draft" value="(\d+)"', console.text)
-    assert draft, console.text
-    return await console.post("/console/notices", {"draft": draft.group(1), "action": "send"})
+    return previewed(console.text)
+
+
+async def preview_and_send(console: Console, org: int, text: str, *, needs_ack: bool = False) -> str:
+    await console.get("/console/notices")
+    digest = await preview(console, org, text, needs_ack=needs_ack)
+    return await console.post("/console/notices", {"digest": digest, "action": "send"})
 
 
 async def test_a_notice_composed_previewed_and_sent_reaches_its_branch_exactly_as_from_chat(
@@ -75,9 +88,8 @@ async def test_a_notice_composed_previewed_and_sent_reaches_its_branch_exactly_a
     assert part(console.text, "push").strip() == f"【第一党支部通知】\n{TEXT}"  # as members will read it
     assert "共 10 人" in part(console.text, "audience")
     assert not wechat.sent and await campaigns_of(db) == []  # nothing goes out before 发送
-    draft = re.search(r'name="draft" value="(\d+)"', console.text)
-    assert draft
-    sent = await console.post("/console/notices", {"draft": draft.group(1), "action": "send"})
+    digest = previewed(console.text)
+    sent = await console.post("/console/notices", {"digest": digest, "action": "send"})
     assert console.status == 200 and "通知已开始发送，共 10 人" in part(sent, "outcome")
     await deliver_due(services_of(live))
 
@@ -97,12 +109,12 @@ async def test_a_notice_composed_previewed_and_sent_reaches_its_branch_exactly_a
         chat.title, chat.body, chat.org_id, chat.created_by, chat.needs_ack)
 
     page = await console.get(f"/console/notices/{web.id}")
-    assert {name for name, *_ in rows(page, "read")} == {"张建国", "李秀英", "王德明", "赵春花"}
-    assert len(rows(page, "unread")) == 6 and 'id="not-acked"' not in page  # never bound; no receipt asked
+    assert {name for name, *_ in rows(page, "delivered")} == {"张建国", "李秀英", "王德明", "赵春花"}
+    assert len(rows(page, "undelivered")) == 6 and 'id="not-acked"' not in page  # never bound; no receipt asked
     page = await console.get("/console/notices")
-    assert "共 2 条" in page and "共 10 人，已读 4，未读 6" in part(page, "sent")  # four bound, six never bound
-    await console.post("/console/notices", {"draft": draft.group(1), "action": "send"})  # sent again: the draft is used
-    assert console.status == 409 and "没有待确认的通知" in console.text
+    assert "共 2 条" in page and "共 10 人：已送达 4，待阅读 6" in part(page, "sent")  # four bound, six never bound
+    await console.post("/console/notices", {"digest": digest, "action": "send"})  # sent again: the draft is used
+    assert console.status == 409 and "没有待发送的通知" in part(console.text, "outcome")
     assert len([c for c, _ in await campaigns_of(db) if c.kind == "notice"]) == 2
 
 
@@ -111,7 +123,8 @@ async def test_receipts_show_who_acknowledged_in_chat_and_who_has_not(
     secretary = await member(SECRETARY_1).bound("张建国")
     li, wang = [await member(n).bound(name) for n, name in list(BRANCH_1.items())[:2]]
     console = await open_console(live, secretary, consoles)
-    await preview_and_send(console, await org_id(db, "塘约村党总支/第一党支部"), "请于周五前上交党费", needs_ack=True)
+    sent = await preview_and_send(console, await org_id(db, "塘约村党总支/第一党支部"), "请于周五前上交党费", needs_ack=True)
+    assert "谁还没有回复「收到」" in part(sent, "outcome") and "回复「回执」" not in sent  # the console's way, not chat's
     await deliver_due(services_of(live))
     assert li.pushed()[-1].endswith("请回复「收到」确认。")
     assert "已确认收到" in (await li.send("收到") or "")
@@ -124,8 +137,8 @@ async def test_receipts_show_who_acknowledged_in_chat_and_who_has_not(
     owed = {name: (org, state, acked) for name, org, state, acked in rows(page, "not-acked")}
     assert len(owed) == 8 and "李秀英" not in owed and "张建国" not in owed  # nor the sender
     assert owed["王德明"] == (branch, "已送达", "未回复")  # pushed, not acknowledged
-    assert owed["陈桂兰"] == (branch, "待阅读（超过48小时未互动或未绑定）", "未回复")  # never bound
-    assert "已回复「收到」1 人，未回复 8 人" in part(page, "counts")
+    assert owed["陈桂兰"] == (branch, f"待阅读{UNBOUND}", "未回复")  # never bound: the ledger's reason
+    assert "需回复 9 人（发送人无需回复）：已回复「收到」1 人，未回复 8 人" in part(page, "counts")
     assert "王德明" in (await secretary.send("回执") or "")  # chat agrees
     assert wang.pushed()
 
@@ -166,9 +179,7 @@ async def test_sending_without_the_form_token_is_403_and_sends_nothing(
     await console.get("/console/notices")
     await console.post("/console/notices/preview", {"org": str(await org_id(db, "塘约村党总支/第一党支部")),
                                                     "body": TEXT})
-    draft = re.search(r'name="draft" value="(\d+)"', console.text)
-    assert draft
-    await console.post("/console/notices", {"draft": draft.group(1), "action": "send"}, token="")
+    await console.post("/console/notices", {"digest": previewed(console.text), "action": "send"}, token="")
     assert console.status == 403 and "页面已过期" in console.text
     await deliver_due(services_of(live))
     assert await campaigns_of(db) == [] and not wechat.sent
@@ -206,17 +217,14 @@ async def test_an_expired_preview_or_one_given_up_sends_nothing(
     console = await open_console(live, await member(SECRETARY_1).bound("张建国"), consoles)
     branch = await org_id(db, "塘约村党总支/第一党支部")
     await console.get("/console/notices")
-    await console.post("/console/notices/preview", {"org": str(branch), "body": "第一条"})
-    draft = re.search(r'name="draft" value="(\d+)"', console.text)
-    assert draft
-    await console.post("/console/notices", {"draft": draft.group(1), "action": "cancel"})
+    digest = await preview(console, branch, "第一条")
+    await console.post("/console/notices", {"digest": digest, "action": "cancel"})
     assert console.status == 200 and "不会发出" in part(console.text, "outcome")
-    await console.post("/console/notices/preview", {"org": str(branch), "body": "第二条"})
-    draft = re.search(r'name="draft" value="(\d+)"', console.text)
-    assert draft
+    digest = await preview(console, branch, "第二条")
     clock.advance(minutes=11)
-    await console.post("/console/notices", {"draft": draft.group(1), "action": "send"})
-    assert console.status == 409 and "已过" in part(console.text, "outcome")
+    await console.post("/console/notices", {"digest": digest, "action": "send"})
+    assert console.status == 409 and "已超过 10 分钟" in part(console.text, "outcome")
+    assert "「通知 内容」" not in console.text  # the console's own way: preview again on this page
     assert await campaigns_of(db) == []
 
 
@@ -232,3 +240,105 @@ async def test_signed_out_is_401_and_a_member_is_403(
             token = await auth.issue_link(session, member_id=li.id, now=clock())
         await console.get(f"/console/login?t={token}&next=/console/notices")
         assert console.status == 403 and "仅书记和管理员可用" in console.text
+
+
+async def test_send_sends_what_its_page_showed_and_a_page_another_preview_overtook_is_409(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker, consoles: list[Console]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    reader = await member("13800000002").bound("李秀英")
+    branch = await org_id(db, "塘约村党总支/第一党支部")
+    console = await open_console(live, secretary, consoles)
+    first_tab = await preview(console, branch, "甲：周六上午开会")
+    second_tab = await preview(console, branch, "乙：周日下午打扫卫生")  # another tab, same person
+
+    page = await console.post("/console/notices", {"digest": first_tab, "action": "send"})  # the first tab's 发送
+    assert console.status == 409 and await campaigns_of(db) == []
+    assert "没有发出" in part(page, "outcome") and "「通知 内容」" not in page
+    assert "乙：周日下午打扫卫生" in part(page, "push") and previewed(page) == second_tab  # the draft now, to decide
+    await console.post("/console/notices", {"digest": first_tab, "action": "cancel"})  # 放弃 in the first tab
+    assert console.status == 409 and await campaigns_of(db) == []
+
+    await console.post("/console/notices", {"digest": second_tab, "action": "send"})
+    assert console.status == 200
+    await deliver_due(services_of(live))
+    assert [c.body for c, _ in await campaigns_of(db) if c.kind == "notice"] == ["【第一党支部通知】\n乙：周日下午打扫卫生"]
+    assert reader.pushed() == ["【第一党支部通知】\n乙：周日下午打扫卫生"]
+
+
+async def test_chat_confirm_sends_only_what_chat_previewed(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker, consoles: list[Console]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    console = await open_console(live, secretary, consoles)
+    assert "回复「确认」发送" in (await secretary.send("通知 草稿D：周六开会") or "")
+    in_console = await preview(console, await org_id(db, "塘约村党总支/第一党支部"), "草稿E：周日打扫卫生")
+
+    changed = await secretary.send("确认")
+    assert changed and "没有发出" in changed and "网页后台" in changed and "重新发送「通知 内容」" in changed
+    assert await campaigns_of(db) == []
+    await console.post("/console/notices", {"digest": in_console, "action": "send"})  # E still waits in the console
+    assert console.status == 200
+    assert [c.body for c, _ in await campaigns_of(db)] == ["【第一党支部通知】\n草稿E：周日打扫卫生"]
+
+
+async def test_chat_cancel_leaves_a_draft_previewed_later_in_the_console(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker, consoles: list[Console]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    console = await open_console(live, secretary, consoles)
+    await secretary.send("通知 草稿D：周六开会")
+    in_console = await preview(console, await org_id(db, "塘约村党总支/第一党支部"), "草稿E：周日打扫卫生")
+    assert "没有发出" in (await secretary.send("取消") or "")
+    await console.post("/console/notices", {"digest": in_console, "action": "send"})
+    assert console.status == 200 and len(await campaigns_of(db)) == 1
+
+
+async def test_a_console_preview_does_not_arm_chat_confirm(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker, consoles: list[Console]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    console = await open_console(live, secretary, consoles)
+    await preview(console, await org_id(db, "塘约村党总支/第一党支部"), TEXT)
+    assert "没有待确认的事项" in (await secretary.send("确认") or "")
+    assert await campaigns_of(db) == []
+
+
+LONG = ("本周六上午9点在村委会开展主题党日活动，请全体党员准时参加，不能参加的请提前向支部书记请假。" * 90)[:limits.NOTICE.chars]
+
+
+async def test_a_long_notice_says_how_many_messages_and_its_receipts_say_what_arrived(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker, settings: Settings,  # type: ignore[type-arg]
+        consoles: list[Console]) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    reader = await member("13800000002").bound("李秀英")
+    branch = await org_id(db, "塘约村党总支/第一党支部")
+    console = await open_console(live, secretary, consoles)
+    await preview(console, branch, "短通知")
+    assert "将分" not in console.text
+    digest = await preview(console, branch, LONG)
+    assert "将分 6 条发送" in part(console.text, "audience")
+    await console.post("/console/notices", {"digest": digest, "action": "send"})
+    await deliver_due(services_of(live))
+    assert len(reader.pushed()) == 5  # WeChat took five of the six, then 45047
+
+    campaign = next(c for c, _ in await campaigns_of(db) if c.kind == "notice")
+    shown = await operators.campaigns_show(settings, campaign.id)
+    assert shown
+    reason = next(line.split("\t")[2] for line in shown if line.strip().startswith("李秀英\t"))
+    assert reason.startswith("只送达前 5 条，其余未送达") and "全文可用「通知」阅读" in reason
+    page = await console.get(f"/console/notices/{campaign.id}")
+    states = {name: state for name, _, state in rows(page, "undelivered")}
+    assert states["李秀英"] == f"发送中断{reason}"  # the words `palmbot campaigns show` gives
+    assert "共 10 人：已送达 0，待阅读 8，发送中断 2" in part(page, "counts")
+
+
+async def test_the_counts_follow_the_ledger_from_the_moment_of_sending(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker, consoles: list[Console]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    for number, name in BRANCH_1.items():
+        await member(number).bound(name)
+    console = await open_console(live, secretary, consoles)
+    await preview_and_send(console, await org_id(db, "塘约村党总支/第一党支部"), TEXT, needs_ack=True)
+    assert "共 10 人：已送达 0，发送中 4，待阅读 6" in part(console.text, "sent")  # before any is sent
+    assert "需回复 9 人（发送人无需回复）：已回复 0，未回复 9" in part(console.text, "sent")
+    await deliver_due(services_of(live))
+    report = secretary.pushed()[-1]
+    assert "已送达 4 人" in report and "待阅读 6 人" in report
+    assert "共 10 人：已送达 4，待阅读 6" in part(await console.get("/console/notices"), "sent")  # as chat reports

@@ -107,3 +107,12 @@ async def test_a_member_outside_the_window_is_told_of_the_notice_and_reads_it(
     assert notices and "下周一交党费" in notices and "未读通知，回复" not in notices
     assert "未读" not in (await quiet.send("积分") or "")
     assert "没有未读通知" in (await quiet.send("通知") or "")
+
+
+async def test_a_preview_says_how_many_messages_a_long_notice_goes_out_as(
+        live: TestClient, member: Callable[[str], Phone]) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    assert "将分" not in (await secretary.send("通知 本周六上午9点开会") or "")
+    long = ("本周六上午9点在村委会开展主题党日活动，请全体党员准时参加，不能参加的请提前向支部书记请假。" * 90)[:4000]
+    preview = await secretary.send(f"通知 {long}")
+    assert preview and "将分 6 条发送" in preview

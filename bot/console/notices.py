@@ -1,6 +1,6 @@
 """通知: compose a notice to the viewer's organisation or one under it, preview it as its members will read it with
-the audience size, send it through the chat's own draft and campaign (`通知 …` + `确认`), and watch who has read
-and acknowledged each notice the viewer's organisations were sent."""
+the audience size, send exactly what was previewed through the chat's own draft and campaign (`通知 …` + `确认`),
+and watch each notice's delivery (as the ledger has it) and who has acknowledged it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.console.acting import context
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
 from bot.models import Organisation
 from bot.repo import ledger, notices
-from handlers.notices import PREVIEW_MINUTES, cancel, prepare, push_text, send_draft
+from handlers.notices import PREVIEW_MINUTES, Drafted, Settled, prepare, send_draft, withdraw
 
 routes = web.RouteTableDef()
 PER_PAGE = 20
@@ -37,8 +37,9 @@ async def notices_page(request: web.Request) -> web.Response:
 
 @routes.post(f"{PREFIX}/notices/preview")
 async def preview(request: web.Request) -> web.Response:
-    """Save the form as the viewer's draft (as `通知 …` does) and show it as members will read it, with the audience
-    size and the button that sends it; a form without an organisation or text, or too long, is 400."""
+    """Save the form as the viewer's draft (as `通知 …` does, without arming chat's `确认`) and show it as members
+    will read it, with the audience size, how many messages it goes out as, and the button that sends exactly it;
+    a form without an organisation or text, or too long, is 400."""
     who = secretary(request)
     fields = await form(request)
     draft = Compose(fields.get("body", "").strip(), number(fields.get("org")), fields.get("needs_ack") == "1")
@@ -48,32 +49,31 @@ async def preview(request: web.Request) -> web.Response:
     async with services(request).sessionmaker.begin() as session:
         org = await session.get(Organisation, draft.org_id)
         assert org is not None  # it is in the viewer's subtree
-        ctx = context(request, session, who)
-        drafted = await prepare(ctx, org, draft.body, needs_ack=draft.needs_ack)
-        text = push_text(ctx, org=org.name, body=draft.body, needs_ack=draft.needs_ack)
+        drafted = await prepare(context(request, session, who), org, draft.body, needs_ack=draft.needs_ack)
     if isinstance(drafted, str):
         return await _composing(request, who, draft, status=400, flash=drafted)
-    return await _composing(request, who, draft, shown={"draft_id": drafted.draft_id, "size": drafted.size,
-                                                        "text": text, "org": org.path})
+    return await _composing(request, who, draft, shown=drafted)
 
 
 @routes.post(f"{PREFIX}/notices")
 async def send(request: web.Request) -> web.Response:
-    """发送 (`确认`) the previewed draft, or 放弃 (`取消`) it; the notices page with the chat's reply. A draft already
-    sent, replaced or expired is 409 and nothing goes out."""
+    """发送 (`确认`) or 放弃 (`取消`) the draft the page showed (the form's `digest`); the notices page saying what
+    happened. A draft already sent, given up or expired is 409 and nothing goes out; a draft changed since the page
+    showed it (another preview) is 409 and the preview of the draft now waiting, to decide on anew."""
     who = secretary(request)
     fields = await form(request)
-    draft_id = number(fields.get("draft"))
-    if draft_id is None:
+    digest = fields.get("digest", "")
+    if not digest:
         raise refusal(request, web.HTTPBadRequest, "no_draft")
     async with services(request).sessionmaker.begin() as session:
         ctx = context(request, session, who)
-        if fields.get("action") == "cancel":
-            status, reply = 200, await cancel(ctx, "")
-        else:
-            sent, reply = await send_draft(ctx, draft_id=draft_id)
-            status = 409 if sent is None else 200
-    return await _listing(request, who, flash=reply, status=status)
+        settled = await (withdraw if fields.get("action") == "cancel" else send_draft)(ctx, digest=digest)
+    if settled.current is not None:
+        current = settled.current
+        return await _composing(request, who, Compose(current.body, current.org_id, current.needs_ack), status=409,
+                                outcome=settled, shown=current)
+    return await _listing(request, who, outcome=settled,
+                          status=200 if settled.outcome in ("started", "cancelled") else 409)
 
 
 @routes.get(PREFIX + "/notices/{id}")
@@ -91,20 +91,21 @@ async def receipts(request: web.Request) -> web.Response:
     return page(request, "notice.html", notice=found, everyone=everyone, tz=services(request).settings.timezone)
 
 
-async def _listing(request: web.Request, who: Viewer, *, status: int = 200, flash: str = "") -> web.Response:
+async def _listing(request: web.Request, who: Viewer, *, status: int = 200,
+                   outcome: Settled | None = None) -> web.Response:
     shown = number(request.query.get("page")) or 1
     async with services(request).sessionmaker() as session:
         total, sent = await notices.sent(session, org_ids=who.governed, offset=(shown - 1) * PER_PAGE, limit=PER_PAGE)
         targets = await ledger.organisations(session, org_ids=who.governed)
-    return page(request, "notices.html", status=status, flash=flash, sent=sent, total=total, page=shown,
+    return page(request, "notices.html", status=status, outcome=outcome, sent=sent, total=total, page=shown,
                 pages=max(1, -(-total // PER_PAGE)), targets=targets, draft=Compose(org_id=who.org_id),
-                limit=limits.NOTICE.chars, tz=services(request).settings.timezone)
+                limit=limits.NOTICE.chars, minutes=PREVIEW_MINUTES, tz=services(request).settings.timezone)
 
 
 async def _composing(request: web.Request, who: Viewer, draft: Compose, *, status: int = 200, flash: str = "",
-                     problem: str = "", shown: dict[str, object] | None = None) -> web.Response:
+                     problem: str = "", outcome: Settled | None = None, shown: Drafted | None = None) -> web.Response:
     """The preview page: the notice as members will read it (when `shown`), and the form to change it."""
     async with services(request).sessionmaker() as session:
         targets = await ledger.organisations(session, org_ids=who.governed)
-    return page(request, "notice_preview.html", status=status, flash=flash, problem=problem, preview=shown,
-                draft=draft, targets=targets, limit=limits.NOTICE.chars, minutes=PREVIEW_MINUTES)
+    return page(request, "notice_preview.html", status=status, flash=flash, problem=problem, outcome=outcome,
+                preview=shown, draft=draft, targets=targets, limit=limits.NOTICE.chars, minutes=PREVIEW_MINUTES)

@@ -17,7 +17,7 @@ from bot.content.files import Problems
 
 PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "todo.html", "todo_parts.html",
          "claim.html", "oversight.html", "me.html", "reports.html", "notices.html", "notice_form.html",
-         "notice_preview.html", "notice.html", "meetings.html", "meeting.html",
+         "notice_preview.html", "notice.html", "notice_parts.html", "meetings.html", "meeting.html",
          "stars.html", "members.html", "member_action.html", "members_import.html")
 
 

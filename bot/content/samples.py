@@ -8,7 +8,6 @@ code's `render(...)` calls and this table in step.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +17,7 @@ from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Deduction, Metric
 from bot.follow_up import Flagged
 from bot.ledger import Attendee, MeetingRecord, Tally
+from bot.repo import campaigns
 from bot.report import Branch, MemberRow, Report
 from bot.rules.attendance import Lapses
 from bot.rules.boards import Ranked
@@ -135,10 +135,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "notice_expired": {"minutes": 10},
     "notice_no_draft": {},
     "notice_other_branch": {"org": "第二党支部"},
-    "notice_preview": {"body": "本周六上午9点开展主题党日活动", "org": _ORG, "size": 10, "needs_ack": True, "minutes": 10},
+    "notice_changed": {},
+    "notice_preview": {"body": "本周六上午9点开展主题党日活动", "org": _ORG, "size": 10, "needs_ack": True, "messages": 2,
+                       "minutes": 10},
     "notice_push": {"body": "本周六上午9点开展主题党日活动", "org": _ORG, "needs_ack": True},
     "notice_report": {"campaign": SimpleNamespace(title="第一党支部通知"),
-                      "counts": Counter({"sent": 7, "read": 1, "waiting": 2, "failed": 1, "uncertain": 1, "templated": 1})},
+                      "tally": campaigns.Tally(total=13, delivered=9, sending=0, waiting=2, failed=1, uncertain=1)},
     "notice_started": {"size": 10, "needs_ack": True},
     "notice_unknown_org": {"org": "第九党支部"},
     "org_ambiguous": {"org": "第一党支部", "paths": ["甲村党总支/第一党支部", "乙村党总支/第一党支部"]},

@@ -20,6 +20,7 @@ S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
 HELD = (S.CLAIMED, S.SENDING)  # rows under a worker's lease
 NOT_PUSHED = (S.WAITING, S.FAILED, S.UNCERTAIN)  # rows `campaigns show` lists, with their reasons
+DELIVERED = (S.SENT, S.TEMPLATED, S.READ)  # reached the member: pushed, a template's summary, or read with `通知`
 # Where a worker may move a row it holds from: every change checks the row's status and its owner, so a
 # row taken back from a worker presumed dead is never sent, or recorded, by two. A row made uncertain
 # while its owner was still sending takes that owner's result.
@@ -253,6 +254,38 @@ async def counts(session: AsyncSession, *, campaign_id: int | None = None) -> Co
     return Counter({status: n for status, n in await session.execute(query)})
 
 
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A campaign's rows as its delivery report and the console count them: all, delivered (DELIVERED), still
+    being sent (OPEN), waiting for the member's window, failed, and uncertain (may have arrived, or in part)."""
+
+    total: int
+    delivered: int
+    sending: int
+    waiting: int
+    failed: int
+    uncertain: int
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int]) -> Tally:
+        """From the rows per status (`counts`)."""
+        def sum_of(statuses: Sequence[S]) -> int:
+            return sum(counts.get(s, 0) for s in statuses)
+        return cls(sum(counts.values()), sum_of(DELIVERED), sum_of(OPEN), sum_of((S.WAITING,)), sum_of((S.FAILED,)),
+                   sum_of((S.UNCERTAIN,)))
+
+
+async def tallies(session: AsyncSession, *, campaign_ids: Sequence[int]) -> dict[int, Tally]:
+    """Each campaign's Tally now (an empty one for a campaign without rows)."""
+    rows = await session.execute(select(Delivery.campaign_id, Delivery.status, func.count())
+                                 .where(Delivery.campaign_id.in_(campaign_ids))
+                                 .group_by(Delivery.campaign_id, Delivery.status))
+    counted: dict[int, Counter[str]] = {campaign_id: Counter() for campaign_id in campaign_ids}
+    for campaign_id, status, n in rows:
+        counted[campaign_id][status] = n
+    return {campaign_id: Tally.of(found) for campaign_id, found in counted.items()}
+
+
 async def finish_unreported(session: AsyncSession, *, now: datetime) -> list[Campaign]:
     """Campaigns by a member that have just finished, marked reported so only one caller reports each."""
     still_open = select(Delivery.id).where(Delivery.campaign_id == Campaign.id, Delivery.status.in_(OPEN)).exists()
@@ -298,15 +331,18 @@ async def get(session: AsyncSession, *, campaign_id: int) -> Campaign | None:
     return await by_id(session, Campaign, campaign_id)
 
 
+# A row not pushed: waiting, failed or uncertain, or read with `通知` after failing (its reason kept).
+UNPUSHED = Delivery.status.in_(NOT_PUSHED) | ((Delivery.status == S.READ) & Delivery.error.is_not(None))
+# Why a row was not pushed, in the ledger's words (`campaigns show`, the console's receipts); None for the others.
+REASON = case((UNPUSHED, Delivery.error), else_=null())
+
+
 async def failures(session: AsyncSession, *, campaign_id: int) -> Sequence[tuple[str, str, str | None]]:
-    """(member name, status, error) of every row not pushed: waiting, failed or uncertain, or read with `通知`
-    after failing (its reason kept)."""
+    """(member name, status, reason) of every UNPUSHED row."""
     rows = await session.execute(
-        select(Member.name, Delivery.status, Delivery.error).join(Member, Member.id == Delivery.member_id)
-        .where(Delivery.campaign_id == campaign_id,
-               Delivery.status.in_(NOT_PUSHED) | ((Delivery.status == S.READ) & Delivery.error.is_not(None)))
-        .order_by(Member.name))
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+        select(Member.name, Delivery.status, REASON).join(Member, Member.id == Delivery.member_id)
+        .where(Delivery.campaign_id == campaign_id, UNPUSHED).order_by(Member.name))
+    return [tuple(row) for row in rows]
 
 
 async def latest_ack_campaign(session: AsyncSession, *, created_by: int) -> Campaign | None:
@@ -319,15 +355,16 @@ async def acknowledge(session: AsyncSession, *, member_id: int, now: datetime) -
     rows = (await session.execute(
         select(Delivery.id, Campaign.title).join(Campaign, Campaign.id == Delivery.campaign_id)
         .where(Delivery.member_id == member_id, Campaign.needs_ack, Delivery.acked_at.is_(None),
-               Delivery.status.in_((S.SENT, S.TEMPLATED, S.READ)))
+               Delivery.status.in_(DELIVERED))
         .order_by(Delivery.id))).all()
     if rows:
         await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows])).values(acked_at=now))
     return [str(r[1]) for r in rows]
 
 
-# A row (joined to its campaign) whose member has yet to reply `收到`: never the secretary who sent it.
-OWES_RECEIPT = Delivery.acked_at.is_(None) & Delivery.member_id.is_distinct_from(Campaign.created_by)
+# A row (joined to its campaign) whose member is asked for `收到`, if the campaign asks: never its sender's.
+ASKED = Delivery.member_id.is_distinct_from(Campaign.created_by)
+OWES_RECEIPT = Delivery.acked_at.is_(None) & ASKED  # asked, and not replied yet
 
 
 async def not_acknowledged(session: AsyncSession, *, campaign_id: int) -> list[str]:

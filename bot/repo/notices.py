@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,35 +13,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.models import Campaign, Delivery, DeliveryStatus, Member, NoticeDraft, Organisation
-from bot.repo import by_id
-from bot.repo.campaigns import OWES_RECEIPT
+from bot.repo import by_id, rowcount
+from bot.repo.campaigns import ASKED, DELIVERED, OWES_RECEIPT, REASON, Tally, tallies
 
 KIND = "notice"  # campaigns.kind of a secretary's notice
-# A member has read the notice when its full text reached their chat (pushed, or read with `通知`) or they
-# replied `收到`; a template's summary, a copy waiting, failed or still being sent is not read.
-HAS_READ = Delivery.status.in_((DeliveryStatus.SENT, DeliveryStatus.READ)) | Delivery.acked_at.is_not(None)
 
 
 async def save_draft(session: AsyncSession, *, member_id: int, org_id: int, body: str, needs_ack: bool,
-                     expires_at: datetime) -> int:
-    """Keep one draft per secretary: a new one replaces the previous. The new draft's id."""
+                     expires_at: datetime) -> None:
+    """Keep one draft per secretary: a new one replaces the previous."""
     await session.execute(delete(NoticeDraft).where(NoticeDraft.member_id == member_id))
-    draft = NoticeDraft(member_id=member_id, org_id=org_id, body=body, needs_ack=needs_ack, expires_at=expires_at)
-    session.add(draft)
+    session.add(NoticeDraft(member_id=member_id, org_id=org_id, body=body, needs_ack=needs_ack, expires_at=expires_at))
     await session.flush()
-    return draft.id
 
 
-async def take_draft(session: AsyncSession, *, member_id: int, draft_id: int | None = None) -> NoticeDraft | None:
-    """The secretary's draft (only if it is `draft_id`, when given), removed from the table (whether or not it
-    has expired)."""
-    query = select(NoticeDraft).where(NoticeDraft.member_id == member_id)
-    if draft_id is not None:
-        query = query.where(NoticeDraft.id == draft_id)
-    draft = await session.scalar(query)
-    if draft is not None:
-        await session.delete(draft)
-    return draft
+def digest(*, org_id: int, needs_ack: bool, body: str) -> str:
+    """What a draft sends, as a mark a preview carries to its `确认` or 发送: the SHA-256 (64 hex digits) of the
+    addressee's id, whether it asks for 收到, and the text."""
+    return hashlib.sha256(f"{org_id}\n{int(needs_ack)}\n{body}".encode()).hexdigest()
+
+
+def digest_of(draft: NoticeDraft) -> str:
+    return digest(org_id=draft.org_id, needs_ack=draft.needs_ack, body=draft.body)
+
+
+async def draft_of(session: AsyncSession, *, member_id: int) -> NoticeDraft | None:
+    """The secretary's draft, expired or not."""
+    return await session.scalar(select(NoticeDraft).where(NoticeDraft.member_id == member_id))
+
+
+async def drop_draft(session: AsyncSession, *, draft_id: int) -> bool:
+    """Remove a draft; False when another request removed it first (so only one of two sends it)."""
+    return rowcount(await session.execute(delete(NoticeDraft).where(NoticeDraft.id == draft_id))) == 1
 
 
 async def audience_size(session: AsyncSession, *, org_ids: list[int]) -> int:
@@ -64,8 +68,8 @@ async def read_waiting_receipts(session: AsyncSession, *, member_id: int, now: d
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A notice sent: its campaign, addressee (id and full path), sender, and how many of its audience have read it,
-    acknowledged it, and still owe a receipt (when it asks for one)."""
+    """A notice sent: its campaign, addressee (id and full path), sender, its delivery tally, and when it asks for
+    收到, how many of its audience are asked (all but the sender), have replied, and still owe the reply."""
 
     id: int
     title: str
@@ -75,10 +79,10 @@ class Sent:
     sender: str | None
     needs_ack: bool
     at: datetime
-    audience: int
-    read: int
+    asked: int
     acked: int
     owed: int
+    tally: Tally
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -108,32 +112,38 @@ async def _summaries(session: AsyncSession, campaign_ids: list[int]) -> list[Sen
     columns = (Campaign.id, Campaign.title, Campaign.body, Campaign.org_id, Organisation.path, sender.name,
                Campaign.needs_ack, Campaign.created_at)
     rows = await session.execute(
-        select(*columns, func.count(Delivery.id), _count(HAS_READ), _count(Delivery.acked_at.is_not(None)),
+        select(*columns, _count(Delivery.id.is_not(None) & ASKED), _count(ASKED & Delivery.acked_at.is_not(None)),
                _count(Delivery.id.is_not(None) & OWES_RECEIPT))
         .join(Organisation, Organisation.id == Campaign.org_id).outerjoin(sender, sender.id == Campaign.created_by)
         .outerjoin(Delivery, Delivery.campaign_id == Campaign.id).where(Campaign.id.in_(campaign_ids))
         .group_by(*columns).order_by(Campaign.id.desc()))
-    return [Sent(*cast(tuple[Any, ...], row)) for row in rows]
+    tally = await tallies(session, campaign_ids=campaign_ids)
+    return [Sent(*cast(tuple[Any, ...], (*row, tally[row[0]]))) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """One member of a notice's audience: name, organisation (full path), delivery status, whether they have
-    read it, when they replied `收到`, and whether they owe that reply (the sender never does)."""
+    """One member of a notice's audience: name, organisation (full path), delivery status, whether it reached
+    them (DELIVERED), why not in the ledger's words (REASON, as `campaigns show` gives it), when they replied
+    `收到`, whether they are asked to (the sender never is) and still owe the reply."""
 
     name: str
     org: str
     status: str
-    read: bool
+    delivered: bool
+    reason: str | None
     acked_at: datetime | None
+    asked: bool
     owes: bool
 
 
 async def receipts(session: AsyncSession, *, campaign_id: int) -> list[Receipt]:
     """Everyone the notice went to, by organisation and name."""
     rows = await session.execute(
-        select(Member.name, Organisation.path, Delivery.status, HAS_READ, Delivery.acked_at, OWES_RECEIPT)
+        select(Member.name, Organisation.path, Delivery.status, Delivery.status.in_(DELIVERED), REASON,
+               Delivery.acked_at, ASKED, OWES_RECEIPT)
         .join(Member, Member.id == Delivery.member_id).join(Organisation, Organisation.id == Member.org_id)
         .join(Campaign, Campaign.id == Delivery.campaign_id).where(Delivery.campaign_id == campaign_id)
         .order_by(Organisation.path, Member.name, Member.id))
-    return [Receipt(name, org, status, bool(read), acked, bool(owes)) for name, org, status, read, acked, owes in rows]
+    return [Receipt(name, org, status, bool(delivered), reason, acked, bool(asked), bool(owes))
+            for name, org, status, delivered, reason, acked, asked, owes in rows]
