@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from bot.report import Report, Summary
 from bot.rules.periods import is_year
-from bot.sheets import Rate, append_plain, fit_widths, shown
+from bot.sheets import Rate, append_plain, csv_cell, fit_widths
 
 # Column and sheet names are for the organisation department's spreadsheets, not member messages.
 MEMBERS, SUMMARY, BRANCHES = "成员", "汇总", "支部"
@@ -88,15 +88,16 @@ def _branches(report: Report) -> list[Table]:
 
 
 def write_csv(report: Report, target: Path | IO[bytes], *, sheet: str = MEMBERS) -> None:
-    """One sheet (成员 by default) as CSV, its tables separated by an empty line, rates as `40.0%`; UTF-8 with a
-    BOM so that Excel opens the Chinese correctly. KeyError for a sheet the report has not (支部 of a single
+    """One sheet (成员 by default) as CSV, its tables separated by an empty line, rates as `40.0%`, text that would
+    run as a formula (a member named `=HYPERLINK(…)`) led by `'`; UTF-8 with a BOM so that Excel opens the Chinese
+    correctly. KeyError for a sheet the report has not (支部 of a single
     branch)."""
     text = io.StringIO(newline="")
     out = csv.writer(text)
     for number, table in enumerate(sheets(report)[sheet]):
         if number:
             out.writerow([])
-        out.writerows([shown(cell) for cell in row] for row in table.rows)
+        out.writerows([csv_cell(cell) for cell in row] for row in table.rows)
     data = text.getvalue().encode("utf-8-sig")
     if isinstance(target, Path):
         target.write_bytes(data)

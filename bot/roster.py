@@ -1,4 +1,8 @@
-"""Importing the branch roster from CSV or XLSX: every row checked first, then applied in one transaction."""
+"""Importing the branch roster from CSV or XLSX: every row checked first, then applied in one transaction.
+
+An optional cell left empty (角色, 入党日期, 类别, 语言) keeps what the roster has for a member already in it;
+a new member gets 党员, no date, no category and zh.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +21,7 @@ from bot.limits import length_of
 from bot.models import Member, Organisation, Role
 from bot.repo import members, orgs
 from bot.rules.orgs import size_warning
+from bot.sheets import FORMULA_STARTS, formula_like
 
 HEADERS = {
     "姓名": "name", "name": "name",
@@ -29,6 +34,8 @@ HEADERS = {
 }
 CATEGORIES = ("在职", "流动", "离退休")
 LANGUAGES = ("zh", "bo")
+FIELDS = ("name", "role", "joined_on", "category", "language")  # what a row sets on a member besides the organisation
+OPTIONAL = FIELDS[1:]  # an empty cell keeps the member's
 ROLES = {"党员": Role.MEMBER, "member": Role.MEMBER, "书记": Role.SECRETARY, "secretary": Role.SECRETARY,
          "管理员": Role.ADMIN, "admin": Role.ADMIN}
 PHONE = re.compile(r"1\d{10}")
@@ -38,12 +45,14 @@ PROBLEMS = {  # what is wrong with a row, worded for operators (the console's: c
     "columns": "missing columns {value}; expected 姓名,手机号,支部,角色,入党日期",
     "name_empty": "姓名 is empty",
     "name_long": f"姓名 is longer than {NAME_CHARS} characters",
+    "name_formula": "姓名 {value!r} starts with " + " ".join(repr(c) for c in FORMULA_STARTS)
+                    + " (a spreadsheet would run it as a formula)",
     "phone": "手机号 {value!r} is not an 11-digit mobile number",
     "branch_empty": "支部 is empty",
     "branch_long": f"支部 is too long (a name at most {ORG_CHARS} characters, a path {PATH_CHARS})",
     "role": "角色 {value!r} must be 党员, 书记 or 管理员",
     "category": "类别 {value!r} must be empty or one of " + "、".join(CATEGORIES),
-    "language": "语言 {value!r} must be one of " + ", ".join(LANGUAGES),
+    "language": "语言 {value!r} must be empty or one of " + ", ".join(LANGUAGES),
     "date": "入党日期 {value!r} is not a date like 2001-07-01",
     "duplicate": "phone {value} appears twice in the file",
 }
@@ -55,15 +64,25 @@ class RosterError(Exception):
     """A row (or a file) that cannot be imported; nothing from the file is applied."""
 
 
+class TooManyRows(RosterError):
+    """A file with more rows than an import takes at once (`most`)."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"more than {most} rows")
+        self.most = most
+
+
 @dataclass(frozen=True, slots=True)
 class RosterRow:
+    """A good row. An optional field left empty in the file is None: the member keeps theirs (see the module)."""
+
     name: str
     phone: str
     branch: str
-    role: Role
+    role: Role | None
     joined_on: date | None
     category: str | None = None
-    language: str = "zh"
+    language: str | None = None
     where: str = ""  # `path:line` of the row, for messages about it
     line: int = 0  # its line in the file
 
@@ -106,22 +125,37 @@ def read_rows(path: Path) -> list[RosterRow]:
 
 def table_of(path: Path) -> Table:
     """A CSV (UTF-8, or GB18030 as Excel saves it in China) or XLSX roster file as text cells."""
-    return _table(path.name, path.read_bytes())
+    return list(_rows(path.name, path.read_bytes()))
 
 
-def upload_table(name: str, data: bytes) -> Table:
+def upload_table(name: str, data: bytes, *, most: int | None = None) -> Table:
     """An uploaded roster (its kind read from the file `name`) as text cells; RosterError when it cannot be read
-    as CSV or XLSX."""
+    as CSV or XLSX, TooManyRows as soon as more than `most` rows below the header have a cell filled (the rest
+    of the file is not read)."""
     try:
-        return _table(name, data)
+        return list(limited(_rows(name, data), most))
     except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise RosterError(f"{name}: not a readable CSV or XLSX file ({exc.__class__.__name__})") from exc
 
 
-def _table(name: str, data: bytes) -> Table:
+def limited(table: Iterable[list[str]], most: int | None) -> Iterator[list[str]]:
+    """The rows of a table, the header first; TooManyRows once more than `most` rows below the header have a
+    cell filled (None: no limit)."""
+    filled = 0
+    for number, row in enumerate(table):
+        filled += bool(number and any(row))
+        if most is not None and filled > most:
+            raise TooManyRows(most)
+        yield row
+
+
+def _rows(name: str, data: bytes) -> Iterator[list[str]]:
+    values: Iterable[Iterable[object]]
     if name.lower().endswith((".xlsx", ".xlsm")):
-        return [[_cell(v) for v in values] for values in _xlsx_cells(data)]
-    return [[_cell(v) for v in values] for values in csv.reader(io.StringIO(_text(data), newline=""))]
+        values = _xlsx_cells(data)
+    else:
+        values = csv.reader(io.StringIO(_text(data), newline=""))
+    return ([_cell(v) for v in row] for row in values)
 
 
 def _text(data: bytes) -> str:
@@ -167,22 +201,29 @@ def _row(record: dict[str, str], where: str, line: int) -> RosterRow:
         raise _Bad("name_empty")
     if len(name) > NAME_CHARS:
         raise _Bad("name_long", name)
+    if formula_like(name):
+        raise _Bad("name_formula", name)
     if not PHONE.fullmatch(phone):
         raise _Bad("phone", phone)
     if not branch:
         raise _Bad("branch_empty")
     if len(branch) > PATH_CHARS or max(len(part) for part in branch.split(orgs.SEPARATOR)) > ORG_CHARS:
         raise _Bad("branch_long", branch)
-    role = ROLES.get(record.get("role", "") or "党员")
-    if role is None:
-        raise _Bad("role", record["role"])
-    category = record.get("category", "") or None
-    if category is not None and category not in CATEGORIES:
-        raise _Bad("category", category)
-    language = record.get("language", "") or "zh"
-    if language not in LANGUAGES:
-        raise _Bad("language", language)
+    role_text = record.get("role", "")
+    role = ROLES.get(role_text) if role_text else None
+    if role_text and role is None:
+        raise _Bad("role", role_text)
+    category = _choice(record, "category", CATEGORIES)
+    language = _choice(record, "language", LANGUAGES)
     return RosterRow(name, phone, branch, role, _date(record.get("joined_on", "")), category, language, where, line)
+
+
+def _choice(record: dict[str, str], column: str, choices: Sequence[str]) -> str | None:
+    """An optional column's value, one of `choices`; None when empty."""
+    value = record.get(column, "") or None
+    if value is not None and value not in choices:
+        raise _Bad(column, value)
+    return value
 
 
 def _date(text: str) -> date | None:
@@ -214,10 +255,18 @@ def _xlsx_cells(data: bytes) -> Iterator[Iterable[object]]:
         workbook.close()
 
 
+def changes(member: Member, row: RosterRow) -> dict[str, object]:
+    """What applying `row` changes on `member`, field of FIELDS → new value, in FIELDS' order: the name, and each
+    optional field the row fills (an empty cell keeps the member's). The organisation aside."""
+    wanted = {name: getattr(row, name) for name in FIELDS if name == "name" or getattr(row, name) is not None}
+    return {name: value for name, value in wanted.items() if getattr(member, name) != value}
+
+
 async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime, *,
                      actor_id: int | None = None) -> ImportResult:
     """Create or update members by phone, creating missing organisations; the caller's transaction commits.
-    A member moved to another organisation is audited with `actor_id` (None: an operator).
+    A member moved to another organisation, or given another role, is audited with `actor_id` (None: an
+    operator).
 
     RosterError (naming the row) when a 支部 could mean several organisations; nothing is then applied.
     A member the file leaves out is kept and listed, never deleted.
@@ -228,13 +277,17 @@ async def apply_rows(session: AsyncSession, rows: list[RosterRow], now: datetime
         org = places[row.branch]
         member = await members.by_phone(session, phone=row.phone)
         if member is None:
-            session.add(Member(name=row.name, phone=row.phone, org_id=org.id, role=row.role, joined_on=row.joined_on,
-                               category=row.category, language=row.language, created_at=now))
+            session.add(Member(name=row.name, phone=row.phone, org_id=org.id, role=row.role or Role.MEMBER,
+                               joined_on=row.joined_on, category=row.category, language=row.language or LANGUAGES[0],
+                               created_at=now))
             created += 1
             continue
         moved += await members.move(session, member=member, org_id=org.id, actor_id=actor_id, now=now)
-        member.name, member.role, member.joined_on = row.name, row.role, row.joined_on
-        member.category, member.language = row.category, row.language
+        for name, value in changes(member, row).items():
+            if name == "role":
+                await members.set_role(session, member=member, role=str(value), actor_id=actor_id, now=now)
+            else:
+                setattr(member, name, value)
     await session.flush()
     touched = sorted({org.id for org in places.values()})
     return ImportResult(created, len(rows) - created, moved, await _kept(session, touched, {r.phone for r in rows}),

@@ -1,6 +1,8 @@
 """Writing tables for spreadsheets: cells as a person reads them, typed text kept as text, widths that fit.
 
-Shared by the report and the 台账 (bot/report.py, bot/ledger.py).
+Shared by the report and the 台账 (bot/report.py, bot/ledger.py). Text a spreadsheet would run as a formula
+(`=HYPERLINK(…)`, `+1+1`, `@SUM(…)`, and a leading tab or carriage return, as OWASP lists them) is never run:
+an XLSX cell is typed as text, a CSV cell gets a leading `'`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 PERCENT = "0.0%"
 PADDING = 2  # characters of room beside the widest cell
 WIDEST = 60  # no column wider: longer text wraps
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a cell beginning so is a formula to Excel and WPS
 
 
 class Rate(float):
@@ -27,17 +30,27 @@ def shown(value: object) -> str:
     return str(value)
 
 
+def formula_like(value: object) -> bool:
+    """Whether a cell is text that a spreadsheet would run as a formula (numbers, even negative, are not)."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def csv_cell(value: object) -> str:
+    """A cell for a CSV file: as `shown`, with a `'` before text that would otherwise run as a formula."""
+    return f"'{value}" if formula_like(value) else shown(value)
+
+
 def display_width(text: str) -> int:
     """Columns the text takes in a spreadsheet: wide (CJK) and full-width characters count two."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def append_plain(sheet: Any, row: Iterable[object]) -> None:
-    """Append a row to an openpyxl sheet: text that looks like a formula (`=1+1`) stays text, rates get the
-    percentage format."""
+    """Append a row to an openpyxl sheet: text that looks like a formula (`formula_like`) stays text, rates get
+    the percentage format."""
     sheet.append(list(row))
     for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":  # typed text is shown as typed, never run as a formula
+        if formula_like(cell.value):  # typed text is shown as typed, never run as a formula
             cell.data_type = "s"
         if isinstance(cell.value, Rate):
             cell.number_format = PERCENT

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.db import SessionMaker
 from bot.models import Activity, CheckIn, HeldStar, Member, PointEntry, Wish
 from bot.operators import report
+from bot.report import Branch, MemberRow, Report
 from bot.report_sheets import write_csv, write_xlsx
 from bot.roster import apply_rows, read_rows
 from bot.rules.periods import quarter_of
@@ -164,6 +165,25 @@ async def test_a_general_branch_quarter_report_has_charts_percentages_widths_and
     write_csv(built, tmp_path / "branches.csv", sheet="支部")
     with (tmp_path / "branches.csv").open(encoding="utf-8-sig") as f:
         assert next(r for r in csv.reader(f) if r and r[0] == "第一党支部")[1:5] == ["10", "3", "15.0%", "50.0%"]
+
+
+NAMES = ('=HYPERLINK("http://evil.example/","点击查看")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1")
+
+
+def test_names_a_spreadsheet_would_run_are_written_as_text(tmp_path: Path) -> None:
+    row = MemberRow("李秀英", FIRST, (10, -3, 0), -3, (), 0, 0, 0, 0, 0.0, 0, 0, "")
+    rows = tuple(replace(row, name=name, branch=f"{name}支部") for name in NAMES)
+    built = Report(FIRST, Q4, (10, 11, 12), (row, *rows), 0, (0, 0, 0), (Branch(FIRST, (0, 0, 0)),))
+    out = io.BytesIO()
+    write_csv(built, out)
+    lines = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"), newline="")))
+    assert [line[0] for line in lines[2:]] == [f"'{name}" for name in NAMES]
+    assert lines[1][:5] == ["李秀英", "10", "-3", "0", "-3"]  # numbers, negative ones too, stay numbers
+    write_xlsx(built, tmp_path / "r.xlsx")
+    sheet = load_workbook(tmp_path / "r.xlsx")["成员"]
+    assert [(c.value, c.data_type) for c in sheet["A"][2:7]] == [(name, "s") for name in NAMES[:5]]
+    assert sheet["A8"].data_type == "s"  # (XML reads the carriage return back as a line feed)
+    assert sheet["C2"].value == -3
 
 
 async def test_the_data_a_page_draws_is_plain_lists(year: None, settings: Settings) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.migrate import upgrade
-from bot.models import Member, Organisation
+from bot.models import AuditEntry, Member, Organisation
 from bot.roster import BadRow, RosterError, apply_rows, check, read_rows, table_of
 from tests.conftest import ROOT
 
@@ -47,6 +47,32 @@ async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) 
         member = await session.scalar(select(Member))
         org = await session.get(Organisation, member.org_id)
     assert (member.role, org.name) == ("书记", "第二党支部")
+    async with db() as session:
+        trail = (await session.execute(select(AuditEntry.actor_id, AuditEntry.org_id, AuditEntry.action,
+                                              AuditEntry.detail).order_by(AuditEntry.id))).all()
+    assert [tuple(row) for row in trail][-1] == (None, org.id, "role_change", "党员 → 书记")  # by the operator
+
+
+FULL = "姓名,手机号,支部,角色,入党日期,类别,语言\n"
+
+
+async def test_an_empty_optional_cell_keeps_what_the_roster_has(db, clock, tmp_path: Path) -> None:
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(_csv(tmp_path, "李秀英,13800000002,第一党支部,书记,2005-06-15,流动,bo\n",
+                                                 header=FULL)), clock())
+    again = _csv(tmp_path, "李秀英,13800000002,第一党支部,,,,\n赵春花,13800000004,第一党支部,,,,\n", header=FULL)
+    async with db.begin() as session:
+        result = await apply_rows(session, read_rows(again), clock())
+    assert (result.created, result.updated) == (1, 1)
+    shorter = _csv(tmp_path, "李秀英,13800000002,第一党支部,书记,\n")  # no 类别 or 语言 column at all
+    async with db.begin() as session:
+        await apply_rows(session, read_rows(shorter), clock())
+    async with db() as session:
+        found = {m.name: (m.role, str(m.joined_on), m.category, m.language)
+                 for m in await session.scalars(select(Member))}
+        trail = await session.scalar(select(func.count()).select_from(AuditEntry))
+    assert found == {"李秀英": ("书记", "2005-06-15", "流动", "bo"), "赵春花": ("党员", "None", None, "zh")}
+    assert trail == 0  # nothing changed a role or an organisation
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -57,6 +83,10 @@ async def test_reimport_updates_and_never_duplicates(db, clock, tmp_path: Path) 
     ("李秀英,13800000002,,党员,\n", ":2: 支部 is empty"),
     ("李秀英,13800000002, / ,党员,\n", ":2: 支部 is empty"),
     (f"{'李' * 51},13800000002,第一党支部,党员,\n", ":2: 姓名 is longer than 50 characters"),
+    ('"=HYPERLINK(""http://evil.example/"",""点击查看"")",13800000002,第一党支部,党员,\n', ":2: 姓名 '=HYPERLINK"),
+    ("+1+1,13800000002,第一党支部,党员,\n", r":2: 姓名 '\+1\+1' starts with '=' '\+' '-' '@'"),
+    ("-李,13800000002,第一党支部,党员,\n", ":2: 姓名 '-李' starts with"),
+    ("@SUM(A1),13800000002,第一党支部,党员,\n", ":2: 姓名 '@SUM"),
     (f"李秀英,13800000002,{'村' * 101},党员,\n", ":2: 支部 is too long"),
     (f"李秀英,13800000002,{'/'.join(['村' * 90] * 6)},党员,\n", ":2: 支部 is too long"),
     ("李秀英,13800000002,第一党支部,党员,\n李秀英,13800000002,第一党支部,党员,\n", ":3: phone 13800000002 appears twice"),

@@ -1,6 +1,8 @@
 """成员: the roster of the viewer's subtree (search by name or phone tail, filter by organisation, a page at a
 time), and unbinding or moving a member after a confirming page; the chat's and the operator's own functions do
-it (`handlers.binding.unbind_member`, `bot.repo.members.move`), with their audit rows.
+it (`handlers.binding.unbind_member`, `bot.repo.members.move`), with their audit rows. Nobody moves themselves,
+and a 书记 or 管理员 is moved only between organisations strictly below the viewer's own
+(`bot.roster_scope.overreach`, as an import).
 
 Phones are shown masked to their last four digits; openids never.
 """
@@ -18,6 +20,7 @@ from bot.console import acting
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
 from bot.models import Member
 from bot.repo import members, orgs
+from bot.roster_scope import CHIEFS, Actor, overreach
 from handlers.binding import unbind_member
 
 routes = web.RouteTableDef()
@@ -74,6 +77,11 @@ async def listing(request: web.Request, who: Viewer, *, status: int = 200, **out
                 path=HERE, query=f"{query}&" if query else "")
 
 
+def actor_of(who: Viewer) -> Actor:
+    """The viewer as `bot.roster_scope` judges what they may change."""
+    return Actor(who.member_id, who.org_id, who.governed)
+
+
 async def governed_member(request: web.Request, session: AsyncSession) -> tuple[Viewer, Member]:
     """The member the URL names, who must be of the viewer's subtree (else 403; an unknown id 404)."""
     secretary(request)
@@ -107,26 +115,38 @@ async def move_page(request: web.Request) -> web.Response:
     """The confirming page before moving: the member and the organisations of the subtree to move them to."""
     async with services(request).sessionmaker() as session:
         who, member = await governed_member(request, session)
+        _not_oneself(request, who, member)
         org = await orgs.path_of(session, org_id=member.org_id)
         choices = [(id_, path) for id_, path in await orgs.paths(session, org_ids=who.governed)
-                   if id_ != member.org_id]
-    return page(request, "member_action.html", action="move", member=Shown.of(member, org), orgs=choices)
+                   if id_ != member.org_id and not overreach(actor_of(who), member, org_id=id_, role=member.role)]
+    return page(request, "member_action.html", action="move", member=Shown.of(member, org), orgs=choices,
+                chief=member.role in CHIEFS)
 
 
 @routes.post(f"{HERE}/{{member_id}}/move")
 async def move(request: web.Request) -> web.Response:
     """Move the member to the organisation `org` (form) of the subtree, as `palmbot members move` does: their
     ledger, stars and history stay theirs, a pending claim follows them, both organisations' audit trails get a
-    row. A target outside the subtree is 403."""
+    row. A target outside the subtree, moving oneself, or a 书记 or 管理员 moved out of or into an organisation not
+    strictly below the viewer's own is 403."""
     target = number((await form(request)).get("org"))
     svc = services(request)
     async with svc.sessionmaker.begin() as session:
         who, member = await governed_member(request, session)
+        _not_oneself(request, who, member)
         if target is None:
             raise refusal(request, web.HTTPBadRequest, "bad_request", what="请选择要转到的组织。")
         scoped(request, target)
+        if refused := overreach(actor_of(who), member, org_id=target, role=member.role):
+            raise refusal(request, web.HTTPForbidden, refused[0], where=await orgs.path_of(session, org_id=refused[1]))
         before = await orgs.path_of(session, org_id=member.org_id)
         done = await members.move(session, member=member, org_id=target, actor_id=who.member_id, now=svc.clock())
         after = await orgs.path_of(session, org_id=target)
     return await listing(request, who, moved={"name": member.name, "before": before, "after": after, "done": done},
                          status=200 if done else 400)
+
+
+def _not_oneself(request: web.Request, who: Viewer, member: Member) -> None:
+    """403 when the viewer would move themselves: the level above does that."""
+    if member.id == who.member_id:
+        raise refusal(request, web.HTTPForbidden, "own_move")

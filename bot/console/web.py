@@ -56,6 +56,13 @@ class Viewer:
 
 
 VIEWER = web.RequestKey("viewer", Viewer)
+MIB = 1024 * 1024
+
+
+class PayloadTooLarge(web.HTTPClientError):
+    """413 with a page of ours (aiohttp's own HTTPRequestEntityTooLarge wants sizes for its English sentence)."""
+
+    status_code = 413
 
 
 def services(request: web.Request) -> Services:
@@ -137,13 +144,17 @@ def _protect(request: web.Request, response: web.StreamResponse) -> None:
 
 
 async def _sign_in(request: web.Request) -> None:
-    """Find the session's viewer; refuse without one (401) or a POST without its form token (403)."""
+    """Find the session's viewer; refuse without one (401), a POST over the app's body limit (413, a page saying
+    how much a file may be) or a POST without its form token (403)."""
     found = await load_viewer(request)
     if found is None:
         raise refusal(request, web.HTTPUnauthorized, "signed_out")
     request[VIEWER] = found
     if request.method == "POST":
-        given = (await request.post()).get("csrf")
+        try:
+            given = (await request.post()).get("csrf")
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise refusal(request, PayloadTooLarge, "too_large", mib=request.client_max_size / MIB) from exc
         if not isinstance(given, str) or not auth.same_token(given, found.csrf):
             raise refusal(request, web.HTTPForbidden, "csrf")
 

@@ -19,6 +19,7 @@ from bot.follow_up import Flagged
 from bot.ledger import Attendee, MeetingRecord, Tally
 from bot.repo import campaigns
 from bot.report import Branch, MemberRow, Report
+from bot.roster import ImportResult
 from bot.rules.attendance import Lapses
 from bot.rules.boards import Ranked
 from bot.rules.oversight import Finding, MeetingFacts, Reason
@@ -251,6 +252,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "unbind_done": {"name": "李秀英", "org": "塘约村党总支/第一党支部"},
     "unbind_not_bound": {"name": "李秀英"},
     "unbind_own": {},
+    "roster_imported": {"result": ImportResult(1, 3, 1, ["塘约村党总支/第一党支部\t李秀英\t13800000002"] * 3), "skipped": 2},
     "unbind_usage": {},
     "unknown": {"menu": _MENU, "bound": True},
     "greeting": {"name": _NAME, "thanks": True, "menu": _MENU, "bound": True},

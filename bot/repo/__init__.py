@@ -8,6 +8,7 @@ work: measured ~45 µs a statement, a tenth of a message's cost.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any, TypeVar
 
@@ -20,6 +21,17 @@ from bot.repo.lean import Rows, compiled
 from bot.sqlite_inline import InlineConnection
 
 T = TypeVar("T")
+Key = TypeVar("Key", str, int)
+
+
+IN_AT_ONCE = 500  # values in one `IN (…)`: bound parameters well within SQLite's and PostgreSQL's limits
+
+
+def chunks(values: Iterable[Key]) -> Iterator[list[Key]]:
+    """The distinct values, sorted, IN_AT_ONCE at a time: for `column.in_(chunk)` over a whole file's worth."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), IN_AT_ONCE):
+        yield wanted[start:start + IN_AT_ONCE]
 
 
 _INLINE = "bot.repo.inline"  # Session.info: (the transaction, its inline SQLite connection, the dialect)

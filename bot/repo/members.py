@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import READABLE, BindFailure, ClaimStatus, Delivery, Member, Organisation, VolunteerClaim
-from bot.repo import audit, run
+from bot.repo import audit, chunks, run
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,14 @@ async def openid_of(session: AsyncSession, *, member_id: int) -> str | None:
 
 async def by_phone(session: AsyncSession, *, phone: str) -> Member | None:
     return await session.scalar(select(Member).where(Member.phone == phone))
+
+
+async def by_phones(session: AsyncSession, *, phones: Collection[str]) -> dict[str, Member]:
+    """The members with these phone numbers, by phone (a few queries for a whole roster file)."""
+    found: dict[str, Member] = {}
+    for chunk in chunks(phones):
+        found |= {m.phone: m for m in await session.scalars(select(Member).where(Member.phone.in_(chunk)))}
+    return found
 
 
 async def matching(session: AsyncSession, *, name: str, phone_tail: str) -> Sequence[Member]:
@@ -119,6 +127,17 @@ async def move(session: AsyncSession, *, member: Member, org_id: int, actor_id: 
     for where, action, other in ((old, "member_leave", org_id), (org_id, "member_join", old)):
         await audit.record(session, actor_id=actor_id, member_id=member.id, org_id=where, action=action,
                            subject=f"member:{member.id}", detail=f"{paths[old]} → {paths[org_id]}", at=now)
+    return True
+
+
+async def set_role(session: AsyncSession, *, member: Member, role: str, actor_id: int | None, now: datetime) -> bool:
+    """Give `member` another role (党员, 书记, 管理员), audited in their organisation as `old → new`; False when
+    they have it already."""
+    if member.role == role:
+        return False
+    await audit.record(session, actor_id=actor_id, member_id=member.id, org_id=member.org_id, action="role_change",
+                       subject=f"member:{member.id}", detail=f"{member.role} → {role}", at=now)
+    member.role = role
     return True
 
 

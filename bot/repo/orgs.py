@@ -7,13 +7,13 @@ the organisations whose full path ends with it; the full path names exactly one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Organisation, OrgKind
-from bot.repo import run
+from bot.repo import chunks, run
 
 SEPARATOR = "/"
 
@@ -51,9 +51,27 @@ async def matching(session: AsyncSession, *, path: str, within: Sequence[int] | 
                                           Organisation.path.endswith(SEPARATOR + wanted, autoescape=True)))
     if within is not None:
         stmt = stmt.where(Organisation.id.in_(within))
-    found = sorted(await session.scalars(stmt), key=lambda org: org.path)  # by code point on either engine
-    exact = [org for org in found if org.path == wanted]
+    found = {org.id: org for org in await session.scalars(stmt)}
+    return [found[id_] for id_, _ in narrowest(((org.id, org.path) for org in found.values()), wanted)]
+
+
+def narrowest(paths: Iterable[tuple[int, str]], wanted: str) -> list[tuple[int, str]]:
+    """Of (id, full path) pairs, those a normalised path `wanted` names, by path (by code point on either
+    engine): an exact full path alone, else every one ending with it."""
+    found = sorted(((id_, path) for id_, path in paths if path == wanted or path.endswith(SEPARATOR + wanted)),
+                   key=lambda pair: pair[1])
+    exact = [pair for pair in found if pair[1] == wanted]
     return exact or found
+
+
+async def with_names(session: AsyncSession, *, names: Iterable[str]) -> list[tuple[int, str]]:
+    """(id, full path) of every organisation whose own name is one of `names` (a few queries for a whole file):
+    the only ones a path ending in such a name can name (`narrowest`)."""
+    found: list[tuple[int, str]] = []
+    for chunk in chunks(names):
+        found += [(id_, path) for id_, path in await session.execute(
+            select(Organisation.id, Organisation.path).where(Organisation.name.in_(chunk)))]
+    return found
 
 
 async def resolve(session: AsyncSession, *, path: str, within: Sequence[int] | None = None) -> Organisation:
