@@ -5,20 +5,25 @@ addresses)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import sys
 from collections.abc import Callable
 from ipaddress import ip_network
+from pathlib import Path
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from bot.db import SessionMaker
-from bot.migrate import head, upgrade
+from bot.db import SessionMaker, make_engine
+from bot.migrate import head, revision_of, upgrade
 from bot.models import Delivery
 from bot.simulator import Simulator
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
-from tests.conftest import AppMaker, Clock, Scratch, services_of
+from tests.conftest import ROOT, AppMaker, Clock, Scratch, services_of
 from tests.phone import Phone
 
 DOWN = "postgresql+asyncpg://postgres@127.0.0.1:9/down"  # nothing listens there
@@ -124,3 +129,57 @@ async def test_two_apps_in_one_process_count_apart(make_client: AppMaker, sim: S
     await Phone(first, sim, clock, "13800000002").send("帮助")
     assert value(await scrape(first), "palmbot_messages_total", command="帮助", outcome="replied") == 1
     assert value(await scrape(second), "palmbot_messages_total", command="帮助", outcome="replied") == 0
+
+
+async def test_two_replicas_starting_at_once_run_no_migration_and_wait_for_the_one_step_that_does(
+        scratch: Scratch, tmp_path: Path) -> None:
+    """Migrations are a step of their own (`palmbot db upgrade`, the oneshot unit), never a replica's start: two
+    `palmbot serve` processes started together on a database one revision behind leave it there and say so at
+    /readyz; the one upgrade makes both ready. The units say the same."""
+    old = await scratch("replicas")
+    await asyncio.to_thread(upgrade, old, "0012")
+    env = {**os.environ, "PALMBOT_DATABASE_URL": old, "PALMBOT_CONTENT_DIR": str(ROOT / "content")}
+    ports = [free_port(), free_port()]
+    replicas = [await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", "--port", str(port), env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for port in ports]
+    try:
+        async with aiohttp.ClientSession() as http:
+            answers = [await ready_answer(http, port) for port in ports]
+            assert answers == [(503, f"database schema at 0012, the code needs {head()}: run `palmbot db upgrade`")] * 2
+            assert await revision(old) == "0012"  # neither replica migrated
+            await asyncio.to_thread(upgrade, old)
+            assert [await ready_answer(http, port) for port in ports] == [(200, "")] * 2
+    finally:
+        for replica in replicas:
+            replica.terminate()
+            await asyncio.wait_for(replica.wait(), timeout=10)
+    unit = (ROOT / "deploy/systemd/palmbot@.service").read_text(encoding="utf-8")
+    assert "db upgrade" not in unit and "Requires=palmbot-migrate.service" in unit
+    assert "ExecStart=/opt/palmbot/.venv/bin/palmbot db upgrade" in (
+        ROOT / "deploy/systemd/palmbot-migrate.service").read_text(encoding="utf-8")
+
+
+async def revision(url: str) -> str | None:
+    engine = make_engine(url)
+    async with engine.connect() as conn:
+        found = await conn.run_sync(revision_of)
+    await engine.dispose()
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def ready_answer(http: aiohttp.ClientSession, port: int) -> tuple[int, str]:
+    """/readyz of the replica on `port` once it listens (within 30 s): the status and the reason, if any."""
+    for _ in range(300):
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as resp:
+                return resp.status, str((await resp.json()).get("reason", ""))
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing listened on {port}")
