@@ -86,7 +86,8 @@ class RateLimit(logging.Filter):
         return True
 
 
-_SECRET = re.compile(r"\b(signature|msg_signature|echostr|openid|nonce|timestamp)=[^&\s'\"]*")
+_SECRET = re.compile(r"\b(signature|msg_signature|echostr|openid|nonce|timestamp|t|code|state)=[^&\s'\"]*")
+# `t`: a console sign-in link's token; `code`, `state`: WeChat's web authorisation coming back
 
 
 def redact(text: str) -> str:

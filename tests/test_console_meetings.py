@@ -129,6 +129,9 @@ async def test_a_kind_the_organisation_does_not_hold_is_refused_with_the_chats_r
 @pytest.mark.parametrize(("changes", "refused"), [
     ({"at": ""}, "请填写开始时间"),
     ({"day": "12月20日"}, "请选择会议日期"),
+    ({"day": "0001-01-02"}, "请选择会议日期"),  # a year nobody means: never a 500
+    ({"day": "1999-01-02"}, "请选择会议日期"),
+    ({"day": "2099-01-01"}, "太远了"),
     ({"minutes": "5"}, "会议时长应在 15 到 720 分钟之间"),
     ({"place": " "}, "请填写会议地点和议题"),
     ({"kind": "座谈会"}, "请选择会议类型"),

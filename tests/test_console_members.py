@@ -151,6 +151,9 @@ async def test_unbinding_oneself_or_another_villages_member_is_refused(
     await member(A_WANG).bound("王芳")
     me, theirs = await member_of(db, B_SECRETARY), await member_of(db, A_WANG)
     assert "/unbind" not in row_of(b_secretary.text, me.id)
+    await b_secretary.get(f"/console/members/{me.id}/unbind")  # refused when the page opens, as moving is
+    assert b_secretary.status == 403 and "不能解除自己的微信绑定" in b_secretary.text
+    await b_secretary.get("/console/members")
     await b_secretary.post(f"/console/members/{me.id}/unbind")
     assert b_secretary.status == 400 and "不能解除自己的微信绑定" in flash(b_secretary.text)
     await b_secretary.get(f"/console/members/{theirs.id}/unbind")

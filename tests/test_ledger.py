@@ -176,7 +176,7 @@ async def test_taizhang_gives_the_secretary_the_month_of_their_own_branches(
         "主题党日：召开 1 次；按时出席 2 人次，迟到 0，请假 0，缺席 1；补学 1，送学 0\n"
         "还没有纪要的会议（回复「纪要 会议号 内容」补上）：\n"
         f"{theme} 号 11月15日 主题党日「重温入党誓词」 {BRANCH_1}\n"
-        "全年台账（含每次会议的名单和纪要）请联系管理员导出：palmbot ledger")
+        "全年台账（含每次会议的名单和纪要）：发送「后台」，在「会议」页下载")
     assert await secretary.send("台账 11月。") == await secretary.send("台账")
     december = await secretary.send("台账 2025年12月")
     assert december is not None and "2025年12月组织生活台账\n党员大会：本月没有" in december

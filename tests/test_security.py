@@ -308,16 +308,20 @@ def test_each_refusal_reason_is_logged_apart_and_a_query_never_reaches_the_log(l
             raise ValueError("Bad status line 'POST /wechat?openid=o6_bmjrPTlm6&signature=d081ab&nonce=23 HTTP/9.9'")
         except ValueError:
             logger.exception("Error handling request from %s", "/wechat?timestamp=1764000000&echostr=abc")
+        logger.error("Bad request line b'GET /console/login?t=SECRETTOKEN789\\x01 HTTP/1.1'")
+        logger.error("Bad request line b'GET /console/wechat/back?code=CODE42&state=STATE42 HTTP/1.1'")
     finally:
         logger.removeHandler(handler)
     written = stream.getvalue()
     assert "stale timestamp" in written and "bad signature" in written
     assert "o6_bmjrPTlm6" not in written and "d081ab" not in written and "echostr=abc" not in written
     assert "openid=…&signature=…" in written
+    assert not any(secret in written for secret in ("SECRETTOKEN789", "CODE42", "STATE42"))
+    assert "login?t=…" in written and "back?code=…&state=…" in written
     if log_format == "json":
         lines = [json.loads(line) for line in written.splitlines()]
         assert [(line["level"], line["logger"]) for line in lines] == [("WARNING", "test.redact")] * 2 + [
-            ("ERROR", "test.redact")]
+            ("ERROR", "test.redact")] * 3
         assert lines[2]["message"] == "Error handling request from /wechat?timestamp=…&echostr=…"
         assert "ValueError: Bad status line 'POST /wechat?openid=…&signature=…" in lines[2]["exception"]
 

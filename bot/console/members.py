@@ -96,7 +96,8 @@ async def governed_member(request: web.Request, session: AsyncSession) -> tuple[
 async def unbind_page(request: web.Request) -> web.Response:
     """The confirming page before unbinding: who, where, and that they may bind again."""
     async with services(request).sessionmaker() as session:
-        _, member = await governed_member(request, session)
+        who, member = await governed_member(request, session)
+        _not_oneself(request, who, member, "own_unbind")
         org = await orgs.path_of(session, org_id=member.org_id)
     return page(request, "member_action.html", action="unbind", member=Shown.of(member, org), orgs=[])
 
@@ -146,7 +147,7 @@ async def move(request: web.Request) -> web.Response:
                          status=200 if done else 400)
 
 
-def _not_oneself(request: web.Request, who: Viewer, member: Member) -> None:
-    """403 when the viewer would move themselves: the level above does that."""
+def _not_oneself(request: web.Request, who: Viewer, member: Member, reason: str = "own_move") -> None:
+    """403 when the viewer would move or unbind themselves (`reason`): the level above does that."""
     if member.id == who.member_id:
-        raise refusal(request, web.HTTPForbidden, "own_move")
+        raise refusal(request, web.HTTPForbidden, reason)

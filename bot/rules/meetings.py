@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.models import AttendanceStatus, MeetingKind, OrgKind
+from bot.rules.periods import YEARS
 
 DEFAULT_MINUTES = 120  # a meeting's length unless the plan says otherwise
 MIN_MINUTES = 15
 MAX_MINUTES = 12 * 60
-LAST_YEAR = 9998  # a meeting's month must end within the dates Python holds (datetime.MAXYEAR is 9999)
 KINDS: dict[str, MeetingKind] = {
     **{kind.value: kind for kind in MeetingKind},
     "支部党员大会": MeetingKind.GENERAL, "支部委员会": MeetingKind.COMMITTEE, "支委会议": MeetingKind.COMMITTEE,
@@ -84,12 +84,12 @@ def read_date(text: str, today: date) -> tuple[date, re.Match[str]] | None:
 
 
 def _date_or_none(year: int, month: int, day: int) -> date | None:
-    """The date, unless it is no date or too late to hold a meeting (its month's end must be a date too)."""
+    """The date, unless it is no date or in a year nobody means (`periods.YEARS`: `0001`, `9999` are slips)."""
     try:
         found = date(year, month, day)
     except ValueError:
         return None
-    return found if found.year <= LAST_YEAR else None
+    return found if found.year in YEARS else None
 
 
 def read_time(text: str) -> tuple[time, re.Match[str]] | None:
@@ -153,7 +153,7 @@ def plan_from(*, kind: str, day: str, at: str, minutes: str, place: str, topic: 
     except ValueError:
         raise PlanError("date") from None
     starts = _time_or_none(at)
-    if on.year > LAST_YEAR:
+    if on.year not in YEARS:
         raise PlanError("date")
     if starts is None:
         raise PlanError("time")
