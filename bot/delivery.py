@@ -144,6 +144,7 @@ class DeliveryWorker:
         pause (quota). Marking it `sending` records `settled` in the same transaction, and empties it once committed."""
         if not window_open and not self._templated(item):
             return Outcome(item, S.WAITING, WINDOW_CLOSED)
+        await self.client.reserve()  # its turn under the send rate first: `sending` then means under way
         async with transaction(self.sessionmaker) as session:
             moved = await self._record(session, [*settled, Outcome(item, S.SENDING)])
         settled.clear()  # committed

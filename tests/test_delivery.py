@@ -278,3 +278,43 @@ async def test_a_row_taken_back_from_its_worker_is_no_longer_that_worker_s_to_se
                                     now=clock())
     assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENDING: 1})
     assert LEASE <= timedelta(minutes=1)  # a dead worker's rows come back within a minute
+
+
+class Gate:
+    """A send rate that opens only when the test says: `opened` slots handed out so far."""
+
+    def __init__(self) -> None:
+        self.open, self.opened = asyncio.Event(), 0
+
+    async def acquire(self) -> None:
+        await self.open.wait()
+        self.open.clear()
+        self.opened += 1
+
+
+async def test_a_row_is_marked_sending_only_once_its_turn_under_the_send_rate_has_come(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    """While a sender waits for the send rate, every row marked `sending` has already reached WeChat (its outcome
+    is recorded with the next row's mark), so a crash then leaves uncertain only rows members have; before, the
+    row waiting for its turn was the one marked, and a kill left it uncertain although it never left."""
+    await branch_of(db, clock, 3, wechat=wechat)
+    campaign_id = await lesson_campaign(db, clock)
+    gate = Gate()
+    wechat_client._limiter = gate  # type: ignore[assignment]
+    draining = asyncio.create_task(DeliveryWorker(db, wechat_client, clock, batch=3).drain())
+    for sent in range(3):
+        await asyncio.sleep(0.05)  # the worker waits at the gate
+        assert await sending(db) <= {m.openid for m in wechat.sent} and len(wechat.sent) == sent
+        gate.open.set()
+        while len(wechat.sent) == sent:
+            await asyncio.sleep(0.01)
+    await draining
+    assert gate.opened == 3 and len(wechat.sent) == 3  # one slot a message: the reserved one is not taken twice
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.SENT: 3})
+
+
+async def sending(db: SessionMaker) -> set[str]:
+    """The openids of the rows marked `sending`."""
+    async with db() as session:
+        return set(await session.scalars(select(Member.openid).join(Delivery, Delivery.member_id == Member.id)
+                                         .where(Delivery.status == DeliveryStatus.SENDING)))

@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,6 +37,9 @@ class Media:
 
     content_type: str
     data: bytes
+
+
+_RESERVED: ContextVar[bool] = ContextVar("palmbot_send_slot_reserved", default=False)
 
 
 class WeChatClient:
@@ -73,6 +77,13 @@ class WeChatClient:
         if client_msg_id:
             payload["client_msg_id"] = client_msg_id
         await self.call("/cgi-bin/message/template/send", payload)
+
+    async def reserve(self) -> None:
+        """Wait for a slot under the send rate now; the next rate-limited call of this task uses it instead of
+        waiting. The delivery worker reserves before it marks a row `sending`, so a crash finds `sending` only
+        the rows whose call was really under way, not those still waiting for their turn."""
+        await self._limiter.acquire()
+        _RESERVED.set(True)
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self.call("/cgi-bin/menu/create", menu, limited=False)
@@ -119,8 +130,9 @@ class WeChatClient:
             try:
                 if token is None:
                     token = await (self._tokens.rejected(stale) if stale else self._tokens.get())
-                if limited:
+                if limited and not _RESERVED.get():
                     await self._limiter.acquire()
+                _RESERVED.set(False)
                 return await exchange(token)
             except WeChatError as exc:
                 error = exc
