@@ -158,6 +158,6 @@ async def confirm(session: AsyncSession, *, content: Content, review: StarReview
                                  title=f"{review.quarter} 摘星授星结果", bodies=bodies, org_id=review.org_id,
                                  at=now, now=now)
     await audit.record(session, actor_id=by, member_id=None, org_id=review.org_id, action="star_confirm",
-                       subject=f"stars:{review.quarter}", detail=f"{org}: {len(applied)} changes, "
-                       f"{sum(r.decision != r.proposed for r in rows)} overruled", at=now)
+                       subject=f"stars:{review.quarter}", detail=f"{org}：{len(applied)} 颗星有变化，"
+                       f"{sum(r.decision != r.proposed for r in rows)} 条建议经书记调整", at=now)
     return len(bodies)

@@ -99,7 +99,7 @@ async def _overrule(ctx: Context, review: StarReview, member_id: int, star: str,
                        held_now=held_now, reason=reason, by=ctx.bound.id)
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=member_id, org_id=review.org_id,
                        action="star_overrule",
-                       subject=f"star:{star}", detail=f"{'hold' if hold else 'not hold'}: {reason}", at=ctx.now)
+                       subject=f"star:{star}", detail=f"{'定为有此星' if hold else '定为无此星'}：{reason}", at=ctx.now)
     name = await members.name_of(ctx.session, member_id=member_id)
     return Outcome(True, ctx.render("review_changed", name=name, star=star, hold=hold, reason=reason))
 

@@ -168,7 +168,7 @@ async def _settle(ctx: Context, claim: VolunteerClaim, *, approved: bool, earned
     points = earned.points if earned else 0
     await audit.record(ctx.session, actor_id=ctx.bound.id, member_id=claim.member_id, org_id=claim.org_id,
                        action="volunteer_approve" if approved else "volunteer_reject", subject=f"volunteer:{claim.id}",
-                       detail=f"{hours:g}h {claim.description}; +{points}" if approved else f"{hours:g}h {reason}",
+                       detail=f"{hours:g} 小时 {claim.description}，计 {points} 分" if approved else f"{hours:g} 小时，驳回：{reason}",
                        at=ctx.now)
     body = ctx.render("volunteer_result", id=claim.id, approved=approved, hours=hours, description=claim.description,
                       counted=counted(ctx, earned) if earned else "", reason=reason)

@@ -121,7 +121,7 @@ async def test_an_overrule_with_a_reason_is_the_chats(
     assert await proposal_state(db, proposals["李秀英"]) == (False, reason, people["张建国"])
     org_id = await _org_of(db, "李秀英")
     assert await audit_rows(db) == [(people["张建国"], people["李秀英"], org_id, "star_overrule", "star:学习星",
-                                     f"not hold: {reason}")]
+                                     f"定为无此星：{reason}")]
 
 
 async def _org_of(db: SessionMaker, name: str) -> int:
@@ -156,7 +156,7 @@ async def test_confirming_tells_the_members_as_the_chat_does(
                        (people["张建国"], "自律星", True)}
     assert confirmed == {await _org_of(db, "李秀英"): people["张建国"]}  # 第二党支部's review still waits
     assert await audit_rows(db) == [(people["张建国"], None, await _org_of(db, "李秀英"), "star_confirm",
-                                     "stars:2026Q3", "第一党支部: 3 changes, 0 overruled")]
+                                     "stars:2026Q3", "第一党支部：3 颗星有变化，0 条建议经书记调整")]
 
 
 async def test_a_secretary_cannot_overrule_their_own_star(

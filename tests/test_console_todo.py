@@ -107,9 +107,9 @@ async def test_approving_two_claims_at_once_does_what_chat_does(
     assert any(f"你的志愿服务 {second} 号（3 小时，义务巡逻）已确认，计 3 分" in m for m in wang.pushed())
     zhang, li_id, wang_id = [await member_id(db, p) for p in (ZHANG, LI, WANG)]
     assert await trail(db) == [  # the console's rows are the chat's, row for row
-        (zhang, li_id, "volunteer_approve", f"volunteer:{by_chat}", "1h 看望老党员; +1"),
-        (zhang, li_id, "volunteer_approve", f"volunteer:{first}", "2h 社区环境整治; +2"),
-        (zhang, wang_id, "volunteer_approve", f"volunteer:{second}", "3h 义务巡逻; +3")]
+        (zhang, li_id, "volunteer_approve", f"volunteer:{by_chat}", "1 小时 看望老党员，计 1 分"),
+        (zhang, li_id, "volunteer_approve", f"volunteer:{first}", "2 小时 社区环境整治，计 2 分"),
+        (zhang, wang_id, "volunteer_approve", f"volunteer:{second}", "3 小时 义务巡逻，计 3 分")]
     assert await ledger(db) == [
         (li_id, f"volunteer:{by_chat}", 1, "志愿服务（每小时）：看望老党员"),
         (li_id, f"volunteer:{first}", 2, "志愿服务（每小时）：社区环境整治"),
@@ -144,8 +144,8 @@ async def test_rejecting_several_needs_one_reason_and_tells_each_member(
     for phone in (li, wang):
         assert any("未通过确认" in m and "理由：时长与活动记录不符" in m for m in phone.pushed())
     assert [row[2:] for row in await trail(db)] == [
-        ("volunteer_reject", f"volunteer:{first}", "8h 时长与活动记录不符"),
-        ("volunteer_reject", f"volunteer:{second}", "6h 时长与活动记录不符")]
+        ("volunteer_reject", f"volunteer:{first}", "8 小时，驳回：时长与活动记录不符"),
+        ("volunteer_reject", f"volunteer:{second}", "6 小时，驳回：时长与活动记录不符")]
     assert await ledger(db) == []
 
 

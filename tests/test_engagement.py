@@ -108,7 +108,7 @@ async def test_the_secretary_overrules_a_proposal_with_a_reason_and_the_member_i
         actions = list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["star_overrule", "star_confirm"]
     lines = await audit_trail(services_of(live).settings, "第一党支部")
-    assert lines and "张建国\t李秀英\tstar_overrule\tstar:服务星\thold: 长期照顾孤寡老人，未及时登记" in lines[0]
+    assert lines and "张建国\t李秀英\tstar_overrule\tstar:服务星\t定为有此星：长期照顾孤寡老人，未及时登记" in lines[0]
 
 
 async def test_small_branches_confirm_automatically_when_the_rules_say_so(

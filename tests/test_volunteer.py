@@ -98,7 +98,7 @@ async def test_a_rejected_claim_earns_nothing_and_the_member_is_told_why(
     assert "再完成志愿服务 4 小时" in (await li.send("星级") or "")
     async with db() as session:
         trail = (await session.execute(select(AuditEntry.action, AuditEntry.subject, AuditEntry.detail))).all()
-    assert [tuple(t) for t in trail] == [("volunteer_reject", f"volunteer:{number}", "8h 时长与活动记录不符")]
+    assert [tuple(t) for t in trail] == [("volunteer_reject", f"volunteer:{number}", "8 小时，驳回：时长与活动记录不符")]
 
 
 async def test_a_secretary_of_another_branch_cannot_approve_and_nobody_approves_their_own(
