@@ -277,3 +277,12 @@ async def test_signed_out_is_401_and_a_member_is_403(
     for path in ("/console/meetings", "/console/meetings/1", "/console/meetings/ledger?org=1&year=2026"):
         await browser.get(f"/console/login?t={token}&next={path}" if path == "/console/meetings" else path)
         assert browser.status == 403 and "仅书记和管理员可用" in browser.text, path
+
+
+async def test_the_month_links_stop_at_the_years_a_person_may_name(
+        december: None, villages: dict[str, Village], live: TestClient, consoles: list[Console]) -> None:  # type: ignore[type-arg]  # noqa: F811
+    console = await open_console(live, villages[A], consoles)
+    first = await console.get("/console/meetings", month="2000-01")
+    assert console.status == 200 and 'id="previous-month"' not in first and "month=2000-02" in first
+    last = await console.get("/console/meetings", month="2100-12")
+    assert console.status == 200 and 'id="next-month"' not in last and "month=2100-11" in last

@@ -129,7 +129,7 @@ async def _listing(request: web.Request, who: Viewer, month: Period, typed: Plan
                 previous=month_of(month.start - timedelta(days=1)).start, following=month.end,
                 rows=[(m, path, life.state(m, now), counts.get(m.id, {})) for m, path in held], orgs=places,
                 kinds=[kind.value for kind in MeetingKind], form=asdict(typed), year=now.astimezone(tz).year,
-                lengths=(rules.MIN_MINUTES, rules.MAX_MINUTES), years=(YEARS[0], YEARS[-1]), tz=tz,
+                lengths=(rules.MIN_MINUTES, rules.MAX_MINUTES), years=(YEARS[0], YEARS[-1]), years_shown=YEARS, tz=tz,
                 latest=now.astimezone(tz).date() + timedelta(days=rules.AHEAD_DAYS),
                 chars={"place": limits.PLACE.chars, "topic": limits.TOPIC.chars})
 
