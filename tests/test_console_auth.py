@@ -284,3 +284,14 @@ async def test_web_authorisation_refuses_an_unbound_openid_and_is_off_unless_swi
     off = browsers()  # `live`: the same account without wechat_web_auth
     await off.get("/console/wechat")
     assert off.status == 404 and "未开通微信授权登录" in off.text
+
+
+@pytest.mark.parametrize(("path", "page"), [
+    ("/console/stars/confirm", "/console/stars"), ("/console/stars/1/overrule", "/console/stars"),
+    ("/console/members/import/apply", "/console/members"),
+])
+async def test_reloading_an_actions_address_goes_back_to_its_page(
+        member: Callable[[str], Phone], live: TestClient, consoles: list[Console], path: str, page: str) -> None:  # type: ignore[type-arg]
+    consoles.append(console := await sign_in(live, await member(SECRETARY_1).bound("张建国")))
+    async with console.http.get(console.url(path), allow_redirects=False) as resp:
+        assert resp.status == 303 and resp.headers["Location"] == page

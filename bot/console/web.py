@@ -131,10 +131,18 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status == 404 and exc.content_type != "text/html":  # no such console page: say so in Chinese
             exc = refusal(request, web.HTTPNotFound, "no_page")
+        elif exc.status == 405 and request.method == "GET":  # an action's address reloaded: back to its page
+            exc = web.HTTPSeeOther(section_of(request.path))
         _protect(request, exc)
         raise exc from None
     _protect(request, response)
     return response
+
+
+def section_of(path: str) -> str:
+    """`/console/stars/1/overrule` → `/console/stars`: the page an action's address belongs to."""
+    parts = path.removeprefix(PREFIX).strip("/").split("/")
+    return f"{PREFIX}/{parts[0]}" if parts[0] else f"{PREFIX}/"
 
 
 def _protect(request: web.Request, response: web.StreamResponse) -> None:
