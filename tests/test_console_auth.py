@@ -163,9 +163,12 @@ async def test_the_audit_page_shows_only_the_viewers_subtree(
         for name, detail in (("李秀英", "一支部的记录"), ("马丽娟", "二支部的记录")):
             session.add(AuditEntry(actor_id=None, member_id=people[name].id, org_id=people[name].org_id,
                                    action="points_correct", subject="points", detail=detail, at=clock()))
+        session.add(AuditEntry(actor_id=people["张建国"].id, member_id=None, org_id=people["李秀英"].org_id,
+                               action="meeting_plan", subject="meeting:4", detail="党员大会", at=clock()))
     first = await sign_in(live, await member(SECRETARY_1).bound("张建国"))
     page = await first.get("/console/audit")
     assert "一支部的记录" in page and "二支部的记录" not in page and "调整积分" in page
+    assert "安排会议（4 号会议）" in page  # a row about a meeting names it
     above = await sign_in(live, await member("13800000021").bound("彭光明"))  # the 党总支's secretary
     page = await above.get("/console/audit")
     assert "一支部的记录" in page and "二支部的记录" in page
