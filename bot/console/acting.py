@@ -13,10 +13,10 @@ from bot.context import Context
 from bot.repo.members import Sender
 
 
-def context(request: web.Request, session: AsyncSession, who: Viewer, *, language: str = "zh") -> Context:
+def context(request: web.Request, session: AsyncSession, who: Viewer) -> Context:
     """A Context whose sender is the viewer, in `session`'s transaction; no message text (`args` empty)."""
     svc = services(request)
     return Context(msg=SimpleNamespace(source="", type="console"),
-                   member=Sender(who.member_id, who.name, who.role, who.org_id, language),
+                   member=Sender(who.member_id, who.name, who.role, who.org_id, "zh"),  # the console is in Chinese
                    args=(), session=session, settings=svc.settings, content=svc.content,
                    outbound=svc.outbound, now=svc.clock(), router=svc.router)

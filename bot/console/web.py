@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console import auth
 from bot.dispatch import SECRETARY_ROLES
 from bot.keys import SERVICES
-from bot.models import Member
 from bot.repo import orgs
 from bot.services import Services
 
@@ -154,7 +152,7 @@ def _protect(request: web.Request, response: web.StreamResponse) -> None:
 async def _sign_in(request: web.Request) -> None:
     """Find the session's viewer; refuse without one (401), a POST over the app's body limit (413, a page saying
     how much a file may be) or a POST without its form token (403)."""
-    found = await load_viewer(request)
+    found = await _viewer(request)
     if found is None:
         raise refusal(request, web.HTTPUnauthorized, "signed_out")
     request[VIEWER] = found
@@ -167,7 +165,8 @@ async def _sign_in(request: web.Request) -> None:
             raise refusal(request, web.HTTPForbidden, "csrf")
 
 
-async def load_viewer(request: web.Request) -> Viewer | None:
+async def _viewer(request: web.Request) -> Viewer | None:
+    """The viewer behind the request's cookie: a live session's member and the organisations they answer for."""
     token = request.cookies.get(COOKIE)
     if not token:
         return None
@@ -177,13 +176,9 @@ async def load_viewer(request: web.Request) -> Viewer | None:
         if live is None:
             return None
         row, member = live
-        return await viewer_of(session, member, csrf=row.csrf)
-
-
-async def viewer_of(session: AsyncSession, member: Member, *, csrf: str) -> Viewer:
-    governed = await orgs.subtree(session, org_id=member.org_id)
-    return Viewer(member.id, member.name, member.role, member.org_id,
-                  await orgs.path_of(session, org_id=member.org_id), tuple(governed), csrf)
+        governed = await orgs.subtree(session, org_id=member.org_id)
+        return Viewer(member.id, member.name, member.role, member.org_id,
+                      await orgs.path_of(session, org_id=member.org_id), tuple(governed), row.csrf)
 
 
 def secure_request(request: web.Request) -> bool:
