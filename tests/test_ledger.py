@@ -21,7 +21,7 @@ from bot.ledger import Attendee, MeetingRecord, meeting_row, tally
 from bot.models import Meeting, Member
 from bot.repo import ledger
 from tests import meeting_rows
-from tests.conftest import TZ
+from tests.conftest import ROOT, TZ
 from tests.phone import Phone
 
 BRANCH_1, BRANCH_2 = "塘约村党总支/第一党支部", "塘约村党总支/第二党支部"
@@ -196,3 +196,15 @@ async def test_taizhang_refuses_members_and_months_it_cannot_show(live: TestClie
         reply = await secretary.send(f"台账 {asked}")
         assert reply == (f"没有看懂要哪个月：「{asked}」。请写「台账」（本月 11月）或「台账 11月」「台账 2026年11月」；"
                          "最远可以看到下个月。"), reply
+
+
+def test_a_month_without_meetings_does_not_say_their_minutes_are_all_there() -> None:
+    from bot.content import load_content
+    from bot.content.samples import SAMPLES
+
+    content = load_content(ROOT / "content")
+    sample = dict(SAMPLES["ledger_month"])
+    none_held = sample["kinds"][1][1]
+    empty = content.render("ledger_month", **{**sample, "unrecorded": [], "kinds": [("党员大会", none_held)]})
+    assert "党员大会：本月没有" in empty and "都有纪要" not in empty
+    assert "已结束的会议都有纪要" in content.render("ledger_month", **{**sample, "unrecorded": []})
