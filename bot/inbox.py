@@ -52,7 +52,7 @@ async def answer(services: Services, msg: Any, key: str) -> str | None:
 async def process(services: Services, msg: Any, key: str) -> Outcome:
     """Claim the message's key and run its handler in the same transaction, or return the stored reply."""
     try:
-        async with transaction(services.sessionmaker) as session:
+        async with transaction(services.sessionmaker, grouped=True) as session:
             if not await inbound.claim(session, key=key, openid=msg.source, now=services.clock()):
                 return Outcome(await inbound.reply_of(session, key=key), False, "none", "duplicate")
             dispatched = await dispatch(services, session, msg)
@@ -70,7 +70,7 @@ async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
     """
     apology = services.content.render("error")
     try:
-        async with services.sessionmaker.begin() as session:
+        async with transaction(services.sessionmaker, grouped=True) as session:
             fresh = await inbound.claim(session, key=key, openid=msg.source, now=services.clock())
             if fresh:
                 await inbound.set_reply(session, key=key, reply=apology)

@@ -1,0 +1,161 @@
+"""Group commit on SQLite (`bot.sqlite_inline`): messages answered only once durable, each undone alone.
+
+The first tests drive the inline connection directly on a file of their own, and a second connection
+stands for anyone else reading the database (another process, or the same one after a crash). The last
+runs members' messages through the app on the engine under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import sqlite_inline
+from bot.models import InboundMessage, Organisation
+from bot.routing import Router
+from bot.sqlite_inline import InlineConnection
+from tests.phone import Phone
+
+Inline = tuple[InlineConnection, sqlite3.Connection]
+
+
+@pytest.fixture
+async def inline(tmp_path: Path) -> AsyncIterator[Inline]:
+    """The serving connection and an outsider's, on a file with a table of rows and a deferred foreign key."""
+    path = str(tmp_path / "group.db")
+    setup = sqlite3.connect(path)
+    setup.executescript("""
+        PRAGMA journal_mode=WAL;
+        CREATE TABLE parents (id INTEGER PRIMARY KEY);
+        CREATE TABLE rows (name TEXT PRIMARY KEY,
+                           parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);
+    """)
+    setup.close()
+    serving = await sqlite_inline.creator(path)()
+    serving.execute_now("PRAGMA foreign_keys=ON", ())
+    outsider = sqlite3.connect(path)
+    yield serving, outsider
+    outsider.close()
+    await serving.close()
+
+
+def insert(conn: InlineConnection, name: str, parent: int | None = None) -> None:
+    conn.execute_now("INSERT INTO rows (name, parent) VALUES (?, ?)", (name, parent))
+
+
+async def deferred_commit(conn: InlineConnection) -> asyncio.Future[None]:
+    conn.defer_next_commit = True
+    await conn.commit()
+    durable = conn.take_durable()
+    assert durable is not None
+    return durable
+
+
+def seen(outsider: sqlite3.Connection) -> list[str]:
+    return [name for (name,) in outsider.execute("SELECT name FROM rows ORDER BY name")]
+
+
+async def test_messages_of_one_turn_become_durable_together_and_only_then_are_done(inline: Inline) -> None:
+    conn, outsider = inline
+    insert(conn, "a")
+    first = await deferred_commit(conn)
+    insert(conn, "b")
+    second = await deferred_commit(conn)
+    assert seen(outsider) == []  # nothing is durable yet, so neither message may be answered
+    assert not first.done() and not second.done()
+    await asyncio.wait_for(asyncio.gather(first, second), 1)
+    assert seen(outsider) == ["a", "b"]
+
+
+async def test_a_failed_message_in_a_group_undoes_only_its_own_writes(inline: Inline) -> None:
+    conn, outsider = inline
+    insert(conn, "kept")
+    durable = await deferred_commit(conn)
+    insert(conn, "undone")
+    await conn.rollback()
+    insert(conn, "also kept")
+    later = await deferred_commit(conn)
+    await asyncio.gather(durable, later)
+    assert seen(outsider) == ["also kept", "kept"]
+
+
+async def test_any_other_commit_makes_the_waiting_group_durable_first(inline: Inline) -> None:
+    conn, outsider = inline
+    insert(conn, "message")
+    durable = await deferred_commit(conn)
+    insert(conn, "delivery worker")
+    await conn.commit()  # not deferred: the worker acts on what it committed, so all of it is durable now
+    assert seen(outsider) == ["delivery worker", "message"]
+    assert durable.done() and durable.exception() is None
+
+
+async def test_the_group_waits_for_a_transaction_under_way_and_commits_as_it_ends(inline: Inline) -> None:
+    conn, outsider = inline
+    insert(conn, "first")
+    durable = await deferred_commit(conn)
+    insert(conn, "under way")  # a transaction holds the connection across the loop's next turn
+    await asyncio.sleep(0.01)
+    assert not durable.done() and seen(outsider) == []
+    await conn.rollback()
+    await asyncio.wait_for(durable, 1)
+    assert seen(outsider) == ["first"]
+
+
+async def test_a_group_whose_commit_fails_fails_every_message_in_it(inline: Inline) -> None:
+    conn, outsider = inline
+    insert(conn, "innocent")
+    innocent = await deferred_commit(conn)
+    insert(conn, "orphan", parent=42)  # no such parent: the deferred key fails at COMMIT
+    orphan = await deferred_commit(conn)
+    for durable in (innocent, orphan):
+        with pytest.raises(sqlite3.IntegrityError):
+            await asyncio.wait_for(durable, 1)
+    assert seen(outsider) == []  # neither was answered as done, and neither is half there
+    insert(conn, "next")
+    await asyncio.wait_for(await deferred_commit(conn), 1)
+    assert seen(outsider) == ["next"]
+
+
+async def test_concurrent_messages_with_a_failing_handler_lose_no_one_elses_write(  # type: ignore[no-untyped-def]
+        make_client, sim, clock, db, monkeypatch) -> None:
+    groups: list[int] = []
+    commit_group = InlineConnection._commit_group
+
+    def counting(self: InlineConnection) -> None:
+        groups.append(len(self._group))
+        commit_group(self)
+
+    monkeypatch.setattr(InlineConnection, "_commit_group", counting)
+    router = Router()
+
+    @router.command("记")
+    async def record(ctx):  # type: ignore[no-untyped-def]
+        ctx.session.add(Organisation(name=f"记{ctx.args[0]}", kind="党支部", path=f"记{ctx.args[0]}"))
+        return f"已记 {ctx.args[0]}"
+
+    @router.command("坏")
+    async def broken(ctx):  # type: ignore[no-untyped-def]
+        ctx.session.add(Organisation(name=f"坏{ctx.args[0]}", kind="党支部", path=f"坏{ctx.args[0]}"))
+        await ctx.session.flush()
+        raise RuntimeError("boom")
+
+    client = await make_client(router=router)
+    words = [f"{'坏' if i % 4 == 3 else '记'} {i}" for i in range(24)]
+    phones = [Phone(client, sim, clock, f"139000001{i:02d}") for i in range(len(words))]
+    replies = await asyncio.gather(*(p.send(w) for p, w in zip(phones, words, strict=True)))
+    for word, reply in zip(words, replies, strict=True):
+        assert reply is not None
+        assert reply.startswith("抱歉" if word.startswith("坏") else "已记"), (word, reply)
+    async with db() as session:
+        names = set((await session.scalars(select(Organisation.name))).all())
+        answered = await session.scalar(select(func.count()).select_from(InboundMessage)
+                                        .where(InboundMessage.reply.is_not(None)))
+    assert names == {w.replace(" ", "") for w in words if w.startswith("记")}
+    assert answered == len(words)  # each failure's apology is kept, so a retry is not run again
+    if db.kw["bind"].dialect.name == "sqlite":
+        assert max(groups) > 1, groups  # the messages did share commits: the test exercised a group
