@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import SERVER_OPTIONS, create_app
+    from bot.app import SERVER_OPTIONS, create_app, settle_heap
     from bot.content import ContentError, load_content
 
     try:
@@ -175,8 +175,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             else "sandbox (fake WeChat API at /fake-wechat)" if settings.fake_wechat else "live")
     logging.getLogger("palmbot").info("serving %s on %s port %d: %s/wechat", mode, settings.host, settings.port,
                                       settings.local_url)
-    web.run_app(create_app(settings, content=content), host=settings.host, port=settings.port, print=None,
-                **SERVER_OPTIONS)
+    app = create_app(settings, content=content)
+    app.on_startup.append(settle_heap)
+    web.run_app(app, host=settings.host, port=settings.port, print=None, **SERVER_OPTIONS)
     return 0
 
 
