@@ -49,14 +49,15 @@ class Lean:
 
     sql: str
     names: tuple[str | None, ...]  # the caller's parameter for each position, None for the statement's own
+    items: tuple[int | None, ...]  # for a list the caller gave an `IN`: the item's index at this position
     values: tuple[Any, ...]  # the statement's own values (already processed), where `names` says None
     binds: tuple[Processor, ...]
     row: Callable[..., Any] | None  # a named tuple of the result columns; None when nothing comes back
     results: tuple[Processor, ...]
 
     def execute(self, connection: InlineConnection, params: Mapping[str, Any]) -> Rows:
-        args = [value if name is None else params[name] if bind is None else bind(params[name])
-                for name, value, bind in zip(self.names, self.values, self.binds, strict=True)]
+        args = [value if name is None else _bound(params[name] if item is None else params[name][item], bind)
+                for name, item, value, bind in zip(self.names, self.items, self.values, self.binds, strict=True)]
         cursor = connection.execute_now(self.sql, args)
         try:
             if self.row is None:
@@ -69,20 +70,26 @@ class Lean:
             cursor.close()
 
 
-_compiled: weakref.WeakKeyDictionary[ClauseElement, dict[tuple[str, ...], Lean | None]] = (
-    weakref.WeakKeyDictionary())
+def _bound(value: Any, bind: Processor) -> Any:
+    return value if bind is None else bind(value)
+
+
+Form = tuple[tuple[str, int], ...]  # the parameters' names, each with its list's length (-1: not a list)
+_compiled: weakref.WeakKeyDictionary[ClauseElement, dict[Form, Lean | None]] = weakref.WeakKeyDictionary()
 
 
 def compiled(stmt: Executable, params: Mapping[str, Any], dialect: Dialect) -> Lean | None:
-    """The statement compiled for these parameter names (cached), or None when it cannot run here: a
-    list of values for an IN, which SQLAlchemy expands per call, or many rows of values."""
-    if not isinstance(stmt, ClauseElement) or not isinstance(params, Mapping) or any(isinstance(v, list | tuple) for v in params.values()):
+    """The statement compiled for these parameter names and list lengths (cached; SQLAlchemy expands a
+    list for an `IN` into one placeholder per item), or None when it cannot run here: many rows of values,
+    or an empty list."""
+    if not isinstance(stmt, ClauseElement) or not isinstance(params, Mapping):
         return None
+    form = tuple(sorted((name, len(value) if isinstance(value, list | tuple) else -1)
+                        for name, value in params.items()))
     forms = _compiled.setdefault(stmt, {})
-    keys = tuple(sorted(params))
-    if keys not in forms:
-        forms[keys] = _compile(stmt, params, dialect)
-    return forms[keys]
+    if form not in forms:
+        forms[form] = None if any(size == 0 for _, size in form) else _compile(stmt, params, dialect)
+    return forms[form]
 
 
 def _compile(stmt: ClauseElement, params: Mapping[str, Any], dialect: Dialect) -> Lean | None:
@@ -94,18 +101,23 @@ def _compile(stmt: ClauseElement, params: Mapping[str, Any], dialect: Dialect) -
         return None
     processors: dict[str, Processor] = {key: bind.type.dialect_impl(dialect).bind_processor(dialect)
                                         for key, bind in sql.binds.items()}
+    expanded = {position: (name, item) for name, positions in (state.parameter_expansion or {}).items()
+                for item, position in enumerate(positions)}
     names: list[str | None] = []
+    items: list[int | None] = []
     values: list[Any] = []
     binds: list[Processor] = []
-    for name in state.positiontup:
-        process = processors.get(name) or state.processors.get(name)
+    for position in state.positiontup:
+        name, item = expanded.get(position, (position, None))
+        process = processors.get(name) or state.processors.get(position)
         mine = name in params
         names.append(name if mine else None)
-        value = None if mine else state.parameters[name]
+        items.append(item)
+        value = None if mine else state.parameters[position]
         values.append(value if mine or process is None else process(value))
         binds.append(process if mine else None)
     columns: Sequence[Any] = list(getattr(stmt, "exported_columns", ()))
     row = namedtuple("Row", [str(getattr(c, "key", None) or f"c{i}") for i, c in enumerate(columns)],
                      rename=True) if columns else None
     results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    return Lean(state.statement, tuple(names), tuple(values), tuple(binds), row, results)
+    return Lean(state.statement, tuple(names), tuple(items), tuple(values), tuple(binds), row, results)
