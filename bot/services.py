@@ -8,12 +8,12 @@ from typing import Any
 
 from bot.config import Settings
 from bot.content import Content
-from bot.db import SessionMaker
-from bot.delivery import DeliveryWorker
-from bot.metrics import Metrics
-from bot.outbound import Clock, Outbound
-from bot.replay import DatabaseMemory, ReplayMemory
-from bot.routing import Router
+from bot.conversation.routing import Router
+from bot.message.replay import DatabaseMemory, ReplayMemory
+from bot.ops.metrics import Metrics
+from bot.pushes.delivery import DeliveryWorker
+from bot.pushes.outbound import Clock, Outbound
+from bot.storage.db import SessionMaker
 from bot.wechat.client import WeChatClient
 
 
