@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """A reply and whether this delivery produced it (a retry only repeats the first one's), with the command and
-    the result `/metrics` counts: the dispatch's (`bot.dispatch.Dispatched`), duplicate (a retry) or error."""
+    the result `/metrics` counts: the dispatch's (`bot.conversation.dispatch.Dispatched`), duplicate (a retry)
+    or error."""
 
     reply: str | None
     fresh: bool
@@ -33,7 +34,7 @@ class Outcome:
 async def answer(services: Services, msg: Any, key: str) -> str | None:
     """The text to reply passively now, or None to answer `success` and deliver later.
 
-    `key` is the message's dedup key (`bot.wire.dedup_key`), which names its sender.
+    `key` is the message's dedup key (`bot.message.wire.dedup_key`), which names its sender.
     """
     started = time.perf_counter()
     task: asyncio.Task[Outcome] = services.spawn(process(services, msg, key))

@@ -3,7 +3,7 @@
 Message modes as WeChat's console names them (明文, 兼容, 安全): `plaintext` refuses encrypted callbacks,
 `safe` refuses anything without a valid msg_signature over the `Encrypt` body, `compatible` accepts both
 and answers each in kind. Every refusal is a 403 with a WARNING naming the reason (rate-limited with the
-other warnings, `bot/logs.py`); a request that is not what WeChat sends is a 400, never a 500.
+other warnings, `bot/ops/logs.py`); a request that is not what WeChat sends is a 400, never a 500.
 """
 
 from __future__ import annotations
