@@ -39,8 +39,8 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> AsyncIterator[AsyncSession]:
     """A session whose block is one transaction, committed as the block ends; closing rolls back a failure.
 
-    `grouped` (a member's message): on SQLite the commit joins a group commit (`bot.sqlite_inline`), and
-    the block's exit returns once the group's COMMIT is done, or raises the error that undid it.
+    `grouped` (a member's message): on SQLite the commit joins a group commit (`bot.storage.sqlite_inline`),
+    and the block's exit returns once the group's COMMIT is done, or raises the error that undid it.
 
     Unlike `sessionmaker.begin()`, whose exit SQLAlchemy runs in a task of its own, the commit happens
     at once: the single pooled SQLite connection is not held with its transaction open across a turn of

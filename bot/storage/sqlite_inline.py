@@ -7,14 +7,14 @@ API (`async_creator`), so we give it this one. The trade-off: a statement waitin
 *process's* write lock blocks the loop, for at most BUSY_TIMEOUT; within the process the single
 pooled connection means no one waits on SQLite's lock.
 
-Group commit: a member's message commits with `defer_next_commit` set (`bot.db.transaction(grouped=True)`),
-which keeps the transaction open and hands back a future (`take_durable`) instead of committing. The
-messages whose work the loop runs before its next turn join that open transaction, each in a savepoint
-of its own, so a failure undoes only its own writes; then one COMMIT makes them all durable and resolves
-their futures, and only then is any of them answered. Any other commit (the delivery worker's, a job's)
-commits the whole group with it, so nothing acts on work that is not yet durable. A group's COMMIT writes
-each changed page once, where a COMMIT per message wrote the dedup table's pages again and again (measured
-in `make bench`, README's benchmark section).
+Group commit: a member's message commits with `defer_next_commit` set
+(`bot.storage.db.transaction(grouped=True)`), which keeps the transaction open and hands back a future
+(`take_durable`) instead of committing. The messages whose work the loop runs before its next turn join that
+open transaction, each in a savepoint of its own, so a failure undoes only its own writes; then one COMMIT
+makes them all durable and resolves their futures, and only then is any of them answered. Any other commit
+(the delivery worker's, a job's) commits the whole group with it, so nothing acts on work that is not yet
+durable. A group's COMMIT writes each changed page once, where a COMMIT per message wrote the dedup table's
+pages again and again (measured in `make bench`, README's benchmark section).
 """
 
 from __future__ import annotations
