@@ -1,5 +1,5 @@
 """`python -m bot` is the `palmbot` command."""
 
-from bot.cli import main
+from bot.ops.cli import main
 
 raise SystemExit(main())

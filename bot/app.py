@@ -16,20 +16,21 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
 
-from bot import console, probes
+from bot import console
 from bot.config import FAKE_WECHAT_PATH, Settings
 from bot.content import Content, load_content
-from bot.db import make_engine, make_sessionmaker
-from bot.delivery import DeliveryWorker
+from bot.conversation.routing import Router
 from bot.keys import SERVICES
-from bot.logs import AccessLogger
-from bot.metrics import Metrics
-from bot.models import OutboxMessage
-from bot.outbound import Clock, SandboxOutbox
-from bot.replay import RedisMemory, kept_for
-from bot.routing import Router
+from bot.message.replay import RedisMemory, kept_for
+from bot.message.webhook import receive, verify
+from bot.ops import probes
+from bot.ops.logs import AccessLogger
+from bot.ops.metrics import Metrics
+from bot.pushes.delivery import DeliveryWorker
+from bot.pushes.outbound import Clock, SandboxOutbox
 from bot.services import Services
-from bot.webhook import receive, verify
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.models import OutboxMessage
 from bot.wechat.client import build_client
 from bot.wechat.fake import FakeWeChat
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from bot.config import Settings
 from bot.content import Content
-from bot.db import SessionMaker
-from bot.delivery import DeliveryWorker
-from bot.metrics import Metrics
-from bot.outbound import Clock, Outbound
-from bot.replay import DatabaseMemory, ReplayMemory
-from bot.routing import Router
+from bot.conversation.routing import Router
+from bot.message.replay import DatabaseMemory, ReplayMemory
+from bot.ops.metrics import Metrics
+from bot.pushes.delivery import DeliveryWorker
+from bot.pushes.outbound import Clock, Outbound
+from bot.storage.db import SessionMaker
 from bot.wechat.client import WeChatClient
 
 
@@ -29,12 +29,13 @@ class Services:
     redis_replays: ReplayMemory | None = None  # with `redis_url`: the replay memory in Redis
     deliveries: DeliveryWorker | None = None  # None without an AppSecret: pushes queue, nothing is sent
     wechat: WeChatClient | None = None  # the WeChat API; None without an AppSecret (the sandbox)
-    metrics: Metrics = field(default_factory=Metrics)  # what /metrics reports (`bot/metrics.py`)
+    metrics: Metrics = field(default_factory=Metrics)  # what /metrics reports (`bot/ops/metrics.py`)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
     def replays(self) -> ReplayMemory:
-        """Where plaintext callbacks' signed queries are remembered (`bot/replay.py`): Redis, else the database."""
+        """Where plaintext callbacks' signed queries are remembered (`bot/message/replay.py`): Redis, else the
+        database."""
         return self.redis_replays or DatabaseMemory(self.sessionmaker)
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:

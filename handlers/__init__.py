@@ -1,6 +1,6 @@
 """Handler modules, one per feature; `build_router` puts their routes together."""
 
-from bot.routing import Router
+from bot.conversation.routing import Router
 from handlers import (
     binding,
     boards,

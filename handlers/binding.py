@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from bot.context import Context, Outcome
-from bot.models import Member
+from bot.conversation.context import Context, Outcome
+from bot.conversation.routing import Need, Router, Usage
 from bot.repo import members, orgs
-from bot.routing import Need, Router, Usage
 from bot.rules.binding import WINDOW, retry_after
+from bot.storage.models import Member
 
 router = Router(topic="成员")
 

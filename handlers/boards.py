@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
 from bot.repo import members, orgs, points
-from bot.routing import Need, Router, Usage
 from bot.rules.boards import top_ten
 from bot.rules.periods import month_of
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from bot import limits
-from bot.awards import award
-from bot.context import Context
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, NotUnderstood, Router, Usage
+from bot.life.awards import award
 from bot.repo import activities, orgs
-from bot.routing import Need, NotUnderstood, Router, Usage
 from bot.rules.checkin import new_code, window_minutes
+from bot.storage import limits
 
 router = Router(topic="会议")
 

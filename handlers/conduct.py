@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot import limits
-from bot.awards import award
-from bot.context import Context
-from bot.grammar import without_full_stop
+from bot.conversation.context import Context
+from bot.conversation.grammar import without_full_stop
+from bot.conversation.routing import Need, Router, Usage
+from bot.life.awards import award
 from bot.repo import audit, campaigns, conversation, orgs
 from bot.repo.metrics import DEDUCTION
-from bot.routing import Need, Router, Usage
 from bot.rules import deductions
+from bot.storage import limits
 
 router = Router(topic="积分")
 COMMAND = "扣分"

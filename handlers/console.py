@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.console import auth
-from bot.context import Context
-from bot.routing import Need, Router, Usage
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
 
 router = Router(topic="成员")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
-from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member
+from bot.conversation.context import Context
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.conversation.routing import Need, Router, Usage
 from bot.repo import audit, campaigns, conversation, members, orgs
-from bot.routing import Need, Router, Usage
+from bot.storage.models import Member
 from handlers.help import numbered_menu
 from handlers.notices import ACKNOWLEDGES, receipt
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import limits
-from bot.context import Context
-from bot.grammar import without_full_stop
-from bot.models import Member
+from bot.conversation.context import Context
+from bot.conversation.grammar import without_full_stop
+from bot.conversation.routing import Need, Router, Usage
 from bot.repo import exemptions, meetings
-from bot.routing import Need, Router, Usage
 from bot.rules.exemptions import parse
 from bot.rules.periods import Period
+from bot.storage import limits
+from bot.storage.models import Member
 
 router = Router(topic="星级")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.follow_up import assess
-from bot.routing import Need, Router, Usage
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
+from bot.life.follow_up import assess
 
 router = Router(topic="积分")
 

@@ -1,12 +1,13 @@
-"""帮助: what the sender may do, by role, made from the commands' declarations (`bot.routing.Usage`)."""
+"""帮助: what the sender may do, by role, made from the commands' declarations
+(`bot.conversation.routing.Usage`)."""
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.dispatch import SECRETARY_ROLES
-from bot.replies import TEXT_LIMIT
+from bot.conversation.context import Context
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.conversation.routing import Need, Route, Router, Usage
+from bot.message.replies import TEXT_LIMIT
 from bot.repo.members import Sender
-from bot.routing import Need, Route, Router, Usage
 
 router = Router(topic="成员")
 

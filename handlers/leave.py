@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, time, timedelta
 
-from bot import limits
-from bot import meetings as life
-from bot.context import Context
-from bot.models import AttendanceStatus, LeaveRequest, MakeupKind, Meeting, Member
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, NotUnderstood, Router, Usage
+from bot.life import meetings as life
 from bot.repo import audit, campaigns, meetings, members
-from bot.routing import Need, NotUnderstood, Router, Usage
 from bot.rules import meetings as rules
 from bot.rules.meetings import question_index
+from bot.storage import limits
+from bot.storage.models import AttendanceStatus, LeaveRequest, MakeupKind, Meeting, Member
 from handlers.meetings import visible
 
 router = Router(topic="会议")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.ledger import by_kind, unrecorded
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
 from bot.repo import ledger, orgs
-from bot.routing import Need, Router, Usage
+from bot.reports.ledger import by_kind, unrecorded
 
 router = Router(topic="会议")
 

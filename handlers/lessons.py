@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.awards import award
-from bot.context import Context
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, NotUnderstood, Router, Usage
+from bot.life.awards import award
 from bot.repo import lessons
-from bot.routing import Need, NotUnderstood, Router, Usage
 from handlers import leave
 
 router = Router(topic="学习")

@@ -7,15 +7,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot import limits
-from bot import meetings as life
-from bot.context import Context
-from bot.dispatch import SECRETARY_ROLES
-from bot.models import Meeting, MeetingKind, Member, Organisation
+from bot.conversation.context import Context
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.conversation.routing import Need, Router, Usage
+from bot.life import meetings as life
 from bot.repo import audit, campaigns, meetings, members, orgs
-from bot.routing import Need, Router, Usage
 from bot.rules import meetings as rules
 from bot.rules.periods import month_of
+from bot.storage import limits
+from bot.storage.models import Meeting, MeetingKind, Member, Organisation
 from handlers.notices import target
 from handlers.volunteer import PHOTO_MINUTES
 

@@ -9,13 +9,13 @@ from typing import Literal
 
 from sqlalchemy import select
 
-from bot import limits
-from bot.context import Context
-from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member, NoticeDraft, Organisation
-from bot.replies import split_text
+from bot.conversation.context import Context
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.conversation.routing import Need, Router, Usage
+from bot.message.replies import split_text
 from bot.repo import campaigns, conversation, lessons, notices, orgs
-from bot.routing import Need, Router, Usage
+from bot.storage import limits
+from bot.storage.models import Member, NoticeDraft, Organisation
 
 router = Router(topic="通知")
 PREVIEW_MINUTES = 10  # how long a notice preview waits for 确认

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.oversight import survey, view
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
+from bot.life.oversight import survey, view
 from bot.repo import orgs
-from bot.routing import Need, Router, Usage
 
 router = Router(topic="会议")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router
 from bot.repo import meetings, volunteer
-from bot.routing import Need, Router
 from handlers import meetings as meeting_handlers
 from handlers import volunteer as volunteer_handlers
 

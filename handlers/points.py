@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot import limits
-from bot.awards import award
-from bot.context import Context
-from bot.models import Member
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
+from bot.life.awards import award
 from bot.repo import ID_MAX, audit, conversation, members, points
 from bot.repo.metrics import CORRECTION
-from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
 from bot.rules.points import standing
+from bot.storage import limits
+from bot.storage.models import Member
 
 router = Router(topic="积分")
 LATEST = 5

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import Context
-from bot.report import build
-from bot.routing import Need, Router, Usage
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
+from bot.reports.report import build
 from bot.rules.periods import parse_quarter, quarter_label, quarter_of
 
 router = Router(topic="积分")

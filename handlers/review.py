@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot import limits, star_review
-from bot.context import Context, Outcome
-from bot.models import StarReview
+from bot.conversation.context import Context, Outcome
+from bot.conversation.routing import Need, Router, Usage
+from bot.life import star_review
+from bot.life.star_review import GRANT, REMOVE
 from bot.repo import audit, conversation, members, stars
-from bot.routing import Need, Router, Usage
-from bot.star_review import GRANT, REMOVE
+from bot.storage import limits
+from bot.storage.models import StarReview
 
 router = Router(topic="星级")
 SHOWN = 20  # proposals listed in one reply (it must fit in one message); the rest are counted

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
 from bot.repo import exemptions, metrics, stars
-from bot.routing import Need, Router, Usage
 from bot.rules.periods import quarter_label, quarter_of
 from bot.rules.stars import evaluate, excused
 

@@ -6,14 +6,14 @@ import re
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot import limits
-from bot.awards import Earned, award, counted
-from bot.context import Context
-from bot.models import ClaimStatus, VolunteerClaim
+from bot.conversation.context import Context
+from bot.conversation.routing import Need, Router, Usage
+from bot.life.awards import Earned, award, counted
 from bot.repo import audit, campaigns, members, volunteer
-from bot.routing import Need, Router, Usage
 from bot.rules.periods import year_of
 from bot.rules.volunteer import hours_of, parse_claim, points_for
+from bot.storage import limits
+from bot.storage.models import ClaimStatus, VolunteerClaim
 
 router = Router(topic="志愿")
 PHOTO_MINUTES = 10  # a photo sent this soon after `志愿` is attached to that claim

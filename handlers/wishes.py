@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from bot import limits
-from bot.awards import award, counted
-from bot.context import Context
-from bot.dispatch import SECRETARY_ROLES
-from bot.models import Wish, WishStatus
+from bot.conversation.context import Context
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.conversation.routing import Need, Router, Usage
+from bot.life.awards import award, counted
 from bot.repo import audit, campaigns, orgs, wishes
-from bot.routing import Need, Router, Usage
 from bot.rules.wishes import leaks_private, parse_wish
+from bot.storage import limits
+from bot.storage.models import Wish, WishStatus
 
 router = Router(topic="志愿")
 W = WishStatus

@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.content import ContentError, load_content
-from bot.logs import member_tag
-from bot.models import Member, Role
+from bot.ops.logs import member_tag
 from bot.services import Services
+from bot.storage.models import Member, Role
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,11 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from bot import media, replay, sqlite_inline
-from bot.db import sqlite_path
+from bot.message import media, replay
 from bot.repo import inbound
 from bot.services import Services
+from bot.storage import sqlite_inline
+from bot.storage.db import sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ async def checkpoint_sqlite(services: Services) -> None:
 
 
 async def keep_photos(services: Services) -> None:
-    """Fetch the photos members sent that are not kept yet, before WeChat forgets them (`bot.media`)."""
+    """Fetch the photos members sent that are not kept yet, before WeChat forgets them
+    (`bot.message.media`)."""
     if services.wechat is not None:
         await media.keep_due(services.sessionmaker, services.wechat, services.clock)

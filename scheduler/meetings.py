@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import meetings as life
+from bot.life import meetings as life
 from bot.repo import meetings
 from bot.services import Services
 

@@ -15,13 +15,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member, Organisation
-from bot.oversight import Standing, reason, survey
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.life.oversight import Standing, reason, survey
 from bot.repo import campaigns, orgs
 from bot.rules.oversight import PLAN_BY_DAY, Finding, Reason
 from bot.rules.periods import Period, month_of
 from bot.services import Services
+from bot.storage.models import Member, Organisation
 
 DAYS = "20,26"  # the days of the month the reminders run, at TIME
 TIME = (9, 0)

@@ -9,13 +9,13 @@ from functools import partial
 from sqlalchemy import Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import meetings as life
-from bot import offloop
 from bot.content.calendar import RecurringDay
-from bot.dispatch import SECRETARY_ROLES
-from bot.models import Member, Organisation, OrgKind, Role, StarReview
+from bot.conversation.dispatch import SECRETARY_ROLES
+from bot.life import meetings as life
+from bot.life.star_review import propose
+from bot.ops import offloop
 from bot.repo import absences, campaigns, members, orgs, volunteer
-from bot.roster import CATEGORIES
+from bot.roster.imports import CATEGORIES
 from bot.rules import boards
 from bot.rules.anniversaries import anniversary_days, party_years
 from bot.rules.attendance import absences as unexcused
@@ -23,7 +23,7 @@ from bot.rules.attendance import needs_notice
 from bot.rules.periods import month_of, previous_quarter, year_of
 from bot.rules.volunteer import hours_of
 from bot.services import Services
-from bot.star_review import propose
+from bot.storage.models import Member, Organisation, OrgKind, Role, StarReview
 
 log = logging.getLogger(__name__)
 BOUND = select(Member.id).where(Member.openid.is_not(None))

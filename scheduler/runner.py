@@ -14,9 +14,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import JobRun
 from bot.repo import insert_once
 from bot.services import Services
+from bot.storage.models import JobRun
 from scheduler.calendar_jobs import CalendarJob, calendar_jobs
 
 log = logging.getLogger(__name__)

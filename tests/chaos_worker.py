@@ -14,10 +14,10 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.db import SessionMaker, open_database
-from bot.delivery import DeliveryWorker
-from bot.models import Delivery
+from bot.pushes.delivery import DeliveryWorker
 from bot.repo.campaigns import OPEN
+from bot.storage.db import SessionMaker, open_database
+from bot.storage.models import Delivery
 from bot.wechat.client import build_client
 
 APPID, SECRET = "wxchaosreplicas", "chaossecret"

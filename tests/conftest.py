@@ -21,16 +21,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import SERVER_OPTIONS, create_app
-from bot.cli import main
 from bot.config import Settings
-from bot.db import SessionMaker, make_engine, make_sessionmaker
+from bot.conversation.routing import Router
 from bot.keys import SERVICES
-from bot.migrate import upgrade
-from bot.models import Base
-from bot.roster import apply_rows, read_rows
-from bot.routing import Router
+from bot.ops.cli import main
+from bot.ops.simulator import Simulator
+from bot.roster.imports import apply_rows, read_rows
 from bot.services import Services
-from bot.simulator import Simulator
+from bot.storage.db import SessionMaker, make_engine, make_sessionmaker
+from bot.storage.migrate import upgrade
+from bot.storage.models import Base
 from bot.wechat.client import WeChatClient, build_client
 from bot.wechat.fake import FakeWeChat
 from tests.console import Console

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Attendance, Meeting, MeetingMinute, Member, Organisation
+from bot.storage.models import Attendance, Meeting, MeetingMinute, Member, Organisation
 
 
 async def org_id(session: AsyncSession, path: str) -> int:

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import Attendance, AttendanceStatus, Meeting, MeetingKind, Member
+from bot.storage.db import SessionMaker
+from bot.storage.models import Attendance, AttendanceStatus, Meeting, MeetingKind, Member
 
 
 async def settled(db: SessionMaker, *, starts_at: datetime, statuses: Mapping[str, AttendanceStatus],

@@ -11,9 +11,9 @@ from datetime import datetime
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import OutboxMessage
-from bot.simulator import Simulator, click_xml, event_xml, image_xml, openid_for, text_xml
+from bot.ops.simulator import Simulator, click_xml, event_xml, image_xml, openid_for, text_xml
+from bot.storage.db import SessionMaker
+from bot.storage.models import OutboxMessage
 from bot.wechat.fake import FakeWeChat
 
 _msg_ids = itertools.count(7_000_000_000_000_000_000)

@@ -14,12 +14,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 
-from bot.backup import BackupError, Restored, backup, restore
-from bot.cli import main
-from bot.db import SessionMaker, make_engine, make_sessionmaker
-from bot.migrate import head, revision_of, upgrade
-from bot.models import ConsoleSession, Delivery, KeptMedia, Member, PointEntry
-from bot.roster import apply_rows, read_rows
+from bot.ops.cli import main
+from bot.roster.imports import apply_rows, read_rows
+from bot.storage.backup import BackupError, Restored, backup, restore
+from bot.storage.db import SessionMaker, make_engine, make_sessionmaker
+from bot.storage.migrate import head, revision_of, upgrade
+from bot.storage.models import ConsoleSession, Delivery, KeptMedia, Member, PointEntry
 from scheduler import jobs
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import ROOT, Clock, Scratch, Snapshot, services_of, snapshot

@@ -8,12 +8,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.db import SessionMaker
 from bot.keys import SERVICES
-from bot.models import Activity, Campaign, Delivery, JobRun, Meeting
+from bot.ops.simulator import Simulator
 from bot.rules.anniversaries import is_political_birthday, party_years
 from bot.services import Services
-from bot.simulator import Simulator
+from bot.storage.db import SessionMaker
+from bot.storage.models import Activity, Campaign, Delivery, JobRun, Meeting
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import Delivery, Member
-from bot.models import DeliveryStatus as S
 from bot.repo import campaigns
+from bot.storage.db import SessionMaker
+from bot.storage.models import Delivery, Member
+from bot.storage.models import DeliveryStatus as S
 from bot.wechat.errors import Failure
 from bot.wechat.fake import FakeWeChat
 from tests.chaos_worker import APPID, LEASE, SECRET, now

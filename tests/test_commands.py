@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.content import load_content
-from bot.models import BindFailure, CheckIn, Member, PointEntry, QuizAnswer
+from bot.storage.models import BindFailure, CheckIn, Member, PointEntry, QuizAnswer
 from tests.conftest import ROOT, TZ
 
 
@@ -225,7 +225,7 @@ async def test_anything_else_points_to_help(roster, phone) -> None:
 
 
 async def test_a_voice_message_with_recognised_speech_works_like_typing(roster, phone, clock) -> None:
-    from bot.simulator import voice_xml
+    from bot.ops.simulator import voice_xml
 
     member = phone("13800000002")
     await member.bind("李秀英")

@@ -11,8 +11,16 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import AttendanceStatus, AuditEntry, Campaign, Delivery, Member, PointEntry, StarProposal
+from bot.storage.db import SessionMaker
+from bot.storage.models import (
+    AttendanceStatus,
+    AuditEntry,
+    Campaign,
+    Delivery,
+    Member,
+    PointEntry,
+    StarProposal,
+)
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.content_watch import reload_content

@@ -70,7 +70,7 @@ def test_an_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_palmbot_serve_stops_with_one_line_on_a_bad_setting(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from bot.cli import main
+    from bot.ops.cli import main
 
     monkeypatch.setenv("PALMBOT_TIMEZONE", "Nowhere/Land")
     assert main(["serve"]) == 2

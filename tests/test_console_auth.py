@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import AuditEntry, ConsoleLink, ConsoleSession, InboundMessage, Member
-from bot.simulator import Simulator
+from bot.ops.simulator import Simulator
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, ConsoleLink, ConsoleSession, InboundMessage, Member
 from bot.wechat.fake import FakeWeChat
 from tests.conftest import SECRET, AppMaker, Clock
 from tests.console import Console, link_in, sign_in

@@ -12,9 +12,9 @@ from datetime import datetime
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.db import SessionMaker
-from bot.models import ConsoleLink, HeldStar, Member, PointEntry, StarChange
 from bot.repo import points
+from bot.storage.db import SessionMaker
+from bot.storage.models import ConsoleLink, HeldStar, Member, PointEntry, StarChange
 from tests.conftest import TZ, Clock, services_of
 from tests.console import Console, link_in, sign_in
 from tests.phone import Phone

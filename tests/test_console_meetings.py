@@ -16,10 +16,10 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.cli import main
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import AuditEntry, Campaign, Delivery, Meeting
+from bot.ops.cli import main
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, Campaign, Delivery, Meeting
 from bot.wechat.fake import FakeWeChat
 from scheduler.delivery_loop import deliver_due
 from tests import meeting_rows

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from bot.console import auth, roster_import
 from bot.console import members as members_page
 from bot.console.roster_import import packed
-from bot.db import SessionMaker
-from bot.models import AuditEntry, Member, Organisation
-from bot.roster import apply_rows, read_rows
-from bot.simulator import openid_for
+from bot.ops.simulator import openid_for
+from bot.roster.imports import apply_rows, read_rows
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, Member, Organisation
 from tests.conftest import Clock
 from tests.console import Console, sign_in
 from tests.phone import Phone

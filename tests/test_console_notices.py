@@ -11,12 +11,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot import limits, operators
 from bot.config import Settings
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import Campaign, Delivery, Member, NoticeDraft, Organisation
+from bot.ops import operators
 from bot.repo.campaigns import UNBOUND
+from bot.storage import limits
+from bot.storage.db import SessionMaker
+from bot.storage.models import Campaign, Delivery, Member, NoticeDraft, Organisation
 from bot.wechat.fake import FakeWeChat
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of

@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import Member, Organisation
-from bot.roster import apply_rows, read_rows
+from bot.roster.imports import apply_rows, read_rows
+from bot.storage.db import SessionMaker
+from bot.storage.models import Member, Organisation
 from tests.conftest import Clock
 from tests.console import Console, sign_in
 from tests.phone import Phone

@@ -1,6 +1,7 @@
 """The console's 报表 page (issue 15), on the year of tests/test_report.py: the charts' numbers are
-`bot.report.build`'s for the same organisation and period, the downloads are the workbook and CSV
-`bot.report_sheets` writes, another branch's organisation is 403, and a period not understood or not begun is 400."""
+`bot.reports.report.build`'s for the same organisation and period, the downloads are the workbook and CSV
+`bot.reports.layout` writes, another branch's organisation is 403, and a period not understood or not begun is
+400."""
 
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import Member, Organisation
-from bot.report import Report, build
-from bot.report_sheets import write_csv, write_xlsx
-from bot.roster import apply_rows, read_rows
+from bot.reports.layout import write_csv, write_xlsx
+from bot.reports.report import Report, build
+from bot.roster.imports import apply_rows, read_rows
 from bot.rules.periods import Period, quarter_of, year_of
+from bot.storage.db import SessionMaker
+from bot.storage.models import Member, Organisation
 from tests.conftest import Clock, services_of
 from tests.console import Console, sign_in
 from tests.phone import Phone
@@ -53,7 +54,8 @@ async def org_id(db: SessionMaker, path: str) -> int:
 
 
 async def built(live: TestClient, db: SessionMaker, path: str, period: Period) -> Report:  # type: ignore[type-arg]
-    """The report as `bot.report.build` gives it, for the same organisation, period and day as the page."""
+    """The report as `bot.reports.report.build` gives it, for the same organisation, period and day as the
+    page."""
     svc = services_of(live)
     async with db() as session:
         return await build(session, org_id=await org_id(db, path), period=period, rules=svc.content.rules,

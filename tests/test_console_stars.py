@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import AuditEntry, HeldStar, Member, StarChange, StarProposal, StarReview
 from bot.repo import stars
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, HeldStar, Member, StarChange, StarProposal, StarReview
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of
 from tests.console import Console, sign_in

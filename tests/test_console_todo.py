@@ -14,14 +14,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot import media
 from bot.console import auth
-from bot.db import SessionMaker
-from bot.models import AuditEntry, KeptMedia, LeaveRequest, Member, PointEntry, VolunteerClaim
-from bot.models import MediaStatus as M
+from bot.message import media
+from bot.ops.simulator import Simulator
 from bot.repo import volunteer
 from bot.services import Services
-from bot.simulator import Simulator
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, KeptMedia, LeaveRequest, Member, PointEntry, VolunteerClaim
+from bot.storage.models import MediaStatus as M
 from bot.wechat.fake import PHOTO, FakeWeChat
 from scheduler import jobs
 from scheduler.delivery_loop import deliver_due

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.content import ContentError, ContentInvalid, load_content
+from bot.ops.cli import main
 from tests.conftest import ROOT
 
 

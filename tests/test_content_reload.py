@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import insert, select
 
-from bot.db import SessionMaker
 from bot.keys import SERVICES
-from bot.models import Member, Organisation, Role
-from bot.simulator import openid_for
+from bot.ops.simulator import openid_for
+from bot.storage.db import SessionMaker
+from bot.storage.models import Member, Organisation, Role
 from scheduler import content_watch
 from scheduler.content_watch import reload_content, snapshot
 from tests.conftest import ROOT, AppMaker, Clock

@@ -14,8 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.db import SessionMaker
-from bot.models import (
+from bot.conversation.routing import Need
+from bot.ops.simulator import event_xml, voice_xml
+from bot.repo import points, stars
+from bot.storage.db import SessionMaker
+from bot.storage.models import (
     AuditEntry,
     Delivery,
     DeliveryStatus,
@@ -25,9 +28,6 @@ from bot.models import (
     Question,
     VolunteerClaim,
 )
-from bot.repo import points, stars
-from bot.routing import Need
-from bot.simulator import event_xml, voice_xml
 from bot.wechat.fake import FakeWeChat
 from handlers import build_router
 from handlers.help import topics, usages
@@ -341,7 +341,7 @@ async def test_an_event_type_nobody_knows_gets_success(live: TestClient, member:
 async def test_a_control_character_is_dropped_with_a_warning_not_refused(live: TestClient, member: Phones,
                                                                          caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")
-    with caplog.at_level(logging.WARNING, logger="bot.webhook"):
+    with caplog.at_level(logging.WARNING, logger="bot.message.webhook"):
         reply = await li.send("积分\x02")
     assert reply and reply.startswith("李秀英同志的积分")
     assert "dropped 1 characters XML forbids from message 7" in caplog.text
@@ -594,7 +594,7 @@ def test_an_event_dedup_key_tells_different_events_apart_and_keeps_a_retry(one: 
                                                                            other: dict[str, str], same: bool) -> None:
     from wechatpy import parse_message
 
-    from bot.wire import KEY_LIMIT, dedup_key
+    from bot.message.wire import KEY_LIMIT, dedup_key
 
     keys = [dedup_key(parse_message(event_xml("oSender", at=1764000000, **fields))) for fields in (one, other)]
     assert (keys[0] == keys[1]) is same

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.db import SessionMaker
-from bot.delivery import LEASE, DeliveryWorker
-from bot.models import Delivery, DeliveryStatus, InboundMessage, Member, Organisation
+from bot.pushes.delivery import LEASE, DeliveryWorker
 from bot.repo import campaigns
+from bot.storage.db import SessionMaker
+from bot.storage.models import Delivery, DeliveryStatus, InboundMessage, Member, Organisation
 from bot.wechat.client import QuotaExceeded, WeChatClient, WeChatError
 from bot.wechat.fake import FakeWeChat
 from tests.conftest import Clock

@@ -14,12 +14,12 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import AuditEntry, Member, PointEntry, Wish
-from bot.operators import audit_trail, report
+from bot.ops.operators import audit_trail, report
 from bot.repo.orgs import OrgLookupError
-from bot.report_sheets import write_csv, write_xlsx
+from bot.reports.layout import write_csv, write_xlsx
 from bot.rules.periods import parse_quarter
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, Member, PointEntry, Wish
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due

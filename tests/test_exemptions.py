@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import AuditEntry, Exemption, HeldStar, Member, StarProposal, StarReview
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, Exemption, HeldStar, Member, StarProposal, StarReview
 from scheduler import runner
 from tests.conftest import Clock, services_of
 from tests.phone import Phone

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from wechatpy.crypto import WeChatCrypto
 
-from bot.simulator import Simulator, text_xml
+from bot.ops.simulator import Simulator, text_xml
 from tests.conftest import AES_KEY, APPID, TOKEN
 
 MODES = ("plaintext", "compatible", "safe")

@@ -13,11 +13,11 @@ from dataclasses import replace
 
 from aiohttp.test_utils import TestClient
 
-from bot.context import Context
-from bot.db import SessionMaker
+from bot.conversation.context import Context
+from bot.conversation.routing import Handler, Need, Route, Router
+from bot.ops.simulator import voice_xml
 from bot.repo import members
-from bot.routing import Handler, Need, Route, Router
-from bot.simulator import voice_xml
+from bot.storage.db import SessionMaker
 from handlers import build_router
 from tests.conftest import AppMaker, Clock
 from tests.phone import Phone

@@ -1,4 +1,5 @@
-"""Group commit on SQLite (`bot.sqlite_inline`): messages answered only once durable, each undone alone.
+"""Group commit on SQLite (`bot.storage.sqlite_inline`): messages answered only once durable, each undone
+alone.
 
 The first tests drive the inline connection directly on a file of their own, and a second connection
 stands for anyone else reading the database (another process, or the same one after a crash). The last
@@ -15,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot import sqlite_inline
-from bot.models import InboundMessage, Organisation
-from bot.routing import Router
-from bot.sqlite_inline import InlineConnection
+from bot.conversation.routing import Router
+from bot.storage import sqlite_inline
+from bot.storage.models import InboundMessage, Organisation
+from bot.storage.sqlite_inline import InlineConnection
 from tests.phone import Phone
 
 Inline = tuple[InlineConnection, sqlite3.Connection]

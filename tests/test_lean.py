@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.models import Activity, Organisation
 from bot.repo import activities, run
+from bot.storage.models import Activity, Organisation
 from tests.conftest import Clock
 
 CASES = [  # which organisations' activities are looked in, and the code: the title found (None: not open)

@@ -15,11 +15,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli import main
-from bot.db import SessionMaker
-from bot.ledger import Attendee, MeetingRecord, meeting_row, tally
-from bot.models import Meeting, Member
+from bot.ops.cli import main
 from bot.repo import ledger
+from bot.reports.ledger import Attendee, MeetingRecord, meeting_row, tally
+from bot.storage.db import SessionMaker
+from bot.storage.models import Meeting, Member
 from tests import meeting_rows
 from tests.conftest import ROOT, TZ
 from tests.phone import Phone

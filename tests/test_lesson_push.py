@@ -9,8 +9,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
-from bot.cli import main
 from bot.content import load_content
+from bot.ops.cli import main
 from bot.services import Services
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due

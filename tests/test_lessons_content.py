@@ -8,12 +8,12 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from bot.cli import main
-from bot.db import SessionMaker
 from bot.keys import SERVICES
-from bot.models import Member
-from bot.operators import menu_push
-from bot.simulator import openid_for
+from bot.ops.cli import main
+from bot.ops.operators import menu_push
+from bot.ops.simulator import openid_for
+from bot.storage.db import SessionMaker
+from bot.storage.models import Member
 from bot.wechat.fake import FakeWeChat
 from tests.conftest import ROOT, SECRET, AppMaker, Clock
 from tests.phone import Phone

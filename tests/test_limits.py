@@ -9,11 +9,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot import limits
 from bot.content.rules import LABEL_LIMIT
-from bot.db import SessionMaker
-from bot.models import Activity, NoticeDraft, PointEntry, VolunteerClaim, Wish
 from bot.rules.wishes import NewWish, leaks_private
+from bot.storage import limits
+from bot.storage.db import SessionMaker
+from bot.storage.models import Activity, NoticeDraft, PointEntry, VolunteerClaim, Wish
 from tests.phone import Phone
 
 SECRETARY = "13800000001"

@@ -14,9 +14,9 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.cli import main
-from bot.db import SessionMaker
-from bot.models import Attendance, Meeting, MeetingMinute
+from bot.ops.cli import main
+from bot.storage.db import SessionMaker
+from bot.storage.models import Attendance, Meeting, MeetingMinute
 from bot.wechat.fake import FakeWeChat
 from scheduler import meetings as meeting_jobs
 from scheduler import runner

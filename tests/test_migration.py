@@ -12,11 +12,11 @@ from sqlalchemy import MetaData, Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import make_engine, make_sessionmaker
-from bot.migrate import upgrade
-from bot.models import AuditEntry
 from bot.repo import orgs
-from bot.roster import read_rows
+from bot.roster.imports import read_rows
+from bot.storage.db import make_engine, make_sessionmaker
+from bot.storage.migrate import upgrade
+from bot.storage.models import AuditEntry
 from tests.conftest import ROOT, Scratch, Snapshot, snapshot
 
 AT = datetime(2026, 10, 12, 1, 30, tzinfo=UTC)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main
-from bot.db import open_database
-from bot.models import AuditEntry, Member
+from bot.ops.cli import main
+from bot.storage.db import open_database
+from bot.storage.models import AuditEntry, Member
 from tests.conftest import ROOT
 
 

@@ -6,11 +6,11 @@ import asyncio
 
 from sqlalchemy import select, update
 
-from bot.cli import main
-from bot.db import open_database
-from bot.models import Delivery, Member
-from bot.models import DeliveryStatus as S
+from bot.ops.cli import main
 from bot.repo.campaigns import INTERRUPTED
+from bot.storage.db import open_database
+from bot.storage.models import Delivery, Member
+from bot.storage.models import DeliveryStatus as S
 
 
 def test_running_the_theme_day_by_hand_twice_creates_its_campaigns_once(

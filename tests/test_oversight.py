@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli import main
-from bot.db import SessionMaker
-from bot.models import Campaign, Delivery, Member, Role
-from bot.roster import RosterRow, apply_rows
+from bot.ops.cli import main
+from bot.roster.imports import RosterRow, apply_rows
 from bot.rules.oversight import MeetingFacts
+from bot.storage.db import SessionMaker
+from bot.storage.models import Campaign, Delivery, Member, Role
 from scheduler import runner
 from tests import meeting_rows
 from tests.conftest import TZ, Clock, services_of
@@ -81,7 +81,7 @@ async def test_duban_shows_the_tables_colours_and_palmbot_oversight_prints_the_s
     assert re.search(r"\d+ 号会议（11月3日 支委会「学习全会精神」）结束已超过7天，还没有纪要", reply), reply
     assert await above.send("督办 11月") == reply and await above.send("督办：2026年11月。") == reply
 
-    monkeypatch.setattr("bot.cli.datetime", _frozen(clock()))
+    monkeypatch.setattr("bot.ops.cli.datetime", _frozen(clock()))
     capsys.readouterr()
     assert await asyncio.to_thread(main, ["oversight", "--org", ROOT_ORG, "--month", "2026-11"]) == 0
     printed = capsys.readouterr().out.strip()

@@ -17,10 +17,10 @@ from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from bot.db import SessionMaker, make_engine
-from bot.migrate import head, revision_of, upgrade
-from bot.models import Delivery
-from bot.simulator import Simulator
+from bot.ops.simulator import Simulator
+from bot.storage.db import SessionMaker, make_engine
+from bot.storage.migrate import head, revision_of, upgrade
+from bot.storage.models import Delivery
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import ROOT, AppMaker, Clock, Scratch, services_of

@@ -18,15 +18,15 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import range_boundaries
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli import main
 from bot.config import Settings
-from bot.db import SessionMaker
-from bot.models import Activity, CheckIn, HeldStar, Member, PointEntry, Wish
-from bot.operators import report
-from bot.report import Branch, MemberRow, Report
-from bot.report_sheets import write_csv, write_xlsx
-from bot.roster import apply_rows, read_rows
+from bot.ops.cli import main
+from bot.ops.operators import report
+from bot.reports.layout import write_csv, write_xlsx
+from bot.reports.report import Branch, MemberRow, Report
+from bot.roster.imports import apply_rows, read_rows
 from bot.rules.periods import quarter_of
+from bot.storage.db import SessionMaker
+from bot.storage.models import Activity, CheckIn, HeldStar, Member, PointEntry, Wish
 from tests import meeting_rows
 from tests.conftest import ROOT, TZ, Clock
 from tests.phone import Phone

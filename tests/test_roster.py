@@ -8,10 +8,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.cli import main
-from bot.migrate import upgrade
-from bot.models import AuditEntry, Member, Organisation
-from bot.roster import BadRow, RosterError, apply_rows, check, read_rows, table_of
+from bot.ops.cli import main
+from bot.roster.imports import BadRow, RosterError, apply_rows, check, read_rows, table_of
+from bot.storage.migrate import upgrade
+from bot.storage.models import AuditEntry, Member, Organisation
 from tests.conftest import ROOT
 
 HEADER = "姓名,手机号,支部,角色,入党日期\n"

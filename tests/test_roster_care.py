@@ -8,9 +8,17 @@ from collections.abc import Callable
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import AuditEntry, ClaimStatus, HeldStar, Member, Organisation, PointEntry, VolunteerClaim
-from bot.operators import audit_trail, members_move, members_unbind
+from bot.ops.operators import audit_trail, members_move, members_unbind
+from bot.storage.db import SessionMaker
+from bot.storage.models import (
+    AuditEntry,
+    ClaimStatus,
+    HeldStar,
+    Member,
+    Organisation,
+    PointEntry,
+    VolunteerClaim,
+)
 from tests.conftest import services_of
 from tests.phone import Phone
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bot.replies import cdata_safe, split_text
+from bot.message.replies import cdata_safe, split_text
 from bot.rules.binding import retry_after
 from bot.rules.checkin import new_code, window_minutes
 from bot.rules.periods import Period, month_of, period_label, quarter_label, quarter_of, year_of

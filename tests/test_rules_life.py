@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.content.rules import Deduction
-from bot.grammar import read
+from bot.conversation.grammar import read
 from bot.rules.attendance import Lapses, absences, conduct_deductions, needs_notice
 from bot.rules.deductions import Asked, listed_points, parse, points_for
 from bot.rules.exemptions import parse as parse_exemption

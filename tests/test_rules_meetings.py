@@ -6,7 +6,6 @@ from datetime import date, datetime, time
 
 import pytest
 
-from bot.models import AttendanceStatus, MeetingKind
 from bot.rules.meetings import (
     DEFAULT_MINUTES,
     PlanError,
@@ -18,6 +17,7 @@ from bot.rules.meetings import (
     read_time,
     too_far_back,
 )
+from bot.storage.models import AttendanceStatus, MeetingKind
 
 TODAY = date(2026, 12, 18)
 

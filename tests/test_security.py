@@ -14,11 +14,11 @@ import xmltodict
 from sqlalchemy import func, select
 from wechatpy.utils import WeChatSigner
 
-from bot.logs import RateLimit, member_tag
-from bot.logs import handler as log_handler
-from bot.models import InboundMessage
-from bot.replay import DatabaseMemory, forget_before, kept_for
-from bot.simulator import Simulator, text_xml
+from bot.message.replay import DatabaseMemory, forget_before, kept_for
+from bot.ops.logs import RateLimit, member_tag
+from bot.ops.logs import handler as log_handler
+from bot.ops.simulator import Simulator, text_xml
+from bot.storage.models import InboundMessage
 from tests.phone import Phone
 
 pytestmark = pytest.mark.usefixtures("roster")
@@ -60,7 +60,7 @@ async def test_each_message_mode_takes_only_what_wechat_sends_in_it(
 
 async def test_safe_mode_refuses_a_signed_plaintext_post_and_says_why_in_the_log(client, sim, clock, caplog) -> None:  # type: ignore[no-untyped-def]
     phone = Phone(client, plain(sim), clock, "13800000001")
-    with caplog.at_level(logging.WARNING, logger="bot.webhook"):
+    with caplog.at_level(logging.WARNING, logger="bot.message.webhook"):
         status, _ = await phone.post(phone.text_xml("待关注"))
     assert status == 403
     assert "safe mode refuses a plaintext callback" in caplog.text

@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.db import SessionMaker
-from bot.delivery import DeliveryWorker
-from bot.models import Delivery, Member
-from bot.models import DeliveryStatus as S
+from bot.pushes.delivery import DeliveryWorker
 from bot.repo import campaigns
+from bot.storage.db import SessionMaker
+from bot.storage.models import Delivery, Member
+from bot.storage.models import DeliveryStatus as S
 from bot.wechat.client import WeChatClient, build_client
 from bot.wechat.errors import RULES, Action, Failure, QuotaExceeded, WeChatError
 from bot.wechat.fake import FakeWeChat

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from bot.db import SessionMaker
+from bot.storage.db import SessionMaker
 from bot.wechat.tokens import MARGIN, DatabaseTokens, RedisTokens, TokenCache, TokenStore
 from tests.conftest import Clock
 

@@ -16,8 +16,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.content.lessons import Lesson
-from bot.db import SessionMaker
-from bot.models import (
+from bot.ops.simulator import Simulator, openid_for
+from bot.roster.imports import RosterRow, apply_rows, read_rows
+from bot.storage.db import SessionMaker
+from bot.storage.models import (
     Activity,
     AuditEntry,
     Campaign,
@@ -34,8 +36,6 @@ from bot.models import (
     VolunteerClaim,
     Wish,
 )
-from bot.roster import RosterRow, apply_rows, read_rows
-from bot.simulator import Simulator, openid_for
 from bot.wechat.fake import FakeWeChat
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.db import SessionMaker
-from bot.models import AuditEntry, ClaimStatus, PointEntry, VolunteerClaim
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, ClaimStatus, PointEntry, VolunteerClaim
 from scheduler import runner
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of

@@ -11,10 +11,10 @@ import xmltodict
 from sqlalchemy import func, select
 from wechatpy.crypto import WeChatCrypto
 
-from bot.models import CheckIn, InboundMessage, PointEntry
-from bot.replies import split_text
-from bot.routing import Router
-from bot.simulator import Simulator, text_xml
+from bot.conversation.routing import Router
+from bot.message.replies import split_text
+from bot.ops.simulator import Simulator, text_xml
+from bot.storage.models import CheckIn, InboundMessage, PointEntry
 from tests.conftest import AES_KEY, APPID, TZ
 
 SAMPLE_ENCRYPT = (

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console.web import Viewer, services
-from bot.context import Context
+from bot.conversation.context import Context
 from bot.repo.members import Sender
 
 

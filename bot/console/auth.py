@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ConsoleLink, ConsoleSession, Member
 from bot.repo import rowcount
+from bot.storage.models import ConsoleLink, ConsoleSession, Member
 
 LINK_VALID = timedelta(minutes=10)  # issue 15: a `后台` link is valid for 10 minutes, once
 SESSION_VALID = timedelta(hours=8)  # a working day; after it the secretary asks for a new link

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import limits
-from bot import media as photos
 from bot.console import acting
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
-from bot.models import VolunteerClaim
+from bot.message import media as photos
 from bot.repo import media, members, orgs, volunteer
+from bot.storage import limits
+from bot.storage.models import VolunteerClaim
 from handlers import volunteer as chat
 
 routes = web.RouteTableDef()

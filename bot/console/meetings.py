@@ -12,15 +12,15 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot import limits
-from bot import meetings as life
 from bot.console.acting import context
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
-from bot.ledger import write_xlsx
-from bot.models import Meeting, MeetingKind, Organisation
+from bot.life import meetings as life
 from bot.repo import by_id, ledger, meetings, orgs
+from bot.reports.ledger import write_xlsx
 from bot.rules import meetings as rules
 from bot.rules.periods import YEARS, Period, month_of, parse_month, year_of
+from bot.storage import limits
+from bot.storage.models import Meeting, MeetingKind, Organisation
 from handlers.meetings import plan_meeting
 
 routes = web.RouteTableDef()

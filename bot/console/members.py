@@ -2,7 +2,7 @@
 time), and unbinding or moving a member after a confirming page; the chat's and the operator's own functions do
 it (`handlers.binding.unbind_member`, `bot.repo.members.move`), with their audit rows. Nobody moves themselves,
 and a 书记 or 管理员 is moved only between organisations strictly below the viewer's own
-(`bot.roster_scope.overreach`, as an import).
+(`bot.roster.scope.overreach`, as an import).
 
 Phones are shown masked to their last four digits; openids never.
 """
@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console import acting
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
-from bot.models import Member
 from bot.repo import members, orgs
-from bot.roster_scope import CHIEFS, Actor, overreach
+from bot.roster.scope import CHIEFS, Actor, overreach
+from bot.storage.models import Member
 from handlers.binding import unbind_member
 
 routes = web.RouteTableDef()
@@ -58,8 +58,9 @@ async def roster(request: web.Request) -> web.Response:
 
 
 async def listing(request: web.Request, who: Viewer, *, status: int = 200, **outcome: Any) -> web.Response:
-    """The roster page for `request`'s query; `outcome` says what an action did (`flash`: a chat reply; `moved`:
-    name, before, after, done; `imported`: a `bot.roster.ImportResult` and `skipped`, the bad rows left out)."""
+    """The roster page for `request`'s query; `outcome` says what an action did (`flash`: a chat reply;
+    `moved`: name, before, after, done; `imported`: a `bot.roster.imports.ImportResult` and `skipped`, the bad
+    rows left out)."""
     text = request.query.get("q", "").strip()[:SEARCH_CHARS]
     org_id = number(request.query.get("org"))
     if org_id is not None:
@@ -78,7 +79,7 @@ async def listing(request: web.Request, who: Viewer, *, status: int = 200, **out
 
 
 def actor_of(who: Viewer) -> Actor:
-    """The viewer as `bot.roster_scope` judges what they may change."""
+    """The viewer as `bot.roster.scope` judges what they may change."""
     return Actor(who.member_id, who.org_id, who.governed)
 
 

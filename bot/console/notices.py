@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from bot import limits
 from bot.console.acting import context
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
-from bot.models import Organisation
 from bot.repo import ledger, notices
+from bot.storage import limits
+from bot.storage.models import Organisation
 from handlers.notices import PREVIEW_MINUTES, Drafted, Settled, prepare, send_draft, withdraw
 
 routes = web.RouteTableDef()

@@ -1,5 +1,5 @@
 """督办: each organisation of the viewer's subtree red, yellow or green for a month with the reasons, exactly as
-`督办` in chat shows them (`bot.oversight`), and a drill-down into any organisation under the viewer."""
+`督办` in chat shows them (`bot.life.oversight`), and a drill-down into any organisation under the viewer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console.web import PREFIX, Viewer, number, page, refusal, scoped, secretary, services
-from bot.oversight import counts, lines, survey
+from bot.life.oversight import counts, lines, survey
 from bot.repo import orgs
 from bot.rules.oversight import MINUTES_WITHIN, PLAN_BY_DAY
 from bot.rules.periods import month_of, reachable_month

@@ -1,6 +1,7 @@
 """报表: an organisation's quarter or year on a page (points by month, star distribution, check-in and 补学 rates,
 wishes, and each 支部 of a 党总支 or 党委) with charts, and the same report as XLSX or CSV downloads. Every number
-comes from `bot.report.build`, and the files from `bot.report_sheets`, as `palmbot report` writes them."""
+comes from `bot.reports.report.build`, and the files from `bot.reports.layout`, as `palmbot report` writes
+them."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from aiohttp import web
 
 from bot.console.web import PREFIX, Viewer, number, page, refusal, scoped, secretary, services
 from bot.repo import ledger
-from bot.report import Report, build
-from bot.report_sheets import BRANCHES, MEMBERS, SUMMARY, write_csv, write_xlsx
+from bot.reports.layout import BRANCHES, MEMBERS, SUMMARY, write_csv, write_xlsx
+from bot.reports.report import Report, build
 from bot.rules.periods import Period, is_year, period_label, quarter_label, quarter_of, report_period, year_of
 
 routes = web.RouteTableDef()

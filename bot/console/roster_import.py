@@ -24,8 +24,8 @@ from aiohttp import web
 
 from bot.console.members import HERE, actor_of, listing, masked
 from bot.console.web import PayloadTooLarge, page, refusal, secretary, services
-from bot.roster import ImportResult, RosterError, Table, TooManyRows, limited, upload_table
-from bot.roster_scope import Preview, apply, preview
+from bot.roster.imports import ImportResult, RosterError, Table, TooManyRows, limited, upload_table
+from bot.roster.scope import Preview, apply, preview
 
 routes = web.RouteTableDef()
 CELLS_LIMIT = 8 * 1024 * 1024  # bytes of a file's cells once inflated (the upload itself is at most 1 MiB)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import limits, star_review
 from bot.console import acting
 from bot.console.web import PREFIX, Viewer, form, number, page, refusal, scoped, secretary, services
-from bot.models import StarReview
+from bot.life import star_review
 from bot.repo import orgs, stars
+from bot.storage import limits
+from bot.storage.models import StarReview
 from handlers import review
 
 routes = web.RouteTableDef()

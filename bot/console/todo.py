@@ -8,9 +8,6 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import limits
-from bot import media as photos
-from bot import meetings as life
 from bot.console import acting
 from bot.console.claims import Outcome, decide
 from bot.console.web import (
@@ -25,8 +22,11 @@ from bot.console.web import (
     secretary,
     services,
 )
-from bot.models import LeaveRequest, Meeting
+from bot.life import meetings as life
+from bot.message import media as photos
 from bot.repo import by_id, media, meetings, members, volunteer, wishes
+from bot.storage import limits
+from bot.storage.models import LeaveRequest, Meeting
 from handlers import leave as leave_chat
 from handlers import wishes as wish_chat
 

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.console import auth
-from bot.dispatch import SECRETARY_ROLES
+from bot.conversation.dispatch import SECRETARY_ROLES
 from bot.keys import SERVICES
 from bot.repo import orgs
 from bot.services import Services

@@ -21,7 +21,7 @@ from bot.content.makeup import Bank, load_makeup
 from bot.content.menu import Menu, load_menu
 from bot.content.rules import Rules, load_rules
 from bot.content.templates import load_templates
-from bot.replies import split_text
+from bot.message.replies import split_text
 
 __all__ = ["Content", "ContentError", "ContentInvalid", "Lesson", "load_content"]
 

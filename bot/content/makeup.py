@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.content.files import ContentError, Problems, get, line_of, read_toml
 from bot.content.lessons import Quiz, parse_quiz
-from bot.models import MeetingKind
+from bot.storage.models import MeetingKind
 
 Bank = dict[str, tuple[Quiz, ...]]
 

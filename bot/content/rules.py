@@ -77,7 +77,7 @@ class Rules:
         return next((s for s in self.stars if s.name == name), None)
 
 
-LABEL_LIMIT = 40  # room in point_entries.reason (200) for "：" and a typed reason (`bot/limits.py`)
+LABEL_LIMIT = 40  # room in point_entries.reason (200) for "：" and a typed reason (`bot/storage/limits.py`)
 
 
 def load_rules(path: Path, problems: Problems) -> Rules | None:

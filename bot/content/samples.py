@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from bot.content.lessons import Lesson, Quiz
 from bot.content.rules import Deduction, Metric
-from bot.follow_up import Flagged
-from bot.ledger import Attendee, MeetingRecord, Tally
+from bot.life.follow_up import Flagged
 from bot.repo import campaigns
-from bot.report import Branch, MemberRow, Report
-from bot.roster import ImportResult
+from bot.reports.ledger import Attendee, MeetingRecord, Tally
+from bot.reports.report import Branch, MemberRow, Report
+from bot.roster.imports import ImportResult
 from bot.rules.attendance import Lapses
 from bot.rules.boards import Ranked
 from bot.rules.oversight import Finding, MeetingFacts, Reason

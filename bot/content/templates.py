@@ -12,7 +12,7 @@ from jinja2 import meta
 
 from bot.content.files import Problems
 from bot.content.samples import SAMPLES
-from bot.replies import TEXT_LIMIT
+from bot.message.replies import TEXT_LIMIT
 
 SPLIT_BY_DESIGN = {"lesson", "notices_list", "content_refused"}  # long by nature: sent as several messages
 

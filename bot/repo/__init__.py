@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from bot.repo.lean import Rows, compiled
-from bot.sqlite_inline import InlineConnection
+from bot.storage.sqlite_inline import InlineConnection
 
 T = TypeVar("T")
 Key = TypeVar("Key", str, int)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Attendance, AttendanceStatus, Meeting
 from bot.rules.attendance import Lapses
+from bot.storage.models import Attendance, AttendanceStatus, Meeting
 
 
 async def tallies(session: AsyncSession, *, start: datetime, end: datetime, scope: Callable[[Any], ColumnElement[bool]] | None = None) -> dict[int, Lapses]:

@@ -9,8 +9,8 @@ from typing import Protocol, cast
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Activity, CheckIn
 from bot.repo import insert_once, run
+from bot.storage.models import Activity, CheckIn
 
 
 async def open_codes(session: AsyncSession, *, org_id: int, now: datetime) -> set[str]:

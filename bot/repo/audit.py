@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.models import AuditEntry, Member, Organisation
+from bot.storage.models import AuditEntry, Member, Organisation
 
 
 async def record(session: AsyncSession, *, actor_id: int | None, member_id: int | None, org_id: int, action: str,

@@ -12,9 +12,9 @@ from typing import Any, cast
 from sqlalchemy import Select, Table, Update, bindparam, case, func, literal, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import UTCDateTime
-from bot.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
 from bot.repo import by_id, insert_once, rowcount, run, upsert_insert
+from bot.storage.db import UTCDateTime
+from bot.storage.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
 
 S = DeliveryStatus
 OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished

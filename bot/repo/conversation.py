@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import PendingConfirmation, Question
 from bot.repo import rowcount
+from bot.storage.models import PendingConfirmation, Question
 
 
 async def ask_confirmation(session: AsyncSession, *, member_id: int, command: str, payload: str,

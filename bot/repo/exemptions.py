@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Exemption, Member
 from bot.repo import audit
+from bot.storage.models import Exemption, Member
 
 
 async def exempt_on(session: AsyncSession, *, member_ids: Collection[int], day: date) -> set[int]:

@@ -8,8 +8,8 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import InboundMessage
 from bot.repo import insert_ignoring_conflicts, run
+from bot.storage.models import InboundMessage
 
 _table = cast(Table, InboundMessage.__table__)
 _SET_REPLY = update(_table).where(_table.c.key == bindparam("message_key")).values(reply=bindparam("new_reply"))

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from bot.sqlite_inline import InlineConnection
+from bot.storage.sqlite_inline import InlineConnection
 
 Processor = Callable[[Any], Any] | None
 

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ledger import Attendee, MeetingRecord
-from bot.models import Attendance, Meeting, MeetingMinute, Member, Organisation
 from bot.repo import orgs
+from bot.reports.ledger import Attendee, MeetingRecord
 from bot.rules.periods import Period
+from bot.storage.models import Attendance, Meeting, MeetingMinute, Member, Organisation
 
 
 async def meetings(session: AsyncSession, *, org_ids: Sequence[int], start: datetime, end: datetime,

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import LessonView, QuizAnswer
 from bot.repo import insert_once
+from bot.storage.models import LessonView, QuizAnswer
 
 QUIZ_KINDS = ("lesson", "makeup")  # pushes whose quiz a bare or plain `答` then answers (ref: the lesson id)
 MAKEUP_PREFIX = "meeting:"  # a catch-up push's ref (`meeting:12`), and what `答` then answers

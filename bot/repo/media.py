@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import KeptMedia, VolunteerClaim
-from bot.models import MediaStatus as M
 from bot.repo import insert_once, rowcount
+from bot.storage.models import KeptMedia, VolunteerClaim
+from bot.storage.models import MediaStatus as M
 
 _AGAIN = (M.RETRY, M.FETCHING)  # tried before, and may be tried again once `tried_at` is old enough
 

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import (
+from bot.repo import by_id, insert_once, orgs, rowcount
+from bot.storage.models import (
     Attendance,
     AttendanceStatus,
     CheckIn,
@@ -24,7 +25,6 @@ from bot.models import (
     Organisation,
     Role,
 )
-from bot.repo import by_id, insert_once, orgs, rowcount
 
 SECRETARY_ROLES = (Role.SECRETARY, Role.ADMIN)
 CATCH_UP = (AttendanceStatus.ABSENT, AttendanceStatus.LEAVE)  # who may catch up (补学/送学)

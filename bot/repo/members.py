@@ -9,8 +9,16 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import READABLE, BindFailure, ClaimStatus, Delivery, Member, Organisation, VolunteerClaim
 from bot.repo import audit, chunks, run
+from bot.storage.models import (
+    READABLE,
+    BindFailure,
+    ClaimStatus,
+    Delivery,
+    Member,
+    Organisation,
+    VolunteerClaim,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.rules import LifePolicy
-from bot.models import CheckIn, ClaimStatus, Member, PointEntry, QuizAnswer, VolunteerClaim
 from bot.repo import absences
 from bot.rules.attendance import absences as unexcused
 from bot.rules.attendance import conduct_deductions
 from bot.rules.periods import Period, months_in
 from bot.rules.points import monthly_score
+from bot.storage.models import CheckIn, ClaimStatus, Member, PointEntry, QuizAnswer, VolunteerClaim
 
 NAMES = ("quiz_correct", "checkins", "points", "deductions", "service_hours")
 CORRECTION = "correction"  # a secretary's correction is not a deduction for conduct

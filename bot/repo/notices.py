@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, Integer, case, delete, func, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.models import Campaign, Delivery, DeliveryStatus, Member, NoticeDraft, Organisation
 from bot.repo import by_id, rowcount
 from bot.repo.campaigns import ASKED, DELIVERED, OWES_RECEIPT, REASON, Tally, tallies
+from bot.storage.models import Campaign, Delivery, DeliveryStatus, Member, NoticeDraft, Organisation
 
 KIND = "notice"  # campaigns.kind of a secretary's notice
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Organisation, OrgKind
 from bot.repo import chunks, run
+from bot.storage.models import Organisation, OrgKind
 
 SEPARATOR = "/"
 

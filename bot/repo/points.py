@@ -9,8 +9,8 @@ from typing import Any, Protocol, cast
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Member, PointEntry
 from bot.repo import insert_once, run
+from bot.storage.models import Member, PointEntry
 
 
 async def add(

@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import HeldStar, Member, StarChange, StarProposal, StarReview
 from bot.repo import by_id, insert_once, rowcount, run
+from bot.storage.models import HeldStar, Member, StarChange, StarProposal, StarReview
 
 CHUNK = 5_000
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ClaimStatus, Member, Organisation, VolunteerClaim
 from bot.repo import by_id, rowcount
+from bot.storage.models import ClaimStatus, Member, Organisation, VolunteerClaim
 
 PENDING_LIST = 20  # `审核` shows this many pending claims, oldest first
 

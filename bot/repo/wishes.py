@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Member, Wish, WishStatus
 from bot.repo import by_id, rowcount
+from bot.storage.models import Member, Wish, WishStatus
 
 W = WishStatus
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.grammar import read
+from bot.conversation.grammar import read
 
 
 class Listed(Protocol):
@@ -35,8 +35,8 @@ _ASKED = re.compile(r"\s*(?P<name>\S+?)(?=\s|扣\s*-?\d|$)(?:\s+(?P<tail>\d{4}))
 
 
 def parse(norm: str) -> Asked | None:
-    """The request in `norm` (the normal form of the text after `扣分`, see `bot.grammar`): "王芳 2 理由",
-    "王芳 扣 2 分 理由", "王芳 0112 -2 理由" or "王芳 理由"; None without a name. The reason may be missing
+    """The request in `norm` (the normal form of the text after `扣分`, see `bot.conversation.grammar`):
+    "王芳 2 理由", "王芳 扣 2 分 理由", "王芳 0112 -2 理由" or "王芳 理由"; None without a name. The reason may be missing
     (`reason_at` is then the text's length)."""
     found = _ASKED.match(norm)
     if found is None:

@@ -24,7 +24,7 @@ class Asked:
 
 
 def parse(norm: str, today: date) -> Asked | None:
-    """The request in `norm` (the normal form of the text after `豁免`, see `bot.grammar`), such as
+    """The request in `norm` (the normal form of the text after `豁免`, see `bot.conversation.grammar`), such as
     "王芳 2026-12-01 2027-02-28 转场放牧", "王芳 12 月 1 日 至 2 月 28 日 生病住院" or "王芳 0112 12.1-2.28 年老体弱";
     None when the name or either date cannot be read (or is no day, such as 2月30日).
 

@@ -12,8 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from bot.models import AttendanceStatus, MeetingKind, OrgKind
 from bot.rules.periods import YEARS
+from bot.storage.models import AttendanceStatus, MeetingKind, OrgKind
 
 DEFAULT_MINUTES = 120  # a meeting's length unless the plan says otherwise
 MIN_MINUTES = 15

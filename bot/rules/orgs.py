@@ -6,7 +6,7 @@ Source: 002_b9e2fd12c3dc4498.txt L147 — 正式党员3人以上的全部设立�
 
 from __future__ import annotations
 
-from bot.models import OrgKind
+from bot.storage.models import OrgKind
 
 GROUP_MIN = 3  # a 党小组 needs at least 3 members
 BRANCH_MAX = 50  # a branch of more than 50 should be a 党总支

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from bot.models import MeetingKind, OrgKind
 from bot.rules.periods import Period, month_of
+from bot.storage.models import MeetingKind, OrgKind
 
 PLAN_BY_DAY = 25  # 主题党日 plans are filed by this day of the month before
 MINUTES_WITHIN = timedelta(days=7)  # a meeting's record is due this long after it ends

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bot.grammar import without_full_stop
+from bot.conversation.grammar import without_full_stop
 
 MAX_HOURS = 24  # one claim is one day's service at most
 STEP_MINUTES = 30  # hours are counted in half hours
@@ -32,7 +32,7 @@ def parse_claim(text: str) -> Claim | None:
         return None
     minutes = hours * 60
     # speech recognition ends a sentence with 。, which the replies then doubled; over its limit, the text is
-    # refused by name (bot/limits.py)
+    # refused by name (bot/storage/limits.py)
     description = without_full_stop(found.group(2))
     if not 0 < hours <= MAX_HOURS or minutes % STEP_MINUTES or not description:
         return None

@@ -16,9 +16,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.grammar import simplified
-from bot.limits import length_of
-from bot.models import Wish
+from bot.conversation.grammar import simplified
+from bot.storage.limits import length_of
+from bot.storage.models import Wish
 
 PHONE = re.compile(rf"\+?\d[\d-]{{6,{length_of(Wish.resident_phone) - 3}}}\d")  # fits resident_phone
 _NUMERALS = str.maketrans("零〇一二三四五六七八九幺两壹贰叁肆伍陆柒捌玖", "0012345678912123456789")

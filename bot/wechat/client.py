@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import aiohttp
 
 from bot.config import Settings
-from bot.db import SessionMaker
-from bot.outbound import Clock
+from bot.pushes.outbound import Clock
+from bot.storage.db import SessionMaker
 from bot.wechat.errors import Action, Failure, QuotaExceeded, WeChatError
 from bot.wechat.ratelimit import RateLimiter
 from bot.wechat.tokens import DatabaseTokens, RedisTokens, Refreshed, TokenCache, TokenStore

@@ -13,10 +13,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
-from bot.db import SessionMaker
-from bot.models import AccessToken
-from bot.outbound import Clock
+from bot.pushes.outbound import Clock
 from bot.repo import insert_once
+from bot.storage.db import SessionMaker
+from bot.storage.models import AccessToken
 
 MARGIN = timedelta(minutes=5)  # refresh this long before WeChat says the token expires
 

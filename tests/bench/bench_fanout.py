@@ -21,13 +21,13 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import insert, select
 
-from bot import sqlite_inline
 from bot.config import Settings
-from bot.db import open_database, sqlite_path
-from bot.delivery import DeliveryWorker
-from bot.migrate import upgrade_async
-from bot.models import InboundMessage, Member, Organisation
+from bot.pushes.delivery import DeliveryWorker
 from bot.repo import campaigns
+from bot.storage import sqlite_inline
+from bot.storage.db import open_database, sqlite_path
+from bot.storage.migrate import upgrade_async
+from bot.storage.models import InboundMessage, Member, Organisation
 from bot.wechat.client import build_client
 from scheduler.delivery_loop import TASKS
 

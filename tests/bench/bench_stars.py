@@ -22,12 +22,12 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import offloop
 from bot.content import load_content
-from bot.db import sqlite_path
-from bot.migrate import upgrade_async
+from bot.life.star_review import propose
+from bot.ops import offloop
 from bot.rules.periods import parse_quarter
-from bot.star_review import propose
+from bot.storage.db import sqlite_path
+from bot.storage.migrate import upgrade_async
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = int(os.environ.get("BENCH_STARS_MEMBERS", "100000"))

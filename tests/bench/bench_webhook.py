@@ -28,10 +28,10 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import func, select
 
-from bot.db import open_database
-from bot.migrate import upgrade_async
-from bot.models import Activity, CheckIn, LessonView, Member, Organisation, PointEntry, QuizAnswer
-from bot.simulator import Simulator, openid_for, text_xml
+from bot.ops.simulator import Simulator, openid_for, text_xml
+from bot.storage.db import open_database
+from bot.storage.migrate import upgrade_async
+from bot.storage.models import Activity, CheckIn, LessonView, Member, Organisation, PointEntry, QuizAnswer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN, APPID = "palmbotbench", "wx5823bf96d3bd56c7"

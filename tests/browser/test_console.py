@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import Page
 from sqlalchemy import select
 
-from bot.db import SessionMaker
-from bot.models import AuditEntry, Member, PointEntry
+from bot.storage.db import SessionMaker
+from bot.storage.models import AuditEntry, Member, PointEntry
 from bot.wechat.fake import FakeWeChat
 from scheduler import jobs
 from scheduler.delivery_loop import deliver_due

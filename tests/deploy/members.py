@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.simulator import Simulator, openid_for, text_xml
+from bot.ops.simulator import Simulator, openid_for, text_xml
 
 COMMITTEE = "清水镇党委"
 SECRETARY = ("彭光明", "13900009999")

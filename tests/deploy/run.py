@@ -41,12 +41,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.content import load_content
-from bot.db import open_database
-from bot.models import Campaign, Delivery, JobRun, Member
-from bot.models import DeliveryStatus as S
-from bot.replies import split_text
+from bot.message.replies import split_text
+from bot.ops.simulator import Simulator
 from bot.repo.campaigns import OPEN
-from bot.simulator import Simulator
+from bot.storage.db import open_database
+from bot.storage.models import Campaign, Delivery, JobRun, Member
+from bot.storage.models import DeliveryStatus as S
 from tests.deploy.members import Person, Webhook, roster, write_roster
 from tests.deploy.stack import (
     ROOT,

@@ -1,0 +1,1 @@
+"""One inbound message over the wire: /wechat, its XML, replay memory, handling it once, replies, photos."""

@@ -1,0 +1,115 @@
+"""WeChat's callback XML, parsed and checked field by field before anything reads it.
+
+wechatpy converts fields lazily (`msg.id` is `int(MsgId)` on every read), so a field that is not what
+WeChat's message doc says would fail deep inside a handler. Everything is checked here instead, and
+anything wrong is a 400 naming the field. Limits come from WeChat's doc (openids are 28 characters,
+MsgId a 64-bit number, CreateTime Unix seconds) with room to spare, and from the columns that store
+the values (`bot/storage/limits.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+from xml.parsers.expat import ExpatError
+
+from aiohttp import web
+from wechatpy import parse_message
+
+from bot.storage.limits import length_of
+from bot.storage.models import VolunteerClaim
+
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # openids and the account's gh_… id or AppID
+NUMBER = re.compile(r"[0-9]{1,20}")
+WORD = re.compile(r"[A-Za-z0-9_]{1,32}")  # MsgType and Event
+MAX_MSG_ID = 2**64 - 1
+MAX_CREATE_TIME = 2**32 - 1  # Unix seconds, as WeChat sends them (to 2106)
+TEXT_LIMIT = 4096  # characters of Content or Recognition; WeChat's input box stops long before
+OTHER_LIMIT = 1024  # any other field
+
+_LIMITS = {
+    "Content": TEXT_LIMIT,
+    "Recognition": TEXT_LIMIT,
+    "MediaId": length_of(VolunteerClaim.photo_media_id),
+    "PicUrl": length_of(VolunteerClaim.photo_url),
+    "EventKey": OTHER_LIMIT,  # the router reads it as text: an element or attribute inside it is not WeChat's
+}
+_PATTERNS = {"ToUserName": ACCOUNT_ID, "FromUserName": ACCOUNT_ID, "MsgType": WORD, "Event": WORD,
+             "CreateTime": NUMBER, "MsgId": NUMBER}
+_REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+_REQUIRED_BY_TYPE = {"text": "Content", "event": "Event"}  # what the router reads
+
+
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def sanitize_xml(xml: str) -> tuple[str, int]:
+    """The XML without the characters XML 1.0 forbids (control characters a phone let through, such as
+    `积分\x02`), and how many were dropped: WeChat forwards them as they came, and refusing the message would
+    show the member "该公众号暂时无法提供服务"."""
+    return _XML_FORBIDDEN.subn("", xml)
+
+
+def parse(xml: str) -> Any:
+    """The wechatpy message for `xml`, or a 400 for malformed, hostile (DTD, entities) or invalid XML."""
+    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+        raise web.HTTPBadRequest(text="DTDs and entities are not accepted")
+    try:
+        msg = parse_message(xml)
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError):
+        raise web.HTTPBadRequest(text="malformed XML") from None
+    if msg is None or not isinstance(msg._data, dict):
+        raise web.HTTPBadRequest(text="not a WeChat message")
+    problem = invalid_field(msg._data)
+    if problem:
+        raise web.HTTPBadRequest(text=problem)
+    return msg
+
+
+def invalid_field(fields: dict[str, Any]) -> str | None:
+    """Why these fields are not a WeChat message, or None when every one is as WeChat sends it."""
+    for name in _REQUIRED:
+        if not fields.get(name):
+            return f"{name} is missing"
+    if fields["MsgType"] != "event" and not fields.get("MsgId"):
+        return "MsgId is missing"
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            if name in _PATTERNS or name in _LIMITS:
+                return f"{name} is not text"
+            continue  # nested fields of events nobody handles
+        pattern = _PATTERNS.get(name)
+        if pattern is not None and not pattern.fullmatch(value):
+            return f"{name} is not valid"
+        if len(value) > _LIMITS.get(name, OTHER_LIMIT):
+            return f"{name} is too long"
+    if int(fields.get("MsgId") or 0) > MAX_MSG_ID or int(fields["CreateTime"]) > MAX_CREATE_TIME:
+        return "MsgId or CreateTime is out of range"
+    needed = _REQUIRED_BY_TYPE.get(fields["MsgType"])
+    if needed == "Content":  # an empty text is a person's (the grammar answers it with the menu)
+        return None if needed in fields else "Content is missing"
+    return f"{needed} is missing" if needed and not fields.get(needed) else None
+
+
+KEY_LIMIT = 120  # inbound_messages.key
+
+
+def dedup_key(msg: Any) -> str:
+    """WeChat's dedup key with the sender in it, so one member's MsgId never reaches another's reply.
+
+    Messages: sender and MsgId. Events (no MsgId): sender, CreateTime, Event, EventKey and, where present,
+    MsgID (template and mass-send results) or Ticket (QR scans). WeChat's retry of one event repeats all of
+    these (wechat-anchors: "排重" by FromUserName + CreateTime for events), while two different clicks in
+    the same second differ in EventKey. A message key fits `inbound_messages.key` (120: 4 + 64 + 1 + 20);
+    an event key longer than that is replaced by its SHA-256.
+    """
+    if msg.type != "event":
+        return f"msg:{msg.source}:{msg.id}"
+    data = getattr(msg, "_data", {})
+    parts = (msg.source, msg.time, data.get("Event", ""), data.get("EventKey", ""),
+             data.get("MsgID") or data.get("MsgId") or data.get("Ticket") or "")
+    key = "evt:" + ":".join(str(part or "") for part in parts)
+    return key if len(key) <= KEY_LIMIT else "evt:" + hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Operating the service: the `palmbot` command, the chat simulator, logs, metrics, probes, off-loop work."""

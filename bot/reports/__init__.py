@@ -1,0 +1,1 @@
+"""Reports and the 台账: gathered, laid out, and written as spreadsheets."""
