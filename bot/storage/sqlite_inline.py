@@ -153,6 +153,8 @@ class InlineConnection:
 
     def _flush(self) -> None:
         """The loop's next turn: commit the group, or as soon as the transaction under way ends."""
+        if not self._group:
+            return  # an earlier commit took the group along (or the connection closed)
         if self._savepoint:
             self._flush_due = True
             return
