@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.conversation.routing import Router
 from bot.storage import sqlite_inline
@@ -35,6 +35,9 @@ async def inline(tmp_path: Path) -> AsyncIterator[Inline]:
         CREATE TABLE parents (id INTEGER PRIMARY KEY);
         CREATE TABLE rows (name TEXT PRIMARY KEY,
                            parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED);
+        -- SQLite undoes a whole transaction, savepoints and all, on an I/O error or a full disk; so does this
+        CREATE TRIGGER disk_gone BEFORE INSERT ON rows WHEN NEW.name = 'disk gone'
+        BEGIN SELECT RAISE(ROLLBACK, 'disk gone'); END;
     """)
     setup.close()
     serving = await sqlite_inline.creator(path)()
@@ -122,6 +125,23 @@ async def test_a_group_whose_commit_fails_fails_every_message_in_it(inline: Inli
     assert seen(outsider) == ["next"]
 
 
+async def test_a_transaction_sqlite_undoes_whole_fails_the_waiting_group_and_the_connection_goes_on(
+        inline: Inline) -> None:
+    conn, outsider = inline
+    insert(conn, "waiting")
+    waiting = await deferred_commit(conn)
+    with pytest.raises(sqlite3.IntegrityError):
+        insert(conn, "disk gone")
+    with pytest.raises(sqlite3.OperationalError):
+        insert(conn, "after the loss")  # the handler went on: its earlier writes are gone, so it cannot commit
+    await conn.rollback()
+    with pytest.raises(sqlite3.OperationalError):
+        await asyncio.wait_for(waiting, 1)  # its writes were undone too: it gets the apology, not a success
+    insert(conn, "next")
+    await asyncio.wait_for(await deferred_commit(conn), 1)
+    assert seen(outsider) == ["next"]
+
+
 async def test_concurrent_messages_with_a_failing_handler_lose_no_one_elses_write(  # type: ignore[no-untyped-def]
         make_client, sim, clock, db, monkeypatch) -> None:
     groups: list[int] = []
@@ -160,3 +180,35 @@ async def test_concurrent_messages_with_a_failing_handler_lose_no_one_elses_writ
     assert answered == len(words)  # each failure's apology is kept, so a retry is not run again
     if db.kw["bind"].dialect.name == "sqlite":
         assert max(groups) > 1, groups  # the messages did share commits: the test exercised a group
+
+
+async def test_a_write_sqlite_undoes_whole_mid_burst_leaves_every_reply_true_and_the_server_answering(  # type: ignore[no-untyped-def]
+        make_client, sim, clock, db) -> None:
+    if db.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("SQLite undoes whole transactions by itself; PostgreSQL has no group commit")
+    async with db.begin() as session:
+        await session.execute(text(
+            "CREATE TRIGGER disk_gone BEFORE INSERT ON organisations WHEN NEW.name = '记7' "
+            "BEGIN SELECT RAISE(ROLLBACK, 'disk gone'); END"))
+    try:
+        router = Router()
+
+        @router.command("记")
+        async def record(ctx):  # type: ignore[no-untyped-def]
+            ctx.session.add(Organisation(name=f"记{ctx.args[0]}", kind="党支部", path=f"记{ctx.args[0]}"))
+            return f"已记 {ctx.args[0]}"
+
+        client = await make_client(router=router)
+        phones = [Phone(client, sim, clock, f"139000002{i:02d}") for i in range(24)]
+        replies = await asyncio.wait_for(asyncio.gather(*(p.send(f"记 {i}") for i, p in enumerate(phones))), 10)
+        async with db() as session:
+            names = set((await session.scalars(select(Organisation.name))).all())
+        for i, reply in enumerate(replies):
+            assert reply is not None and reply.startswith(("已记", "抱歉")), reply
+            assert reply.startswith("已记") == (f"记{i}" in names), (i, reply)  # answered done exactly when it is
+        assert replies[7].startswith("抱歉")
+        assert (await phones[7].send("记 70")) == "已记 70"  # the server goes on answering
+        assert (await client.get("/readyz")).status == 200
+    finally:
+        async with db.begin() as session:
+            await session.execute(text("DROP TRIGGER disk_gone"))

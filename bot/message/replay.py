@@ -48,7 +48,7 @@ class DatabaseMemory:
         self._sessionmaker = sessionmaker
 
     async def admits(self, query: str, message: str, now: datetime) -> bool:
-        async with transaction(self._sessionmaker) as session:
+        async with transaction(self._sessionmaker, grouped=True) as session:
             stmt = insert_ignoring_conflicts(_TABLE, session.get_bind().dialect.name)
             if (await run(session, stmt, {"query_key": query, "message_key": message, "seen_at": now})).first():
                 return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
@@ -40,7 +42,8 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
     """A session whose block is one transaction, committed as the block ends; closing rolls back a failure.
 
     `grouped` (a member's message): on SQLite the commit joins a group commit (`bot.storage.sqlite_inline`),
-    and the block's exit returns once the group's COMMIT is done, or raises the error that undid it.
+    and the block's exit returns once the group's COMMIT is done, or raises SQLAlchemy's OperationalError
+    when the group's writes were undone.
 
     Unlike `sessionmaker.begin()`, whose exit SQLAlchemy runs in a task of its own, the commit happens
     at once: the single pooled SQLite connection is not held with its transaction open across a turn of
@@ -56,7 +59,10 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
         raise
     durable = await session.run_sync(_commit_and_close, grouped)
     if durable is not None:
-        await durable
+        try:
+            await durable
+        except sqlite3.Error as exc:
+            raise OperationalError("COMMIT", None, exc) from exc  # as SQLAlchemy reports a failed COMMIT
 
 
 def _commit_and_close(session: Session, grouped: bool) -> asyncio.Future[None] | None:
@@ -174,4 +180,7 @@ def _sqlite_text(value: datetime | None) -> str | None:
 
 
 def _sqlite_value(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if value is None:
+        return None
+    read = datetime.fromisoformat(value)
+    return read.replace(tzinfo=UTC) if read.tzinfo is None else read.astimezone(UTC)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 2.0
 GROUP_LIMIT = 64  # messages in one group commit at most: the first one waits for the last one's handler
 _SAVEPOINT = "palmbot_message"
+_LOST = "SQLite rolled back the transaction that held this message's writes"
 
 
 class InlineCursor:
@@ -97,6 +98,7 @@ class InlineConnection:
         self._savepoint = False  # the transaction under way runs in a savepoint inside the open group
         self._flush_due = False  # the group's turn came while a transaction was under way
         self._durable: asyncio.Future[None] | None = None
+        self._doomed = False  # SQLite rolled back the transaction under way: it can only end in a rollback
         self.defer_next_commit = False
 
     @property
@@ -117,6 +119,9 @@ class InlineConnection:
 
     def enter(self) -> None:
         """Before a statement: a transaction that starts while a group is open gets a savepoint of its own."""
+        self._notice_loss()
+        if self._doomed:
+            raise sqlite3.OperationalError(_LOST)
         if self._group and not self._savepoint:
             self._conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             self._savepoint = True
@@ -128,6 +133,10 @@ class InlineConnection:
 
     async def commit(self) -> None:
         deferring, self.defer_next_commit = self.defer_next_commit, False
+        self._notice_loss()
+        if self._doomed:
+            self._doomed = False
+            raise sqlite3.OperationalError(_LOST)
         if self._savepoint:
             self._conn.execute(f"RELEASE {_SAVEPOINT}")
             self._savepoint = False
@@ -141,6 +150,10 @@ class InlineConnection:
 
     async def rollback(self) -> None:
         self.defer_next_commit = False
+        self._notice_loss()
+        if self._doomed:
+            self._doomed = False  # SQLite has already undone it, and the group with it
+            return
         if self._savepoint:
             self._conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
             self._conn.execute(f"RELEASE {_SAVEPOINT}")
@@ -151,8 +164,23 @@ class InlineConnection:
             self._conn.rollback()
         # else: the group's work is not this caller's to undo (its own transaction already ended)
 
+    def _notice_loss(self) -> None:
+        """SQLite rolls a whole transaction back by itself on some errors (I/O, a full disk, a trigger's
+        `RAISE(ROLLBACK)`), savepoints and all: then every message waiting in the group has lost its writes,
+        and so has the transaction under way. Their futures fail (each message gets the apology) and the
+        connection starts afresh."""
+        if self._conn.in_transaction or not (self._group or self._savepoint):
+            return
+        group, self._group, self._flush_due = self._group, [], False
+        for durable in group:
+            if not durable.done():
+                durable.set_exception(sqlite3.OperationalError(_LOST))
+        if self._savepoint:
+            self._savepoint, self._doomed = False, True
+
     def _flush(self) -> None:
         """The loop's next turn: commit the group, or as soon as the transaction under way ends."""
+        self._notice_loss()
         if not self._group:
             return  # an earlier commit took the group along (or the connection closed)
         if self._savepoint:
@@ -183,10 +211,19 @@ class InlineConnection:
         self.stop()
 
     def stop(self) -> None:
-        if self._group and not self._savepoint:
-            self._commit_group()
-        self._connection = None
-        self._conn.close()
+        """Close, after committing a waiting group (without the unfinished work of a transaction under way)."""
+        self._notice_loss()
+        try:
+            if self._savepoint:
+                self._conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                self._savepoint = False
+            if self._group:
+                self._commit_group()
+        except sqlite3.Error:
+            log.exception("could not commit the waiting messages while closing the database")
+        finally:
+            self._connection = None
+            self._conn.close()
 
     async def create_function(self, *args: Any, **kw: Any) -> None:
         self._conn.create_function(*args, **kw)
