@@ -48,7 +48,9 @@ async def inline(tmp_path: Path) -> AsyncIterator[Inline]:
     await serving.close()
 
 
-def insert(conn: InlineConnection, name: str, parent: int | None = None) -> None:
+def insert(conn: InlineConnection, name: str, parent: int | None = None, *, message: bool = True) -> None:
+    """A write by a member's message (which joins a waiting group), or by anyone else (`message=False`)."""
+    conn.joining = message
     conn.execute_now("INSERT INTO rows (name, parent) VALUES (?, ?)", (name, parent))
 
 
@@ -88,14 +90,16 @@ async def test_a_failed_message_in_a_group_undoes_only_its_own_writes(inline: In
     assert seen(outsider) == ["also kept", "kept"]
 
 
-async def test_any_other_commit_makes_the_waiting_group_durable_first(inline: Inline) -> None:
+async def test_any_other_transaction_makes_the_waiting_group_durable_before_its_first_statement(
+        inline: Inline) -> None:
     conn, outsider = inline
     insert(conn, "message")
     durable = await deferred_commit(conn)
-    insert(conn, "delivery worker")
-    await conn.commit()  # not deferred: the worker acts on what it committed, so all of it is durable now
-    assert seen(outsider) == ["delivery worker", "message"]
+    insert(conn, "delivery worker", message=False)  # it reads and acts only on what is on disk
+    assert seen(outsider) == ["message"]
     assert durable.done() and durable.exception() is None
+    await conn.commit()
+    assert seen(outsider) == ["delivery worker", "message"]
 
 
 async def test_the_group_waits_for_a_transaction_under_way_and_commits_as_it_ends(inline: Inline) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from bot.repo.lean import Rows, compiled
+from bot.storage.db import GROUPED
 from bot.storage.sqlite_inline import InlineConnection
 
 T = TypeVar("T")
@@ -53,14 +54,17 @@ async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -
 
 
 def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
-    if session.new or session.dirty or session.deleted:
-        session.flush()
     connection = session.connection()
     driver = connection.connection.driver_connection
-    if isinstance(driver, InlineConnection):
-        session.info[_INLINE] = (session.get_transaction(), driver, connection.dialect)
+    inline = driver if isinstance(driver, InlineConnection) else None
+    if inline is not None:
+        inline.joining = bool(session.info.get(GROUPED))  # before the flush's statements (group commit)
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if inline is not None:
+        session.info[_INLINE] = (session.get_transaction(), inline, connection.dialect)
         if lean := compiled(stmt, params, connection.dialect):
-            return lean.execute(driver, params)
+            return lean.execute(inline, params)
     return connection.execute(stmt, params)
 
 

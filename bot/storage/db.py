@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 from bot.storage import sqlite_inline
 
 SessionMaker = async_sessionmaker[AsyncSession]
+GROUPED = "bot.storage.grouped"  # Session.info: the session's transaction is a member's message (group commit)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -52,6 +53,8 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
     where `async with sessionmaker()` would close in another hop, in a task of its own.
     """
     session = sessionmaker()
+    if grouped:
+        session.info[GROUPED] = True
     try:
         yield session
     except BaseException:

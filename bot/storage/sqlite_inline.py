@@ -11,9 +11,9 @@ Group commit: a member's message commits with `defer_next_commit` set
 (`bot.storage.db.transaction(grouped=True)`), which keeps the transaction open and hands back a future
 (`take_durable`) instead of committing. The messages whose work the loop runs before its next turn join that
 open transaction, each in a savepoint of its own, so a failure undoes only its own writes; then one COMMIT
-makes them all durable and resolves their futures, and only then is any of them answered. Any other commit
-(the delivery worker's, a job's) commits the whole group with it, so nothing acts on work that is not yet
-durable. A group's COMMIT writes each changed page once, where a COMMIT per message wrote the dedup table's
+makes them all durable and resolves their futures, and only then is any of them answered. Any other
+transaction (the delivery worker's, a job's, a console page's) commits the waiting group before its first
+statement, so it never reads, nor acts on, work that is not yet durable. A group's COMMIT writes each changed page once, where a COMMIT per message wrote the dedup table's
 pages again and again (measured in `make bench`, README's benchmark section).
 """
 
@@ -99,6 +99,7 @@ class InlineConnection:
         self._flush_due = False  # the group's turn came while a transaction was under way
         self._durable: asyncio.Future[None] | None = None
         self._doomed = False  # SQLite rolled back the transaction under way: it can only end in a rollback
+        self.joining = False  # the transaction under way is a member's message, which joins the waiting group
         self.defer_next_commit = False
 
     @property
@@ -118,11 +119,15 @@ class InlineConnection:
         return self._conn.execute(sql, parameters)
 
     def enter(self) -> None:
-        """Before a statement: a transaction that starts while a group is open gets a savepoint of its own."""
+        """Before a statement: a message that starts while a group waits joins it in a savepoint of its own;
+        any other transaction first commits the group."""
         self._notice_loss()
         if self._doomed:
             raise sqlite3.OperationalError(_LOST)
         if self._group and not self._savepoint:
+            if not self.joining:
+                self._commit_group()
+                return
             self._conn.execute(f"SAVEPOINT {_SAVEPOINT}")
             self._savepoint = True
 
@@ -132,7 +137,7 @@ class InlineConnection:
         return durable
 
     async def commit(self) -> None:
-        deferring, self.defer_next_commit = self.defer_next_commit, False
+        deferring, self.defer_next_commit, self.joining = self.defer_next_commit, False, False
         self._notice_loss()
         if self._doomed:
             self._doomed = False
@@ -149,7 +154,7 @@ class InlineConnection:
         self._commit_group()
 
     async def rollback(self) -> None:
-        self.defer_next_commit = False
+        self.defer_next_commit = self.joining = False
         self._notice_loss()
         if self._doomed:
             self._doomed = False  # SQLite has already undone it, and the group with it
