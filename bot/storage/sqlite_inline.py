@@ -13,8 +13,9 @@ Group commit: a member's message commits with `defer_next_commit` set
 open transaction, each in a savepoint of its own, so a failure undoes only its own writes; then one COMMIT
 makes them all durable and resolves their futures, and only then is any of them answered. Any other
 transaction (the delivery worker's, a job's, a console page's) commits the waiting group before its first
-statement, so it never reads, nor acts on, work that is not yet durable. A group's COMMIT writes each changed page once, where a COMMIT per message wrote the dedup table's
-pages again and again (measured in `make bench`, README's benchmark section).
+statement, so it never reads, nor acts on, work that is not yet durable. A group's COMMIT writes each
+changed page once, where a COMMIT per message wrote the dedup table's pages again and again (measured in
+`make bench`, README's benchmark section).
 """
 
 from __future__ import annotations
