@@ -60,10 +60,10 @@ def create_app(
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         from handlers import build_router
 
-        engine = make_engine(settings.database_url)
+        metrics = Metrics()
+        engine = make_engine(settings.database_url, on_group=metrics.group_committed)
         sessionmaker = make_sessionmaker(engine)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        metrics = Metrics()
         async with aiohttp.ClientSession() as http:
             client = None if settings.sandbox else build_client(settings, sessionmaker, now, http, redis,
                                                                  on_refresh=metrics.token_refreshed)

@@ -131,6 +131,20 @@ async def test_two_apps_in_one_process_count_apart(make_client: AppMaker, sim: S
     assert value(await scrape(second), "palmbot_messages_total", command="帮助", outcome="replied") == 0
 
 
+async def test_group_commits_are_counted_by_the_messages_each_made_durable(make_client: AppMaker, sim: Simulator,
+                                                                            clock: Clock, db: SessionMaker) -> None:
+    client = await make_client()
+    phones = [Phone(client, sim, clock, f"139000003{i:02d}") for i in range(24)]
+    await asyncio.gather(*(p.send("帮助") for p in phones))
+    samples = await scrape(client)
+    groups = value(samples, "palmbot_group_commit_messages_count")
+    if db.kw["bind"].dialect.name == "sqlite":
+        assert value(samples, "palmbot_group_commit_messages_sum") == 24  # each message in exactly one group
+        assert 1 <= groups < 24  # and some shared a COMMIT
+    else:
+        assert groups == 0  # PostgreSQL commits each message on its own
+
+
 async def test_two_replicas_starting_at_once_run_no_migration_and_wait_for_the_one_step_that_does(
         scratch: Scratch, tmp_path: Path) -> None:
     """Migrations are a step of their own (`palmbot db upgrade`, the oneshot unit), never a replica's start: two

@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 from bot.storage.models import DeliveryStatus
 
 REPLY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # seconds; 4 s is WeChat's patience
+GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64)  # messages; 64 is the most one group holds (sqlite_inline.GROUP_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,9 @@ class Metrics:
                                ("reason",), registry=self.registry)
         self._jobs = Counter("palmbot_job_runs", "Calendar job runs, by job and outcome (run, missed, failed)",
                              ("job", "outcome"), registry=self.registry)
+        self._groups = Histogram("palmbot_group_commit_messages", "Messages made durable by one COMMIT (SQLite "
+                                 "group commit, bot.storage.sqlite_inline)", buckets=GROUP_BUCKETS,
+                                 registry=self.registry)
         self._ledger = _LedgerCollector()
         self.registry.register(self._ledger)
 
@@ -57,6 +61,10 @@ class Metrics:
         """A message handled by `command` with `outcome`, its reply ready after `seconds`."""
         self._messages.labels(command, outcome).inc()
         self._reply.observe(seconds)
+
+    def group_committed(self, messages: int) -> None:
+        """One SQLite group commit made `messages` members' messages durable."""
+        self._groups.observe(messages)
 
     def token_refreshed(self, reason: str) -> None:
         self._tokens.labels(reason).inc()

@@ -23,12 +23,13 @@ SessionMaker = async_sessionmaker[AsyncSession]
 GROUPED = "bot.storage.grouped"  # Session.info: the session's transaction is a member's message (group commit)
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL and one inline connection, so writers queue in-process, never spin."""
+def make_engine(url: str, *, on_group: sqlite_inline.GroupObserver | None = None) -> AsyncEngine:
+    """Create the engine; SQLite gets WAL and one inline connection, so writers queue in-process, never spin
+    (`on_group` hears the size of each group commit there)."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     path = _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, pool_size=1, max_overflow=0, async_creator=sqlite_inline.creator(path))
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, async_creator=sqlite_inline.creator(path, on_group))
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

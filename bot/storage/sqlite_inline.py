@@ -23,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 2.0
 GROUP_LIMIT = 64  # messages in one group commit at most: the first one waits for the last one's handler
 _SAVEPOINT = "palmbot_message"
+GroupObserver = Callable[[int], None]  # told the size of each group commit (`/metrics`)
 _LOST = "SQLite rolled back the transaction that held this message's writes"
 
 
@@ -92,8 +93,9 @@ class InlineCursor:
 class InlineConnection:
     """The awaitable connection API SQLAlchemy's aiosqlite adapter calls, with group commit (module docstring)."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, on_group: GroupObserver | None = None) -> None:
         self._conn = connection
+        self._on_group = on_group
         self._connection: sqlite3.Connection | None = connection
         self._group: list[asyncio.Future[None]] = []  # deferred commits waiting for the group's COMMIT
         self._savepoint = False  # the transaction under way runs in a savepoint inside the open group
@@ -212,6 +214,8 @@ class InlineConnection:
         for durable in group:
             if not durable.done():
                 durable.set_result(None)
+        if group and self._on_group is not None:
+            self._on_group(len(group))
 
     async def close(self) -> None:
         self.stop()
@@ -235,13 +239,14 @@ class InlineConnection:
         self._conn.create_function(*args, **kw)
 
 
-def creator(path: str) -> Any:
-    """An `async_creator` for create_async_engine opening `path` inline, without automatic checkpoints."""
+def creator(path: str, on_group: GroupObserver | None = None) -> Any:
+    """An `async_creator` for create_async_engine opening `path` inline, without automatic checkpoints;
+    `on_group` hears how many messages each group commit made durable."""
 
     async def connect() -> InlineConnection:
         connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False)
         connection.execute("PRAGMA wal_autocheckpoint=0")
-        return InlineConnection(connection)
+        return InlineConnection(connection, on_group)
 
     return connect
 
