@@ -55,7 +55,7 @@ def insert(conn: InlineConnection, name: str, parent: int | None = None, *, mess
 
 
 async def deferred_commit(conn: InlineConnection) -> asyncio.Future[None]:
-    conn.defer_next_commit = True
+    conn.joining = True
     await conn.commit()
     durable = conn.take_durable()
     assert durable is not None

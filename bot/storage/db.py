@@ -61,7 +61,7 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
     except BaseException:
         await session.close()
         raise
-    durable = await session.run_sync(_commit_and_close, grouped)
+    durable = await session.run_sync(_commit_and_close)
     if durable is not None:
         try:
             await durable
@@ -69,26 +69,23 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
             raise OperationalError("COMMIT", None, exc) from exc  # as SQLAlchemy reports a failed COMMIT
 
 
-def _commit_and_close(session: Session, grouped: bool) -> asyncio.Future[None] | None:
-    """Commit and close; for a grouped commit on SQLite, the future of the group's COMMIT."""
-    driver = _inline_driver(session) if grouped else None
+def _commit_and_close(session: Session) -> asyncio.Future[None] | None:
+    """Commit and close; for a member's message on SQLite, the future of its group's COMMIT."""
+    driver = _inline_driver(session) if session.info.get(GROUPED) else None
     try:
-        if driver is None:
-            session.commit()
-            return None
-        driver.defer_next_commit = True
+        if driver is not None:
+            driver.joining = True  # its commit is deferred into the group (`bot.storage.sqlite_inline`)
         session.commit()
-        return driver.take_durable()
+        return driver.take_durable() if driver is not None else None
     finally:
         if driver is not None:
-            driver.defer_next_commit = False  # a failed flush never reached the commit
+            driver.joining = False  # a failed flush never reached the commit
         session.close()
 
 
 def _inline_driver(session: Session) -> sqlite_inline.InlineConnection | None:
     """The inline SQLite connection the session's transaction holds, if it holds one."""
-    transaction = session.get_transaction()
-    if transaction is None:
+    if session.get_transaction() is None or session.get_bind().dialect.name != "sqlite":
         return None
     driver = session.connection().connection.driver_connection
     return driver if isinstance(driver, sqlite_inline.InlineConnection) else None

@@ -7,7 +7,7 @@ API (`async_creator`), so we give it this one. The trade-off: a statement waitin
 *process's* write lock blocks the loop, for at most BUSY_TIMEOUT; within the process the single
 pooled connection means no one waits on SQLite's lock.
 
-Group commit: a member's message commits with `defer_next_commit` set
+Group commit: a member's message commits with `joining` set
 (`bot.storage.db.transaction(grouped=True)`), which keeps the transaction open and hands back a future
 (`take_durable`) instead of committing. The messages whose work the loop runs before its next turn join that
 open transaction, each in a savepoint of its own, so a failure undoes only its own writes; then one COMMIT
@@ -102,8 +102,7 @@ class InlineConnection:
         self._flush_due = False  # the group's turn came while a transaction was under way
         self._durable: asyncio.Future[None] | None = None
         self._doomed = False  # SQLite rolled back the transaction under way: it can only end in a rollback
-        self.joining = False  # the transaction under way is a member's message, which joins the waiting group
-        self.defer_next_commit = False
+        self.joining = False  # the transaction under way is a member's message: it joins the group, commit deferred
 
     @property
     def isolation_level(self) -> str | None:
@@ -140,7 +139,7 @@ class InlineConnection:
         return durable
 
     async def commit(self) -> None:
-        deferring, self.defer_next_commit, self.joining = self.defer_next_commit, False, False
+        deferring, self.joining = self.joining, False
         self._notice_loss()
         if self._doomed:
             self._doomed = False
@@ -157,7 +156,7 @@ class InlineConnection:
         self._commit_group()
 
     async def rollback(self) -> None:
-        self.defer_next_commit = self.joining = False
+        self.joining = False
         self._notice_loss()
         if self._doomed:
             self._doomed = False  # SQLite has already undone it, and the group with it
