@@ -19,15 +19,16 @@ from sqlalchemy import func, select, text
 from bot.conversation.routing import Router
 from bot.storage import sqlite_inline
 from bot.storage.models import InboundMessage, Organisation
-from bot.storage.sqlite_inline import InlineConnection
+from bot.storage.sqlite_inline import InlineDatabase, Lane
 from tests.phone import Phone
 
-Inline = tuple[InlineConnection, sqlite3.Connection]
+Inline = tuple[InlineDatabase, sqlite3.Connection]
 
 
 @pytest.fixture
 async def inline(tmp_path: Path) -> AsyncIterator[Inline]:
-    """The serving connection and an outsider's, on a file with a table of rows and a deferred foreign key."""
+    """The served database and an outsider's connection, on a file with a table of rows and a deferred foreign
+    key."""
     path = str(tmp_path / "group.db")
     setup = sqlite3.connect(path)
     setup.executescript("""
@@ -40,24 +41,27 @@ async def inline(tmp_path: Path) -> AsyncIterator[Inline]:
         BEGIN SELECT RAISE(ROLLBACK, 'disk gone'); END;
     """)
     setup.close()
-    serving = await sqlite_inline.creator(path)()
-    serving.execute_now("PRAGMA foreign_keys=ON", ())
+    file = sqlite_inline.InlineFile(path)
+    await file.connect()
+    assert file.database is not None
     outsider = sqlite3.connect(path)
-    yield serving, outsider
+    yield file.database, outsider
     outsider.close()
-    await serving.close()
+    file.close()
 
 
-def insert(conn: InlineConnection, name: str, parent: int | None = None, *, message: bool = True) -> None:
-    """A write by a member's message (which joins a waiting group), or by anyone else (`message=False`)."""
-    conn.joining = message
-    conn.execute_now("INSERT INTO rows (name, parent) VALUES (?, ?)", (name, parent))
+async def insert(database: InlineDatabase, name: str, parent: int | None = None, *, message: bool = True) -> Lane:
+    """A transaction writing one row: a member's message (which joins a waiting group), or anyone else's
+    (`message=False`)."""
+    tx = Lane(database, joining=message)
+    await tx.hold()
+    tx.execute_now("INSERT INTO rows (name, parent) VALUES (?, ?)", (name, parent))
+    return tx
 
 
-async def deferred_commit(conn: InlineConnection) -> asyncio.Future[None]:
-    conn.joining = True
-    await conn.commit()
-    durable = conn.take_durable()
+async def message(database: InlineDatabase, name: str, parent: int | None = None) -> asyncio.Future[None]:
+    """A member's message that writes one row and commits into the group: the future of its COMMIT."""
+    durable = (await insert(database, name, parent)).commit()
     assert durable is not None
     return durable
 
@@ -67,11 +71,9 @@ def seen(outsider: sqlite3.Connection) -> list[str]:
 
 
 async def test_messages_of_one_turn_become_durable_together_and_only_then_are_done(inline: Inline) -> None:
-    conn, outsider = inline
-    insert(conn, "a")
-    first = await deferred_commit(conn)
-    insert(conn, "b")
-    second = await deferred_commit(conn)
+    database, outsider = inline
+    first = await message(database, "a")
+    second = await message(database, "b")
     assert seen(outsider) == []  # nothing is durable yet, so neither message may be answered
     assert not first.done() and not second.done()
     await asyncio.wait_for(asyncio.gather(first, second), 1)
@@ -79,83 +81,120 @@ async def test_messages_of_one_turn_become_durable_together_and_only_then_are_do
 
 
 async def test_a_failed_message_in_a_group_undoes_only_its_own_writes(inline: Inline) -> None:
-    conn, outsider = inline
-    insert(conn, "kept")
-    durable = await deferred_commit(conn)
-    insert(conn, "undone")
-    await conn.rollback()
-    insert(conn, "also kept")
-    later = await deferred_commit(conn)
+    database, outsider = inline
+    durable = await message(database, "kept")
+    (await insert(database, "undone")).rollback()
+    later = await message(database, "also kept")
     await asyncio.gather(durable, later)
     assert seen(outsider) == ["also kept", "kept"]
 
 
 async def test_any_other_transaction_makes_the_waiting_group_durable_before_its_first_statement(
         inline: Inline) -> None:
-    conn, outsider = inline
-    insert(conn, "message")
-    durable = await deferred_commit(conn)
-    insert(conn, "delivery worker", message=False)  # it reads and acts only on what is on disk
+    database, outsider = inline
+    durable = await message(database, "message")
+    worker = await insert(database, "delivery worker", message=False)  # it reads and acts only on what is on disk
     assert seen(outsider) == ["message"]
     assert durable.done() and durable.exception() is None
-    await conn.commit()
+    assert worker.commit() is None  # committed now, not deferred
     assert seen(outsider) == ["delivery worker", "message"]
 
 
 async def test_the_group_waits_for_a_transaction_under_way_and_commits_as_it_ends(inline: Inline) -> None:
-    conn, outsider = inline
-    insert(conn, "first")
-    durable = await deferred_commit(conn)
-    insert(conn, "under way")  # a transaction holds the connection across the loop's next turn
+    database, outsider = inline
+    durable = await message(database, "first")
+    under_way = await insert(database, "under way")  # it holds the database across the loop's next turn
     await asyncio.sleep(0.01)
     assert not durable.done() and seen(outsider) == []
-    await conn.rollback()
+    under_way.rollback()
     await asyncio.wait_for(durable, 1)
     assert seen(outsider) == ["first"]
 
 
 async def test_a_group_whose_commit_fails_fails_every_message_in_it(inline: Inline) -> None:
-    conn, outsider = inline
-    insert(conn, "innocent")
-    innocent = await deferred_commit(conn)
-    insert(conn, "orphan", parent=42)  # no such parent: the deferred key fails at COMMIT
-    orphan = await deferred_commit(conn)
+    database, outsider = inline
+    innocent = await message(database, "innocent")
+    orphan = await message(database, "orphan", parent=42)  # no such parent: the deferred key fails at COMMIT
     for durable in (innocent, orphan):
         with pytest.raises(sqlite3.IntegrityError):
             await asyncio.wait_for(durable, 1)
     assert seen(outsider) == []  # neither was answered as done, and neither is half there
-    insert(conn, "next")
-    await asyncio.wait_for(await deferred_commit(conn), 1)
+    await asyncio.wait_for(await message(database, "next"), 1)
     assert seen(outsider) == ["next"]
 
 
 async def test_a_transaction_sqlite_undoes_whole_fails_the_waiting_group_and_the_connection_goes_on(
         inline: Inline) -> None:
-    conn, outsider = inline
-    insert(conn, "waiting")
-    waiting = await deferred_commit(conn)
+    database, outsider = inline
+    waiting = await message(database, "waiting")
     with pytest.raises(sqlite3.IntegrityError):
-        insert(conn, "disk gone")
+        await insert(database, "disk gone")
+    lost = database.owner
+    assert isinstance(lost, Lane)
     with pytest.raises(sqlite3.OperationalError):
-        insert(conn, "after the loss")  # the handler went on: its earlier writes are gone, so it cannot commit
-    await conn.rollback()
+        lost.execute_now("INSERT INTO rows (name) VALUES ('after the loss')", ())  # its earlier writes are gone
+    lost.rollback()
     with pytest.raises(sqlite3.OperationalError):
         await asyncio.wait_for(waiting, 1)  # its writes were undone too: it gets the apology, not a success
-    insert(conn, "next")
-    await asyncio.wait_for(await deferred_commit(conn), 1)
+    await asyncio.wait_for(await message(database, "next"), 1)
     assert seen(outsider) == ["next"]
+
+
+async def test_a_transaction_waits_its_turn_and_never_runs_inside_another(inline: Inline) -> None:
+    database, outsider = inline
+    first = await insert(database, "first", message=False)
+    second = asyncio.create_task(insert(database, "second", message=False))
+    third = asyncio.create_task(insert(database, "third", message=False))
+    await asyncio.sleep(0.01)
+    assert not second.done() and not third.done()  # they wait: their statements are not part of first's
+    with pytest.raises(RuntimeError):
+        Lane(database).execute_now("INSERT INTO rows (name) VALUES ('intruder')", ())
+    first.rollback()
+    (await second).commit()  # the turns go in the order they were asked for
+    (await third).commit()
+    assert seen(outsider) == ["second", "third"]
+    assert database.owner is None
+
+
+async def test_a_waiter_that_gives_up_does_not_stall_the_ones_after_it(inline: Inline) -> None:
+    database, outsider = inline
+    first = await insert(database, "first", message=False)
+    cancelled = asyncio.create_task(insert(database, "cancelled", message=False))
+    after = asyncio.create_task(insert(database, "after", message=False))
+    await asyncio.sleep(0.01)
+    cancelled.cancel()
+    first.commit()
+    (await asyncio.wait_for(after, 1)).commit()
+    assert cancelled.cancelled()
+    assert seen(outsider) == ["after", "first"]
+
+
+async def test_a_connection_carries_on_the_lane_it_adopts(inline: Inline) -> None:
+    database, outsider = inline
+    lane = await insert(database, "by the lane")
+    connection = sqlite_inline.InlineConnection(database)
+    connection.adopt(lane)  # the message's session needed the ORM
+    assert connection.holds() and connection.joining and not lane.holds()
+    cursor = connection.cursor()
+    await cursor.execute("INSERT INTO rows (name) VALUES ('by the session')")
+    await connection.commit()
+    durable = connection.take_durable()
+    assert durable is not None
+    await asyncio.wait_for(durable, 1)
+    assert seen(outsider) == ["by the lane", "by the session"]
+    assert lane.commit() is None and database.owner is None  # the lane's own commit has nothing left to do
 
 
 async def test_concurrent_messages_with_a_failing_handler_lose_no_one_elses_write(  # type: ignore[no-untyped-def]
         make_client, sim, clock, db, monkeypatch) -> None:
     groups: list[int] = []
-    commit_group = InlineConnection._commit_group
+    commit_group = InlineDatabase._commit_group
 
-    def counting(self: InlineConnection) -> None:
+    def counting(self: InlineDatabase) -> None:
         groups.append(len(self._group))
         commit_group(self)
 
-    monkeypatch.setattr(InlineConnection, "_commit_group", counting)
+    monkeypatch.setattr(InlineDatabase, "_commit_group", counting)
     router = Router()
 
     @router.command("记")

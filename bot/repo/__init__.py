@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from bot.repo.lean import Rows, compiled
-from bot.storage.db import GROUPED
-from bot.storage.sqlite_inline import InlineConnection
+from bot.storage.db import lean_target
 
 T = TypeVar("T")
 Key = TypeVar("Key", str, int)
@@ -35,36 +34,29 @@ def chunks(values: Iterable[Key]) -> Iterator[list[Key]]:
         yield wanted[start:start + IN_AT_ONCE]
 
 
-_INLINE = "bot.repo.inline"  # Session.info: (the transaction, its inline SQLite connection, the dialect)
-
-
 async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     """Execute a Core statement on the session's connection and transaction, after flushing pending objects.
 
-    One hop into SQLAlchemy's greenlet does both the connection lookup and the statement. On SQLite the
-    statement then runs straight on the inline connection (`bot.repo.lean`), and the later statements of
-    the same transaction, while no object waits to be flushed, run there without the hop.
+    On SQLite the statement runs straight on the database (`bot.repo.lean`): on the session's inline
+    connection, or, in a member's message before the session needs one, on its lane
+    (`bot.storage.db.transaction`), with no hop into SQLAlchemy's greenlet. Otherwise one hop does the flush,
+    the connection lookup and the statement.
     """
     sync = session.sync_session
-    held, current = sync.info.get(_INLINE), sync.get_transaction()
-    if held is not None and current is not None and held[0] is current and current.is_active and not (
-            sync.new or sync.dirty or sync.deleted) and (lean := compiled(stmt, params, held[2])):
-        return lean.execute(held[1], params)
+    target = None if sync.new or sync.dirty or sync.deleted else lean_target(sync)
+    if target is not None and (lean := compiled(stmt, params, target[1])):
+        await target[0].hold()
+        return lean.execute(target[0], params)
     return await session.run_sync(_run, stmt, params)
 
 
 def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
-    connection = session.connection()
-    driver = connection.connection.driver_connection
-    inline = driver if isinstance(driver, InlineConnection) else None
-    if inline is not None:
-        inline.joining = bool(session.info.get(GROUPED))  # before the flush's statements (group commit)
+    connection = session.connection()  # a lane's transaction goes on through it (`bot.storage.db`)
     if session.new or session.dirty or session.deleted:
         session.flush()
-    if inline is not None:
-        session.info[_INLINE] = (session.get_transaction(), inline, connection.dialect)
-        if lean := compiled(stmt, params, connection.dialect):
-            return lean.execute(inline, params)
+    target = lean_target(session)
+    if target is not None and target[0].holds() and (lean := compiled(stmt, params, target[1])):
+        return lean.execute(target[0], params)
     return connection.execute(stmt, params)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from bot.storage.sqlite_inline import InlineConnection
+from bot.storage.sqlite_inline import Holder
 
 Processor = Callable[[Any], Any] | None
 
@@ -55,7 +55,7 @@ class Lean:
     row: Callable[..., Any] | None  # a named tuple of the result columns; None when nothing comes back
     results: tuple[Processor, ...]
 
-    def execute(self, connection: InlineConnection, params: Mapping[str, Any]) -> Rows:
+    def execute(self, connection: Holder, params: Mapping[str, Any]) -> Rows:
         args = [value if name is None else _bound(params[name] if item is None else params[name][item], bind)
                 for name, item, value, bind in zip(self.names, self.items, self.values, self.binds, strict=True)]
         cursor = connection.execute_now(self.sql, args)

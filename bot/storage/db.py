@@ -4,33 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import Connection, DateTime, Engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 from bot.storage import sqlite_inline
 
 SessionMaker = async_sessionmaker[AsyncSession]
 GROUPED = "bot.storage.grouped"  # Session.info: the session's transaction is a member's message (group commit)
+_LANE = "bot.storage.lane"  # Session.info: (its Lane, the dialect) while the session has no connection of its own
+_HELD = "bot.storage.held"  # Session.info: (the transaction, its InlineConnection, the dialect)
+POOLED = 8  # SQLite: inline connections kept in the pool; more are made when asked for (all share one file)
+_FILES: weakref.WeakKeyDictionary[Engine, sqlite_inline.InlineFile] = weakref.WeakKeyDictionary()
+Holding = tuple[sqlite_inline.Holder, Dialect]
 
 
 def make_engine(url: str, *, on_group: sqlite_inline.GroupObserver | None = None) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL and one inline connection, so writers queue in-process, never spin
-    (`on_group` hears the size of each group commit there)."""
+    """Create the engine; SQLite gets WAL and one inline connection to the file, taken by one transaction at a
+    time, so writers queue in-process, never spin (`on_group` hears the size of each group commit there)."""
     if not url.startswith("sqlite"):
         return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    path = _ensure_sqlite_dir(url)
-    engine = create_async_engine(url, pool_size=1, max_overflow=0, async_creator=sqlite_inline.creator(path, on_group))
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    file = sqlite_inline.InlineFile(_ensure_sqlite_dir(url), on_group)
+    engine = create_async_engine(url, pool_size=POOLED, max_overflow=-1, async_creator=file.connect)
+    event.listen(engine.sync_engine, "engine_disposed", file.close)
+    _FILES[engine.sync_engine] = file
     return engine
 
 
@@ -45,41 +52,84 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
 
     `grouped` (a member's message): on SQLite the commit joins a group commit (`bot.storage.sqlite_inline`),
     and the block's exit returns once the group's COMMIT is done, or raises SQLAlchemy's OperationalError
-    when the group's writes were undone.
+    when the group's writes were undone. Its lean statements (`bot.repo.run`) run on a `Lane`, straight on
+    the database, until the session needs a connection of its own, which then carries the lane's transaction
+    on; a block that never needed one commits without SQLAlchemy's session machinery at all.
 
     Unlike `sessionmaker.begin()`, whose exit SQLAlchemy runs in a task of its own, the commit happens
-    at once: the single pooled SQLite connection is not held with its transaction open across a turn of
-    the event loop while other requests queue for it (measured: ~1,070 → ~1,400 messages/s). The commit
-    and the close (which returns the connection to the pool) run in one hop into SQLAlchemy's greenlet,
-    where `async with sessionmaker()` would close in another hop, in a task of its own.
+    at once: the database is not held with its transaction open across a turn of the event loop while
+    other requests wait their turn (measured: ~1,070 → ~1,400 messages/s). The commit and the close
+    (which returns the connection to the pool) run in one hop into SQLAlchemy's greenlet.
     """
     session = sessionmaker()
+    lane = _lane(session) if grouped else None
     if grouped:
         session.info[GROUPED] = True
     try:
         yield session
     except BaseException:
+        if lane is not None:
+            lane.rollback()
         await session.close()
         raise
-    durable = await session.run_sync(_commit_and_close)
-    if durable is not None:
-        try:
+    sync = session.sync_session
+    try:
+        if lane is not None and lane.holds() and not (sync.new or sync.dirty or sync.deleted):
+            try:
+                durable = lane.commit()  # every statement ran on the lane: the session never had a connection
+            finally:
+                sync.close()
+        else:
+            durable = await session.run_sync(_commit_and_close)  # the flush's connection adopts the lane
+        if durable is not None:
             await durable
-        except sqlite3.Error as exc:
-            raise OperationalError("COMMIT", None, exc) from exc  # as SQLAlchemy reports a failed COMMIT
+    except sqlite3.Error as exc:
+        raise OperationalError("COMMIT", None, exc) from exc  # as SQLAlchemy reports a failed COMMIT
+
+
+def _lane(session: AsyncSession) -> sqlite_inline.Lane | None:
+    """A lane for a member's message on an SQLite file already open, kept in the session for `lean_target`."""
+    bind = session.sync_session.bind
+    file = _FILES.get(bind) if isinstance(bind, Engine) else None
+    if file is None or file.database is None or not isinstance(bind, Engine):
+        return None  # PostgreSQL, or before the pool's first connection (which sets the dialect up)
+    lane = sqlite_inline.Lane(file.database, joining=True)
+    session.info[_LANE] = (lane, bind.dialect)
+    return lane
+
+
+def lean_target(session: Session) -> Holding | None:
+    """Where a lean statement of this session runs now without SQLAlchemy (`bot.repo.lean`), with the dialect
+    that compiles it: the session's inline connection, or, while it has none, its lane; None when neither
+    (PostgreSQL, a session outside `transaction(grouped=True)` before its first statement, a failed one)."""
+    held, current = session.info.get(_HELD), session.get_transaction()
+    if held is not None and held[0] is current:
+        return (held[1], held[2]) if current is not None and current.is_active else None
+    lane: Holding | None = session.info.get(_LANE)
+    return lane
+
+
+@event.listens_for(Session, "after_begin")
+def _began(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
+    """A session took an inline connection: remember it (`lean_target`), let it carry on the lane's transaction,
+    and mark a member's message as joining the group commit."""
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, sqlite_inline.InlineConnection):
+        return
+    session.info[_HELD] = (session.get_transaction(), driver, connection.dialect)
+    if session.info.get(GROUPED):
+        driver.joining = True
+    if (lane := session.info.get(_LANE)) is not None:
+        driver.adopt(lane[0])
 
 
 def _commit_and_close(session: Session) -> asyncio.Future[None] | None:
     """Commit and close; for a member's message on SQLite, the future of its group's COMMIT."""
     driver = _inline_driver(session) if session.info.get(GROUPED) else None
     try:
-        if driver is not None:
-            driver.joining = True  # its commit is deferred into the group (`bot.storage.sqlite_inline`)
         session.commit()
         return driver.take_durable() if driver is not None else None
     finally:
-        if driver is not None:
-            driver.joining = False  # a failed flush never reached the commit
         session.close()
 
 
@@ -128,16 +178,6 @@ def _ensure_sqlite_dir(url: str) -> str:
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL for concurrent readers, NORMAL sync (safe in WAL), and foreign keys enforced."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA cache_size=-32000")  # 32 MB of pages: the hot tables stay in memory
-    cursor.close()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
