@@ -93,14 +93,15 @@ async def end_all(session: AsyncSession, *, member_id: int, now: datetime) -> tu
     return rowcount(sessions), rowcount(links)
 
 
-_LINK_TOKEN = re.compile(r"(/console/login\?t=)[A-Za-z0-9_-]+")
+_LINK_PATH = "/console/login?t="
+_LINK_TOKEN = re.compile("(" + re.escape(_LINK_PATH) + ")[A-Za-z0-9_-]+")
 
 
 def hide_link_tokens(text: str | None) -> str | None:
     """A reply as it may be stored (the dedup table keeps replies for WeChat's retries): a sign-in link's token
     replaced by "…", so the database never holds a usable link. A retry then gets a dead link; `后台` again
     gives a new one."""
-    return _LINK_TOKEN.sub(r"\1…", text) if text else text
+    return _LINK_TOKEN.sub(r"\1…", text) if text and _LINK_PATH in text else text  # `in` first: most have none
 
 
 def same_token(given: str, expected: str) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from opencc import OpenCC
 
@@ -50,9 +51,23 @@ class Said:
 def read(text: str) -> Said:
     """The normal form of a message: NFKC per character, case-folded, separators as single spaces, trimmed.
 
+    A short text's form is remembered (`积分`, `签到 8032`, `答 B` come again and again).
+
     >>> read("签到８０３２。").norm
     '签到 8032'
     """
+    return _read_short(text) if len(text) <= REMEMBERED_LENGTH else _read(text)
+
+
+REMEMBERED_LENGTH = 32  # characters: a command with its arguments; notices and reasons are read afresh
+
+
+@lru_cache(maxsize=1024)
+def _read_short(text: str) -> Said:
+    return _read(text)
+
+
+def _read(text: str) -> Said:
     simple = simplified(text)
     simple = simple if len(simple) == len(text) else text  # each character keeps where it was typed
     raw = [(out, at) for at, char in enumerate(simple) for out in unicodedata.normalize("NFKC", char).casefold()]

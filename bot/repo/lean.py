@@ -43,38 +43,46 @@ class Rows:
         return self.rows
 
 
+Slot = tuple[str | None, int | None, Any, Processor]
+
+
 @dataclass(frozen=True, slots=True)
 class Lean:
     """One statement's SQL for SQLite, where each positional parameter comes from, and how rows come back."""
 
     sql: str
-    names: tuple[str | None, ...]  # the caller's parameter for each position, None for the statement's own
-    items: tuple[int | None, ...]  # for a list the caller gave an `IN`: the item's index at this position
-    values: tuple[Any, ...]  # the statement's own values (already processed), where `names` says None
-    binds: tuple[Processor, ...]
-    row: Callable[..., Any] | None  # a named tuple of the result columns; None when nothing comes back
-    results: tuple[Processor, ...]
+    # per position: the caller's parameter (None: the statement's own value), the item of the list the caller
+    # gave an `IN` (None: not a list), the statement's own value (already processed), the bind processor
+    slots: tuple[Slot, ...]
+    row: Any  # a named tuple class of the result columns; None when nothing comes back
+    converted: tuple[tuple[int, Callable[[Any], Any]], ...]  # the result columns SQLAlchemy converts, by index
 
-    def execute(self, connection: Holder, params: Mapping[str, Any]) -> Rows:
-        args = [value if name is None else _bound(params[name] if item is None else params[name][item], bind)
-                for name, item, value, bind in zip(self.names, self.items, self.values, self.binds, strict=True)]
-        cursor = connection.execute_now(self.sql, args)
+    def execute(self, holder: Holder, params: Mapping[str, Any]) -> Rows:
+        args = [value if name is None else (params[name] if item is None else params[name][item]) if bind is None
+                else bind(params[name] if item is None else params[name][item])
+                for name, item, value, bind in self.slots]
+        cursor = holder.execute_now(self.sql, args)
         try:
             if self.row is None:
                 return Rows([], cursor.rowcount)
-            make, results = self.row, self.results
-            rows = [make(*(value if convert is None else convert(value) for value, convert in zip(
-                raw, results, strict=True))) for raw in cursor.fetchall()]
-            return Rows(rows, cursor.rowcount)
+            return Rows(self._rows(cursor.fetchall()), cursor.rowcount)
         finally:
             cursor.close()
 
+    def _rows(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
+        make = self.row._make
+        if not self.converted:
+            return [make(raw) for raw in fetched]
+        rows = []
+        for raw in fetched:
+            values = list(raw)
+            for index, convert in self.converted:
+                values[index] = convert(values[index])
+            rows.append(make(values))
+        return rows
 
-def _bound(value: Any, bind: Processor) -> Any:
-    return value if bind is None else bind(value)
 
-
-Form = tuple[tuple[str, int], ...]  # the parameters' names, each with its list's length (-1: not a list)
+Form = tuple[str | tuple[str, int], ...]  # the parameters' names as given; with lists, each with its length (-1: none)
 _compiled: weakref.WeakKeyDictionary[ClauseElement, dict[Form, Lean | None]] = weakref.WeakKeyDictionary()
 
 
@@ -84,11 +92,17 @@ def compiled(stmt: Executable, params: Mapping[str, Any], dialect: Dialect) -> L
     or an empty list."""
     if not isinstance(stmt, ClauseElement) or not isinstance(params, Mapping):
         return None
-    form = tuple(sorted((name, len(value) if isinstance(value, list | tuple) else -1)
-                        for name, value in params.items()))
-    forms = _compiled.setdefault(stmt, {})
+    form: Form = tuple(params)
+    for value in params.values():
+        if isinstance(value, list | tuple):
+            form = tuple((name, len(item) if isinstance(item, list | tuple) else -1) for name, item in params.items())
+            break
+    forms = _compiled.get(stmt)
+    if forms is None:
+        forms = _compiled[stmt] = {}
     if form not in forms:
-        forms[form] = None if any(size == 0 for _, size in form) else _compile(stmt, params, dialect)
+        empty = any(isinstance(part, tuple) and part[1] == 0 for part in form)
+        forms[form] = None if empty else _compile(stmt, params, dialect)
     return forms[form]
 
 
@@ -103,21 +117,18 @@ def _compile(stmt: ClauseElement, params: Mapping[str, Any], dialect: Dialect) -
                                         for key, bind in sql.binds.items()}
     expanded = {position: (name, item) for name, positions in (state.parameter_expansion or {}).items()
                 for item, position in enumerate(positions)}
-    names: list[str | None] = []
-    items: list[int | None] = []
-    values: list[Any] = []
-    binds: list[Processor] = []
+    slots: list[Slot] = []
     for position in state.positiontup:
         name, item = expanded.get(position, (position, None))
         process = processors.get(name) or state.processors.get(position)
-        mine = name in params
-        names.append(name if mine else None)
-        items.append(item)
-        value = None if mine else state.parameters[position]
-        values.append(value if mine or process is None else process(value))
-        binds.append(process if mine else None)
+        if name in params:
+            slots.append((name, item, None, process))
+        else:
+            value = state.parameters[position]
+            slots.append((None, None, value if process is None else process(value), None))
     columns: Sequence[Any] = list(getattr(stmt, "exported_columns", ()))
     row = namedtuple("Row", [str(getattr(c, "key", None) or f"c{i}") for i, c in enumerate(columns)],
                      rename=True) if columns else None
-    results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-    return Lean(state.statement, tuple(names), tuple(items), tuple(values), tuple(binds), row, results)
+    results = (c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+    converted = tuple((index, convert) for index, convert in enumerate(results) if convert is not None)
+    return Lean(state.statement, tuple(slots), row, converted)

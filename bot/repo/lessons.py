@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.repo import insert_once
+from bot.repo import insert_once, run
 from bot.storage.models import LessonView, QuizAnswer
 
 QUIZ_KINDS = ("lesson", "makeup")  # pushes whose quiz a bare or plain `答` then answers (ref: the lesson id)
@@ -19,11 +19,13 @@ async def record_view(session: AsyncSession, *, member_id: int, lesson_id: str, 
     session.add(LessonView(member_id=member_id, lesson_id=lesson_id, at=now))
 
 
+_LAST_VIEW = (select(LessonView.lesson_id, LessonView.at).where(LessonView.member_id == bindparam("member"))
+              .order_by(LessonView.at.desc(), LessonView.id.desc()).limit(1))
+
+
 async def last_view(session: AsyncSession, *, member_id: int) -> tuple[str, datetime] | None:
     """The lesson the member read (or was sent) last, and when: a bare `B` answers its quiz for a while."""
-    row = (await session.execute(
-        select(LessonView.lesson_id, LessonView.at).where(LessonView.member_id == member_id)
-        .order_by(LessonView.at.desc(), LessonView.id.desc()).limit(1))).first()
+    row = (await run(session, _LAST_VIEW, {"member": member_id})).first()
     return (row[0], row[1]) if row else None
 
 

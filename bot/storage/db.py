@@ -78,7 +78,8 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
             try:
                 durable = lane.commit()  # every statement ran on the lane: the session never had a connection
             finally:
-                sync.close()
+                if sync.get_transaction() is not None:
+                    sync.close()  # it began (`session.add` of an object later expunged) but holds nothing
         else:
             durable = await session.run_sync(_commit_and_close)  # the flush's connection adopts the lane
         if durable is not None:
@@ -90,8 +91,7 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
 def _lane(session: AsyncSession) -> sqlite_inline.Lane | None:
     """A lane for a member's message on an SQLite file already open, kept in the session for `lean_target`."""
     bind = session.sync_session.bind
-    file = _FILES.get(bind) if isinstance(bind, Engine) else None
-    if file is None or file.database is None or not isinstance(bind, Engine):
+    if not isinstance(bind, Engine) or (file := _FILES.get(bind)) is None or file.database is None:
         return None  # PostgreSQL, or before the pool's first connection (which sets the dialect up)
     lane = sqlite_inline.Lane(file.database, joining=True)
     session.info[_LANE] = (lane, bind.dialect)
@@ -223,5 +223,8 @@ def _sqlite_text(value: datetime | None) -> str | None:
 def _sqlite_value(value: str | None) -> datetime | None:
     if value is None:
         return None
-    read = datetime.fromisoformat(value)
-    return read.replace(tzinfo=UTC) if read.tzinfo is None else read.astimezone(UTC)
+    try:
+        return datetime.fromisoformat(value + "+00:00")  # as `_sqlite_text` wrote it: UTC, without an offset
+    except ValueError:
+        read = datetime.fromisoformat(value)  # a text with an offset of its own, or a date alone
+        return read.replace(tzinfo=UTC) if read.tzinfo is None else read.astimezone(UTC)
