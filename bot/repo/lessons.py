@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +26,7 @@ _LAST_VIEW = (select(LessonView.lesson_id, LessonView.at).where(LessonView.membe
 
 async def last_view(session: AsyncSession, *, member_id: int) -> tuple[str, datetime] | None:
     """The lesson the member read (or was sent) last, and when: a bare `B` answers its quiz for a while."""
-    row = (await run(session, _LAST_VIEW, {"member": member_id})).first()
+    row: Any = (await run(session, _LAST_VIEW, {"member": member_id})).first()
     return (row[0], row[1]) if row else None
 
 
