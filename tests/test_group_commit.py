@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
 from bot.conversation.routing import Router
+from bot.repo import inbound
 from bot.storage import sqlite_inline
+from bot.storage.db import SessionMaker, transaction
 from bot.storage.models import InboundMessage, Organisation
 from bot.storage.sqlite_inline import InlineDatabase, Lane
 from tests.phone import Phone
@@ -255,3 +258,68 @@ async def test_a_write_sqlite_undoes_whole_mid_burst_leaves_every_reply_true_and
     finally:
         async with db.begin() as session:
             await session.execute(text("DROP TRIGGER disk_gone"))
+
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+async def keys(db: SessionMaker) -> dict[str, str | None]:
+    async with db() as session:
+        return {key: reply for key, reply in await session.execute(select(InboundMessage.key, InboundMessage.reply))}
+
+
+async def test_a_message_that_fails_after_its_lean_writes_leaves_nothing(db: SessionMaker) -> None:
+    with pytest.raises(RuntimeError):
+        async with transaction(db, grouped=True) as session:
+            assert await inbound.claim(session, key="msg:o1:1", openid="o1", now=NOW)
+            await inbound.set_reply(session, key="msg:o1:1", reply="好")
+            raise RuntimeError("the handler failed")
+    assert await keys(db) == {}
+
+
+async def test_a_message_that_needs_the_orm_after_lean_writes_commits_them_together(db: SessionMaker) -> None:
+    async with transaction(db, grouped=True) as session:
+        assert await inbound.claim(session, key="msg:o1:1", openid="o1", now=NOW)  # on the lane (SQLite)
+        session.add(Organisation(name="一支部", kind="党支部", path="一支部"))
+        await session.flush()  # the session's connection carries the lane's transaction on
+        await inbound.set_reply(session, key="msg:o1:1", reply="已记")
+    assert await keys(db) == {"msg:o1:1": "已记"}
+    async with db() as session:
+        assert (await session.scalars(select(Organisation.name))).all() == ["一支部"]
+    with pytest.raises(RuntimeError):
+        async with transaction(db, grouped=True) as session:
+            assert await inbound.claim(session, key="msg:o1:2", openid="o1", now=NOW)
+            session.add(Organisation(name="二支部", kind="党支部", path="二支部"))
+            await session.flush()
+            raise RuntimeError("the handler failed after its ORM write")
+    assert await keys(db) == {"msg:o1:1": "已记"}  # neither the lean claim nor the ORM row of the failure stayed
+    async with db() as session:
+        assert (await session.scalars(select(Organisation.name))).all() == ["一支部"]
+
+
+async def test_a_message_waits_for_a_transaction_under_way_and_never_writes_inside_it(db: SessionMaker) -> None:
+    if db.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("on PostgreSQL each session has a connection and a transaction of its own")
+    order: list[str] = []
+    under_way = asyncio.Event()
+
+    async def worker() -> None:
+        async with db() as session:
+            session.add(Organisation(name="工作", kind="党支部", path="工作"))
+            await session.flush()  # it holds the database from here to its rollback
+            under_way.set()
+            await asyncio.sleep(0.05)
+            order.append("worker done")
+            await session.rollback()
+
+    async def message() -> None:
+        await under_way.wait()
+        async with transaction(db, grouped=True) as session:
+            await inbound.claim(session, key="msg:o1:1", openid="o1", now=NOW)
+            order.append("message wrote")
+
+    await asyncio.wait_for(asyncio.gather(worker(), message()), 5)
+    assert order == ["worker done", "message wrote"]
+    assert await keys(db) == {"msg:o1:1": None}  # the worker's rollback did not take the message's write along
+    async with db() as session:
+        assert (await session.scalars(select(Organisation.name))).all() == []
