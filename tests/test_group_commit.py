@@ -143,17 +143,25 @@ async def test_a_transaction_sqlite_undoes_whole_fails_the_waiting_group_and_the
     assert seen(outsider) == ["next"]
 
 
+async def behind(database: InlineDatabase, *names: str) -> tuple[Lane, list[asyncio.Task[Lane]]]:
+    """A transaction under way (writing the first name) and others asking for their turn behind it, in order."""
+    first = await insert(database, names[0], message=False)
+    waiting = [asyncio.create_task(insert(database, name, message=False)) for name in names[1:]]
+    await asyncio.sleep(0.01)
+    return first, waiting
+
+
 async def test_a_transaction_waits_its_turn_and_never_runs_inside_another(inline: Inline) -> None:
     database, outsider = inline
-    first = await insert(database, "first", message=False)
-    second = asyncio.create_task(insert(database, "second", message=False))
-    third = asyncio.create_task(insert(database, "third", message=False))
-    await asyncio.sleep(0.01)
+    first, (second, third) = await behind(database, "first", "second", "third")
     assert not second.done() and not third.done()  # they wait: their statements are not part of first's
     with pytest.raises(RuntimeError):
         Lane(database).execute_now("INSERT INTO rows (name) VALUES ('intruder')", ())
     first.rollback()
-    (await second).commit()  # the turns go in the order they were asked for
+    holding = await second
+    await asyncio.sleep(0.01)
+    assert holding.holds() and not third.done()  # the turns go in the order they were asked for
+    holding.commit()
     (await third).commit()
     assert seen(outsider) == ["second", "third"]
     assert database.owner is None
@@ -161,15 +169,25 @@ async def test_a_transaction_waits_its_turn_and_never_runs_inside_another(inline
 
 async def test_a_waiter_that_gives_up_does_not_stall_the_ones_after_it(inline: Inline) -> None:
     database, outsider = inline
-    first = await insert(database, "first", message=False)
-    cancelled = asyncio.create_task(insert(database, "cancelled", message=False))
-    after = asyncio.create_task(insert(database, "after", message=False))
-    await asyncio.sleep(0.01)
+    first, (cancelled, after) = await behind(database, "first", "cancelled", "after")
     cancelled.cancel()
     first.commit()
     (await asyncio.wait_for(after, 1)).commit()
     assert cancelled.cancelled()
     assert seen(outsider) == ["after", "first"]
+
+
+async def test_a_transaction_that_waits_too_long_fails_and_the_next_still_gets_its_turn(
+        inline: Inline, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_inline, "HOLD_TIMEOUT", 0.05)
+    database, outsider = inline
+    first, (late,) = await behind(database, "first", "late")
+    with pytest.raises(sqlite3.OperationalError):
+        await late  # the message it belonged to gets the apology
+    first.commit()
+    (await insert(database, "next", message=False)).commit()
+    assert seen(outsider) == ["first", "next"]
+    assert database.owner is None
 
 
 async def test_a_connection_carries_on_the_lane_it_adopts(inline: Inline) -> None:

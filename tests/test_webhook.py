@@ -193,6 +193,26 @@ async def test_a_failing_handler_apologises_logs_and_is_not_rerun_on_retry(make_
     assert "RuntimeError: boom" in caplog.text
 
 
+async def test_a_database_locked_past_the_deadline_still_sends_the_apology_later(  # type: ignore[no-untyped-def]
+        make_client, sim, clock, db, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from bot.repo import inbound
+    from tests.phone import Phone
+
+    async def locked(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.1)  # another process holds SQLite's write lock past the busy timeout
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    client = await make_client(reply_deadline=0.05)
+    monkeypatch.setattr(inbound, "claim", locked)  # the apology cannot be recorded either
+    member = Phone(client, sim, clock, "13900000003")
+    status, body = await member.post(member.text_xml("积分"))
+    assert (status, body) == (200, "success")  # WeChat sends no retry after this
+    late = await member.wait_outbox(db, 1)
+    assert len(late) == 1 and late[0].startswith("抱歉")
+
+
 async def test_a_member_text_with_cdata_terminator_cannot_break_the_reply(roster, phone) -> None:
     member = phone("13800000002")
     await member.bind("李秀英")

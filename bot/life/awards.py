@@ -32,7 +32,7 @@ async def award(ctx: Context, *, action: str, event_key: str, detail: str = "", 
     delta = spec.points if points is None else points
     who = ctx.bound.id if member_id is None else member_id
     start, end = month_of(ctx.now.astimezone(ctx.settings.timezone).date()).bounds(ctx.settings.timezone)
-    before = sum(e.delta for e in await ledger.between(ctx.session, member_id=who, start=start, end=end))
+    before = await ledger.total_between(ctx.session, member_id=who, start=start, end=end)
     added = await ledger.add(ctx.session, member_id=who, action=action, delta=delta,
                              reason=f"{spec.label}{detail}", event_key=event_key, at=ctx.now)
     if not added:

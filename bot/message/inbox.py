@@ -67,7 +67,9 @@ async def process(services: Services, msg: Any, key: str) -> Outcome:
 async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
     """Record the failed message with an apology, so WeChat's retries do not run it again.
 
-    When even that fails (the database is down) the member still gets the apology, never a 500.
+    When even that fails (the database is down, or locked by another process past its busy timeout) the member
+    still gets the apology, never a 500: passively, or, once the deadline has passed and WeChat was answered
+    `success` (so it sends no retry), as a customer-service message.
     """
     apology = services.content.render("error")
     try:
@@ -77,7 +79,7 @@ async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
                 await inbound.set_reply(session, key=key, reply=apology)
     except Exception:
         log.exception("could not record the failure of a %s from member %s", msg.type, member_tag(msg.source))
-        return Outcome(apology, False, "none", "error")
+        return Outcome(apology, True, "none", "error")
     return Outcome(apology, fresh, "none", "error")
 
 

@@ -38,6 +38,9 @@ _BETWEEN = (
            PointEntry.occurred_at < bindparam("end"))
     .order_by(PointEntry.occurred_at, PointEntry.id)
 )
+_TOTAL = select(func.coalesce(func.sum(PointEntry.delta), 0)).where(
+    PointEntry.member_id == bindparam("member"), PointEntry.occurred_at >= bindparam("start"),
+    PointEntry.occurred_at < bindparam("end"))
 _LATEST = (select(*_COLUMNS).where(PointEntry.member_id == bindparam("member"))
            .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()).limit(bindparam("limit")))
 
@@ -46,6 +49,11 @@ async def between(session: AsyncSession, *, member_id: int, start: datetime, end
     """A member's entries in [start, end), oldest first."""
     result = await run(session, _BETWEEN, {"member": member_id, "start": start, "end": end})
     return cast(Sequence[Entry], result.all())
+
+
+async def total_between(session: AsyncSession, *, member_id: int, start: datetime, end: datetime) -> int:
+    """The sum of a member's entries in [start, end), as the ledger keeps them (no cap applied)."""
+    return int((await run(session, _TOTAL, {"member": member_id, "start": start, "end": end})).scalar() or 0)
 
 
 async def latest(session: AsyncSession, *, member_id: int, limit: int) -> Sequence[Entry]:
