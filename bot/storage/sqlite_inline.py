@@ -16,7 +16,7 @@ CPU a message, a third of its cost, in `make bench`. When a lane's message then 
 session's connection adopts the lane's transaction and carries it on (`InlineConnection.adopt`).
 
 Group commit: a member's message commits with `joining` set, which keeps the transaction open and hands
-back a future (`take_durable`) instead of committing. The messages whose work the loop runs before its
+back a future (`Lane.commit`, `InlineConnection.take_durable`) instead of committing. The messages whose work the loop runs before its
 next turn join that open transaction, each in a savepoint of its own, so a failure undoes only its own
 writes; then one COMMIT makes them all durable and resolves their futures, and only then is any of them
 answered. Any other transaction (the delivery worker's, a job's, a console page's) commits the waiting
