@@ -68,9 +68,11 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
     try:
         yield session
     except BaseException:
-        if lane is not None:
-            lane.rollback()
-        await session.close()
+        try:
+            if lane is not None:
+                lane.rollback()
+        finally:
+            await session.close()
         raise
     sync = session.sync_session
     try:
