@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from bot.repo.lean import Rows, compiled
-from bot.storage.db import lean_target
+from bot.storage.db import lean_target, pending
 
 T = TypeVar("T")
 Key = TypeVar("Key", str, int)
@@ -43,7 +43,7 @@ async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -
     the connection lookup and the statement.
     """
     sync = session.sync_session
-    target = None if sync.new or sync.dirty or sync.deleted else lean_target(sync)
+    target = None if pending(sync) else lean_target(sync)
     if target is not None and (lean := compiled(stmt, params, target[1])):
         await target[0].hold()
         return lean.execute(target[0], params)
@@ -52,7 +52,7 @@ async def run(session: AsyncSession, stmt: Executable, params: dict[str, Any]) -
 
 def _run(session: Session, stmt: Executable, params: dict[str, Any]) -> Result[Any] | Rows:
     connection = session.connection()  # a lane's transaction goes on through it (`bot.storage.db`)
-    if session.new or session.dirty or session.deleted:
+    if pending(session):
         session.flush()
     target = lean_target(session)
     if target is not None and target[0].holds() and (lean := compiled(stmt, params, target[1])):

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, DateTime, Engine, event
 from sqlalchemy.engine import Dialect
@@ -76,7 +76,7 @@ async def transaction(sessionmaker: SessionMaker, *, grouped: bool = False) -> A
         raise
     sync = session.sync_session
     try:
-        if lane is not None and lane.holds() and not (sync.new or sync.dirty or sync.deleted):
+        if lane is not None and lane.holds() and not pending(sync):
             try:
                 durable = lane.commit()  # every statement ran on the lane: the session never had a connection
             finally:
@@ -100,6 +100,11 @@ def _lane(session: AsyncSession) -> sqlite_inline.Lane | None:
     return lane
 
 
+def pending(session: Session) -> bool:
+    """Whether the session holds objects not yet flushed (its next statement flushes them first)."""
+    return bool(session.new or session.dirty or session.deleted)
+
+
 def lean_target(session: Session) -> Holding | None:
     """Where a lean statement of this session runs now without SQLAlchemy (`bot.repo.lean`), with the dialect
     that compiles it: the session's inline connection, or, while it has none, its lane; None when neither
@@ -107,8 +112,7 @@ def lean_target(session: Session) -> Holding | None:
     held, current = session.info.get(_HELD), session.get_transaction()
     if held is not None and held[0] is current:
         return (held[1], held[2]) if current is not None and current.is_active else None
-    lane: Holding | None = session.info.get(_LANE)
-    return lane
+    return cast(Holding | None, session.info.get(_LANE))
 
 
 @event.listens_for(Session, "after_begin")

@@ -304,16 +304,19 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, operation: str, parameters: Sequence[Any] = ()) -> InlineCursor:
-        await self._owner.hold()
-        self._owner.database.enter(self._owner)
+        await self._enter()
         self._cursor.execute(operation, parameters)
         return self
 
     async def executemany(self, operation: str, seq: Iterable[Sequence[Any]]) -> InlineCursor:
-        await self._owner.hold()
-        self._owner.database.enter(self._owner)
+        await self._enter()
         self._cursor.executemany(operation, seq)
         return self
+
+    async def _enter(self) -> None:
+        """Before a statement: the connection's turn on the database, then the group's savepoint or commit."""
+        await self._owner.hold()
+        self._owner.database.enter(self._owner)
 
     async def fetchone(self) -> Any:
         return self._cursor.fetchone()
