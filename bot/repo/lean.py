@@ -61,13 +61,8 @@ class Lean:
         args = [value if name is None else (params[name] if item is None else params[name][item]) if bind is None
                 else bind(params[name] if item is None else params[name][item])
                 for name, item, value, bind in self.slots]
-        cursor = holder.execute_now(self.sql, args)
-        try:
-            if self.row is None:
-                return Rows([], cursor.rowcount)
-            return Rows(self._rows(cursor.fetchall()), cursor.rowcount)
-        finally:
-            cursor.close()
+        fetched, rowcount = holder.execute_now(self.sql, args)
+        return Rows(self._rows(fetched) if self.row is not None else [], rowcount)
 
     def _rows(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
         make = self.row._make
@@ -86,15 +81,15 @@ Form = tuple[str | tuple[str, int], ...]  # the parameters' names as given; with
 _compiled: weakref.WeakKeyDictionary[ClauseElement, dict[Form, Lean | None]] = weakref.WeakKeyDictionary()
 
 
-def compiled(stmt: Executable, params: Mapping[str, Any], dialect: Dialect) -> Lean | None:
+def compiled(stmt: Executable, params: dict[str, Any], dialect: Dialect) -> Lean | None:
     """The statement compiled for these parameter names and list lengths (cached; SQLAlchemy expands a
     list for an `IN` into one placeholder per item), or None when it cannot run here: many rows of values,
     or an empty list."""
-    if not isinstance(stmt, ClauseElement) or not isinstance(params, Mapping):
+    if not isinstance(stmt, ClauseElement) or not isinstance(params, dict):
         return None
     form: Form = tuple(params)
     for value in params.values():
-        if isinstance(value, list | tuple):
+        if isinstance(value, (list, tuple)):  # a tuple of types: faster than a union, every statement checks
             form = tuple((name, len(item) if isinstance(item, list | tuple) else -1) for name, item in params.items())
             break
     forms = _compiled.get(stmt)

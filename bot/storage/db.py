@@ -101,8 +101,10 @@ def _lane(session: AsyncSession) -> sqlite_inline.Lane | None:
 
 
 def pending(session: Session) -> bool:
-    """Whether the session holds objects not yet flushed (its next statement flushes them first)."""
-    return bool(session.new or session.dirty or session.deleted)
+    """Whether the session holds objects not yet flushed (its next statement flushes them first): the same as
+    `bool(session.new or session.dirty or session.deleted)`, read from the sets those properties are built from,
+    because building them cost ~2 µs a call, five calls a message (`tests/test_db.py` checks they agree)."""
+    return bool(session._new or session._deleted or session.identity_map._modified)
 
 
 def lean_target(session: Session) -> Holding | None:

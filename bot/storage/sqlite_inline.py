@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 2.0
 HOLD_TIMEOUT = 30.0  # seconds a transaction waits for its turn before failing (as SQLAlchemy's pool would)
 GROUP_LIMIT = 64  # messages in one group commit at most: the first one waits for the last one's handler
-_SAVEPOINT = "palmbot_message"
+_SAVEPOINT, _RELEASE = "SAVEPOINT palmbot_message", "RELEASE palmbot_message"
+_ROLLBACK_TO = "ROLLBACK TO palmbot_message"
 GroupObserver = Callable[[int], None]  # told the size of each group commit (`/metrics`)
 _LOST = "SQLite rolled back the transaction that held this message's writes"
 PRAGMAS = (
@@ -68,8 +69,8 @@ class Holder:
         """Wait for this holder's turn (at once when the database is free or already its own)."""
         await self.database.acquire(self)
 
-    def execute_now(self, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
-        """Run a statement at once (`bot.repo.lean`); the holder must hold the database."""
+    def execute_now(self, sql: str, parameters: Sequence[Any]) -> tuple[list[Any], int]:
+        """Run a statement at once (`bot.repo.lean`): its rows and rowcount; the holder must hold the database."""
         return self.database.execute_now(self, sql, parameters)
 
 
@@ -89,6 +90,7 @@ class InlineDatabase:
 
     def __init__(self, connection: sqlite3.Connection, on_group: GroupObserver | None = None) -> None:
         self.conn = connection
+        self._cursor = connection.cursor()  # the lean statements' (`execute_now`): no cursor made per statement
         self.closed = False
         self.owner: Holder | None = None
         self._on_group = on_group
@@ -135,9 +137,11 @@ class InlineDatabase:
                 turn.set_result(None)
                 return
 
-    def execute_now(self, holder: Holder, sql: str, parameters: Sequence[Any]) -> sqlite3.Cursor:
+    def execute_now(self, holder: Holder, sql: str, parameters: Sequence[Any]) -> tuple[list[Any], int]:
+        """Run a statement of `holder`'s transaction on the one cursor kept for it: its rows and rowcount."""
         self.enter(holder)
-        return self.conn.execute(sql, parameters)
+        cursor = self._cursor.execute(sql, parameters)
+        return cursor.fetchall(), cursor.rowcount
 
     def enter(self, holder: Holder) -> None:
         """Before a statement of `holder`'s transaction: a message that starts while a group waits joins it in a
@@ -151,7 +155,7 @@ class InlineDatabase:
             if not holder.joining:
                 self._commit_group()
                 return
-            self.conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+            self.conn.execute(_SAVEPOINT)
             self._savepoint = True
 
     def commit(self, holder: Holder) -> asyncio.Future[None] | None:
@@ -166,7 +170,7 @@ class InlineDatabase:
                 self._doomed = False
                 raise sqlite3.OperationalError(_LOST)
             if self._savepoint:
-                self.conn.execute(f"RELEASE {_SAVEPOINT}")
+                self.conn.execute(_RELEASE)
                 self._savepoint = False
             if holder.joining and self.conn.in_transaction and not self._flush_due and len(
                     self._group) < GROUP_LIMIT:
@@ -191,8 +195,8 @@ class InlineDatabase:
                 self._doomed = False  # SQLite has already undone it, and the group with it
                 return
             if self._savepoint:
-                self.conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
-                self.conn.execute(f"RELEASE {_SAVEPOINT}")
+                self.conn.execute(_ROLLBACK_TO)
+                self.conn.execute(_RELEASE)
                 self._savepoint = False
                 if self._flush_due:
                     self._commit_group()
@@ -255,7 +259,7 @@ class InlineDatabase:
         self._notice_loss()
         try:
             if self._savepoint:
-                self.conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+                self.conn.execute(_ROLLBACK_TO)
                 self._savepoint = False
             if self._group:
                 self._commit_group()
