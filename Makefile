@@ -14,7 +14,7 @@ UV_STAMP := $(TOOLS)/.uv-$(UV_VERSION)
 COMPILE := $(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
 	--quiet --custom-compile-command "make lock"
 
-.PHONY: run test screenshots deploy-test bench lint lock lock-check clean
+.PHONY: run test screenshots deploy-test bench bench-instructions lint lock lock-check clean
 
 # uv's wheel holds its binary: pip puts it at .tools/bin/uv (a Python without pip of its own lends a venv's).
 $(UV_STAMP):
@@ -75,6 +75,10 @@ bench: $(STAMP)
 	$(BIN)/python tests/bench/bench_webhook.py
 	$(BIN)/python tests/bench/bench_fanout.py
 	$(BIN)/python tests/bench/bench_stars.py
+
+# The message path's instructions a message, counted by valgrind (repeatable where the timings of `bench` drift).
+bench-instructions: $(STAMP)
+	$(BIN)/python tests/bench/bench_instructions.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) data
