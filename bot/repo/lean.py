@@ -77,6 +77,7 @@ class Lean:
         return rows
 
 
+_LISTS = (list, tuple)  # the values bound to an `IN`; a tuple of types checks faster than a union (every statement)
 Form = tuple[str | tuple[str, int], ...]  # the parameters' names as given; with lists, each with its length (-1: none)
 _compiled: weakref.WeakKeyDictionary[ClauseElement, dict[Form, Lean | None]] = weakref.WeakKeyDictionary()
 
@@ -89,8 +90,8 @@ def compiled(stmt: Executable, params: dict[str, Any], dialect: Dialect) -> Lean
         return None
     form: Form = tuple(params)
     for value in params.values():
-        if isinstance(value, (list, tuple)):  # a tuple of types: faster than a union, every statement checks
-            form = tuple((name, len(item) if isinstance(item, list | tuple) else -1) for name, item in params.items())
+        if isinstance(value, _LISTS):
+            form = tuple((name, len(item) if isinstance(item, _LISTS) else -1) for name, item in params.items())
             break
     forms = _compiled.get(stmt)
     if forms is None:
