@@ -65,3 +65,29 @@ async def test_the_watcher_notices_an_edit_by_itself(make_client: AppMaker, tmp_
     watcher.cancel()
     await asyncio.gather(watcher, return_exceptions=True)
     assert services.content.render("confirm_none") == "没听懂，请回复「帮助」。"
+
+
+def test_the_snapshot_sees_every_file_once_and_every_kind_of_edit(tmp_path: Path) -> None:
+    """Files in nested and hidden folders and through a link to a file count; a link to a folder is not followed
+    (as `Path.rglob` does), nor is a broken link a file; a new file, a removed one, a longer one each change it."""
+    root = tmp_path / "content"
+    (root / "lessons" / ".drafts").mkdir(parents=True)
+    (root / "replies").mkdir()
+    (root / "lessons" / "a.md").write_text("甲", encoding="utf-8")
+    (root / "lessons" / ".drafts" / "b.md").write_text("乙", encoding="utf-8")
+    (root / "replies" / "points.j2").write_text("{{ name }}", encoding="utf-8")
+    (root / "linked.md").symlink_to(root / "lessons" / "a.md")
+    (root / "folder-link").symlink_to(root / "replies")
+    (root / "broken").symlink_to(root / "nowhere")
+
+    first = snapshot(root)
+    assert [Path(path).relative_to(root).as_posix() for path, _, _ in first] == [
+        "lessons/.drafts/b.md", "lessons/a.md", "linked.md", "replies/points.j2"]
+    assert first[1][2] == len("甲".encode())
+    (root / "replies" / "new.j2").write_text("", encoding="utf-8")
+    second = snapshot(root)
+    assert second != first
+    (root / "replies" / "new.j2").unlink()
+    assert snapshot(root) == first
+    (root / "lessons" / "a.md").write_text("甲乙", encoding="utf-8")
+    assert snapshot(root) != first
