@@ -8,7 +8,6 @@ other warnings, `bot/ops/logs.py`); a request that is not what WeChat sends is a
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import logging
 import re
@@ -90,26 +89,11 @@ async def receive(request: web.Request) -> web.Response:
     if (mode == "compatible" or not aes) and not await _first_use(services, query, key):
         # an encrypted callback's query is remembered too where a plaintext POST could reuse it
         raise refuse("replayed query with another message")
-    early: list[asyncio.Task[web.Response]] = []
-    reply = await inbox.answer(services, msg, key, lambda: early.append(services.spawn(_success(request))))
-    if early:
-        return await early[0]  # already sent
+    reply = await inbox.answer(services, msg, key)
     if not reply:
         return web.Response(text="success")
     xml = text_reply(msg, split_text(reply)[0])
     return web.Response(text=encrypted(services.crypto, xml) if aes else xml, content_type="application/xml")
-
-
-async def _success(request: web.Request) -> web.Response:
-    """Past the reply deadline: answer `success` now, so WeChat sends no retry, while the message goes on in the
-    handler, which then returns this same response (aiohttp sends nothing more)."""
-    response = web.Response(text="success")
-    try:
-        await response.prepare(request)
-        await response.write_eof()
-    except ConnectionResetError:
-        pass  # WeChat hung up first; its retry finds the message claimed and gets its reply
-    return response
 
 
 async def _first_use(services: Services, query: Any, key: str) -> bool:
