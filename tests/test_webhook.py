@@ -171,6 +171,47 @@ async def test_a_handler_past_the_deadline_answers_success_and_delivers_later(ma
     assert await member.wait_outbox(db, 1) == ["慢慢来的回复"]
 
 
+async def test_past_the_deadline_success_goes_out_at_once_and_nothing_queues_behind_the_message(
+        make_client, sim, clock, db) -> None:  # type: ignore[no-untyped-def]
+    """`success` is sent while the handler still runs, and on the same connection (as nginx reuses its upstream
+    connections for any member) the next message gets its answer by its own deadline, not when the slow one ends
+    (on SQLite it waits for the slow one's transaction, so that answer may be `success` too); both replies arrive,
+    although the test server cancels a handler whose client has gone."""
+    import aiohttp
+
+    from tests.phone import Phone
+
+    gate = asyncio.Event()
+    router = Router()
+
+    @router.command("慢")
+    async def slow(ctx):  # type: ignore[no-untyped-def]
+        await gate.wait()
+        return "慢慢来的回复"
+
+    @router.command("快")
+    async def fast(ctx):  # type: ignore[no-untyped-def]
+        return "马上回复"
+
+    client = await make_client(router=router, reply_deadline=0.05)
+    first, second = Phone(client, sim, clock, "13900000005"), Phone(client, sim, clock, "13900000006")
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
+            async def post(xml: str) -> tuple[int, str]:
+                query, body = sim.request(xml)
+                async with http.post(client.make_url("/wechat"), params=query, data=body.encode()) as resp:
+                    return resp.status, await resp.text()
+
+            # wait_for: a `success` held back until the handler ends fails here instead of hanging
+            assert await asyncio.wait_for(post(first.text_xml("慢")), 10) == (200, "success")
+            status, body = await asyncio.wait_for(post(second.text_xml("快")), 10)
+            assert status == 200
+    finally:
+        gate.set()
+    assert await first.wait_outbox(db, 1) == ["慢慢来的回复"]
+    assert sim.reply_text(body) == "马上回复" or await second.wait_outbox(db, 1) == ["马上回复"]
+
+
 async def test_a_failing_handler_apologises_logs_and_is_not_rerun_on_retry(make_client, sim, clock, caplog) -> None:
     from tests.phone import Phone
 
