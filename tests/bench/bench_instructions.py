@@ -34,7 +34,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the seeded database and the loads are the webhook's
@@ -157,7 +156,7 @@ def count_served(kind: str, load: str, url: str, sim: Simulator, openids: list[s
 
 async def _load(target: str, server: subprocess.Popen[str], load: str, sim: Simulator, openids: list[str]) -> str:
     """Wait for the server, warm it up, then send the counted requests; the text of the last reply."""
-    await _ready(target, server)
+    await webhook.wait_ready(target, server, STARTUP_SECONDS)
     words, warm = (webhook.reads, 5000) if load == "read" else (webhook.writes, 11_000)
     await webhook.throughput(f"{target}/wechat", webhook.requests(sim, openids, WARM_UP, words, warm), server.pid)
     measured = webhook.requests(sim, openids, MESSAGES, words)
@@ -165,21 +164,6 @@ async def _load(target: str, server: subprocess.Popen[str], load: str, sim: Simu
     run = await webhook.throughput(f"{target}/wechat", measured, server.pid)
     _instrument("off", True, server.pid)
     return sim.reply_text(run.sample) or ""
-
-
-async def _ready(target: str, server: subprocess.Popen[str]) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(STARTUP_SECONDS * 4):
-            if server.poll() is not None:
-                raise SystemExit(f"server under callgrind exited ({server.returncode})")
-            try:
-                async with http.get(f"{target}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.25)
-    raise SystemExit("server under callgrind did not start")
 
 
 def served() -> None:

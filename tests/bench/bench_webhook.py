@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
@@ -115,9 +116,12 @@ def _pin(pid: int, core: int) -> None:
         os.sched_setaffinity(pid, {core})
 
 
-async def wait_ready(base: str) -> None:
+async def wait_ready(base: str, server: subprocess.Popen[Any], seconds: float = 10.0) -> None:
+    """Until the server at `base` answers its health check; SystemExit when it exits or `seconds` pass first."""
     async with aiohttp.ClientSession() as http:
-        for _ in range(200):
+        for _ in range(int(seconds / 0.05)):
+            if server.poll() is not None:
+                raise SystemExit(f"server exited ({server.returncode})")
             try:
                 async with http.get(f"{base}/healthz") as resp:
                     if resp.status == 200:
@@ -242,7 +246,7 @@ class Server:
 async def started(server: subprocess.Popen[bytes], port: int, sim: Simulator, openids: list[str]) -> Server:
     """Wait for the server, then warm it up."""
     base = f"http://127.0.0.1:{port}"
-    await wait_ready(base)
+    await wait_ready(base, server)
     await throughput(f"{base}/wechat", requests(sim, openids, 500, reads), server.pid)
     return Server(f"{base}/wechat", server.pid)
 
