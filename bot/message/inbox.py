@@ -34,20 +34,32 @@ class Outcome:
 async def answer(services: Services, msg: Any, key: str) -> str | None:
     """The text to reply passively now, or None to answer `success` and deliver later.
 
-    `key` is the message's dedup key (`bot.message.wire.dedup_key`), which names its sender.
+    `key` is the message's dedup key (`bot.message.wire.dedup_key`), which names its sender. The message runs in
+    a task of its own, so neither the deadline nor a client gone away (aiohttp may cancel its handler) stops it;
+    this waits for whichever comes first, the outcome or the deadline, on one future and one timer.
     """
     started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[None] = loop.create_future()
     task: asyncio.Task[Outcome] = services.spawn(process(services, msg, key))
-    task.add_done_callback(lambda done: _count(services, done, time.perf_counter() - started))
+    task.add_done_callback(lambda done: _finished(services, done, time.perf_counter() - started, first))
+    timer = loop.call_later(services.settings.reply_deadline, _release, first)
     try:
-        async with asyncio.timeout(services.settings.reply_deadline):
-            outcome = await asyncio.shield(task)
-    except TimeoutError:
+        await first
+    finally:
+        timer.cancel()
+    if not task.done():
         task.add_done_callback(lambda done: _deliver_late(services, msg.source, done))
         return None
+    outcome = task.result()
     if outcome.fresh and outcome.reply:
         _send_rest(services, msg.source, split_text(outcome.reply)[1:])
     return outcome.reply
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 async def process(services: Services, msg: Any, key: str) -> Outcome:
@@ -83,11 +95,13 @@ async def _apologise(services: Services, msg: Any, key: str) -> Outcome:
     return Outcome(apology, fresh, "none", "error")
 
 
-def _count(services: Services, done: asyncio.Task[Outcome], seconds: float) -> None:
-    """Count a handled message and the seconds until its reply was ready (however long past the deadline)."""
+def _finished(services: Services, done: asyncio.Task[Outcome], seconds: float, waiter: asyncio.Future[None]) -> None:
+    """Count a handled message and the seconds until its reply was ready (however long past the deadline), and
+    wake its request if that still waits."""
     if not done.cancelled() and done.exception() is None:
         outcome = done.result()
         services.metrics.handled(outcome.command, outcome.result, seconds)
+    _release(waiter)
 
 
 def _deliver_late(services: Services, openid: str, done: asyncio.Task[Outcome]) -> None:
