@@ -13,6 +13,7 @@ import logging
 import re
 import struct
 from typing import Any
+from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
@@ -25,7 +26,7 @@ from bot.keys import SERVICES
 from bot.message import inbox
 from bot.message.replay import query_key
 from bot.message.replies import encrypted, split_text, text_reply
-from bot.message.wire import dedup_key, parse, sanitize_xml
+from bot.message.wire import dedup_key, flat_fields, parse, refuse_dtd, sanitize_xml
 from bot.ops.logs import member_tag
 from bot.services import Services
 
@@ -109,10 +110,14 @@ async def _first_use(services: Services, query: Any, key: str) -> bool:
 def _decrypt(services: Services, query: Any, body: bytes) -> str:
     """Safe or compatible mode: check msg_signature and the AppID, and return the plain XML."""
     try:
+        envelope = body.decode()
+        refuse_dtd(envelope)
         return str(services.crypto.decrypt_message(
-            body, query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", "")
+            flat_fields(envelope) or envelope, query.get("msg_signature", ""), query.get("timestamp", ""),
+            query.get("nonce", "")
         ))
     except (InvalidSignatureException, InvalidAppIdException):
         raise refuse("bad message signature") from None
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError, struct.error):
+    except (ExpatError, ParseError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError,
+            struct.error):
         raise web.HTTPBadRequest(text="malformed encrypted message") from None  # struct: too short to hold a length
