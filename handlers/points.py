@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.conversation.context import Context
 from bot.conversation.routing import Need, Router, Usage
@@ -30,10 +32,11 @@ async def my_points(ctx: Context) -> str:
     tz = ctx.settings.timezone
     today = ctx.now.date()
     start, end = year_of(today).bounds(tz)
-    entries = await points.between(ctx.session, member_id=ctx.bound.id, start=start, end=end)
+    entries = _dated(await points.between(ctx.session, member_id=ctx.bound.id, start=start, end=end), tz)
     policy = ctx.content.rules.policy
-    status = standing([(e.occurred_at.astimezone(tz).date(), e.delta) for e in entries], today, policy)
-    latest = entries[-LATEST:][::-1] or await points.latest(ctx.session, member_id=ctx.bound.id, limit=LATEST)
+    status = standing([(day, delta) for day, delta, _ in entries], today, policy)
+    latest = entries[-LATEST:][::-1] or _dated(await points.latest(ctx.session, member_id=ctx.bound.id,
+                                                                    limit=LATEST), tz)
     return ctx.render(
         "points",
         name=ctx.bound.name,
@@ -41,8 +44,13 @@ async def my_points(ctx: Context) -> str:
         cap=policy.monthly_cap,
         line=policy.yearly_line,
         month=today.month,
-        entries=[(e.occurred_at.astimezone(tz).date(), e.delta, e.reason) for e in latest],
+        entries=latest,
     )
+
+
+def _dated(entries: Sequence[points.Entry], tz: ZoneInfo) -> list[tuple[date, int, str]]:
+    """(local day, delta, reason) of each ledger entry, in the same order."""
+    return [(e.occurred_at.astimezone(tz).date(), e.delta, e.reason) for e in entries]
 
 
 @router.command("调整", "更正", need=Need.SECRETARY,

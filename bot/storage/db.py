@@ -192,7 +192,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes stored as UTC on every backend (SQLite keeps no offset of its own).
 
     On SQLite the text is SQLAlchemy's own format (`YYYY-MM-DD HH:MM:SS.ffffff`, so stored values keep
-    comparing in order), written by `isoformat` and read by `fromisoformat` in one step each: SQLAlchemy's
+    comparing in order), written by one `%` format and read by `fromisoformat` in one step each: SQLAlchemy's
     two-stage processors (this decorator's, then its regular-expression parser) cost more than the
     statement on the rows `积分` reads (`make bench`).
     """
@@ -225,7 +225,10 @@ def _sqlite_text(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("naive datetime given to the database")
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]  # without "+00:00": one step cheaper
+    utc = value.astimezone(UTC)
+    # `%` rather than isoformat, whose C code formats through sprintf, or an f-string: a third less time
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
 
 
 def _sqlite_value(value: str | None) -> datetime | None:
