@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.dialects.sqlite import aiosqlite
 
-from bot.repo import activities, run
-from bot.storage.models import Activity, Organisation
+from bot.repo import activities, lean, members, run
+from bot.storage.models import READABLE, Activity, DeliveryStatus, Organisation
 from tests.conftest import Clock
 
 CASES = [  # which organisations' activities are looked in, and the code: the title found (None: not open)
@@ -49,3 +50,20 @@ async def test_an_in_over_a_list_finds_what_sqlalchemy_finds(db, clock: Clock, c
     assert (lean.title if lean else None) == title
     assert (full.title if full else None) == title
     assert again == lean
+
+
+@pytest.mark.parametrize(("value", "plain"), [
+    (DeliveryStatus.WAITING, "waiting"), (True, 1), (False, 0), ("待读", "待读"), (7, 7), (None, None), (1.5, 1.5),
+])
+def test_a_statements_own_values_are_bound_as_the_builtin_types_sqlite_takes_at_once(value, plain) -> None:  # type: ignore[no-untyped-def]
+    """Enums and bools would go through sqlite3's adapter lookup on every execution; the same content binds."""
+    got = lean._plain(value)
+    assert got == plain and type(got) is type(plain)
+
+
+def test_the_sender_querys_delivery_statuses_are_plain_text_in_its_compiled_form() -> None:
+    compiled = lean.compiled(members._SENDER, {"sender": "oA"}, aiosqlite.dialect())
+    assert compiled is not None
+    constants = [value for name, _, value, _ in compiled.slots if name is None]
+    assert sorted(constants) == sorted(status.value for status in READABLE)
+    assert all(type(value) is str for value in constants)

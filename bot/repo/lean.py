@@ -10,6 +10,7 @@ values and the values read back are SQLAlchemy's, and then only binds, runs and 
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -77,6 +78,17 @@ class Lean:
         return rows
 
 
+def _plain(value: Any) -> Any:
+    """A statement's own value as the builtin str or int with the same content, which sqlite3 binds at once; a
+    subclass (a StrEnum, an IntEnum, a bool) goes through its adapter lookup on every execution first (~3,500
+    instructions a value: the failed attribute lookups raise and clear an AttributeError)."""
+    if isinstance(value, str) and type(value) is not str:
+        return str.__str__(value)
+    if isinstance(value, int) and type(value) is not int:
+        return operator.index(value)
+    return value
+
+
 _LISTS = (list, tuple)  # the values bound to an `IN`; a tuple of types checks faster than a union (every statement)
 Form = tuple[str | tuple[str, int], ...]  # the parameters' names as given; with lists, each with its length (-1: none)
 _compiled: weakref.WeakKeyDictionary[ClauseElement, dict[Form, Lean | None]] = weakref.WeakKeyDictionary()
@@ -121,7 +133,7 @@ def _compile(stmt: ClauseElement, params: Mapping[str, Any], dialect: Dialect) -
             slots.append((name, item, None, process))
         else:
             value = state.parameters[position]
-            slots.append((None, None, value if process is None else process(value), None))
+            slots.append((None, None, _plain(value if process is None else process(value)), None))
     columns: Sequence[Any] = list(getattr(stmt, "exported_columns", ()))
     row = namedtuple("Row", [str(getattr(c, "key", None) or f"c{i}") for i, c in enumerate(columns)],
                      rename=True) if columns else None
