@@ -92,15 +92,24 @@ def create_app(
     return app
 
 
+YOUNG_COLLECTION = 10_000  # allocations between two collections of the youngest generation (Python's default: 700)
+
+
 async def settle_heap(app: web.Application) -> None:
-    """Once the server is up: collect, then set every object alive now aside from the collector (`gc.freeze`).
+    """Once the server is up: collect, set every object alive now aside from the collector (`gc.freeze`), and
+    collect the youngest generation every YOUNG_COLLECTION allocations rather than every 700.
 
     A full collection then never rescans the code, content and libraries loaded at startup. Before, one
     stalled every request for 80–100 ms about every 10 s at a steady 300 messages/s, which was the p99 of
-    `make bench` (Python's docs on `gc.freeze`). For `palmbot serve` only: tests build many apps per process.
+    `make bench` (Python's docs on `gc.freeze`). A message allocates some thousands of objects, almost all
+    freed by their reference counts, so at 700 the collector ran several times a message and traversed the
+    messages under way each time: 40,000 of a `积分`'s 1.99M instructions (`make bench-instructions`), about
+    nothing at 10,000, which holds at most a few MB of cyclic garbage a little longer. For `palmbot serve`
+    only: tests build many apps per process.
     """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
 
 
 @asynccontextmanager

@@ -24,7 +24,6 @@ Run: `python tests/bench/bench_instructions.py` (starts valgrind itself; needs v
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import re
 import signal
@@ -40,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the seeded database 
 import baseline_app
 import bench_webhook as webhook
 
-from bot.app import SERVER_OPTIONS, create_app
+from bot.app import SERVER_OPTIONS, create_app, settle_heap
 from bot.config import Settings
 from bot.keys import SERVICES
 from bot.message import inbox
@@ -91,8 +90,7 @@ async def measure(load: str) -> None:
         try:
             services = app[SERVICES]
             await handle(services, openids, words, warm, WARM_UP, toggle=False)
-            gc.collect()
-            gc.freeze()  # as `palmbot serve` does once started (bot.app.settle_heap)
+            await settle_heap(app)  # as `palmbot serve` does once started
             await handle(services, openids, words, first, MESSAGES, toggle=True)
         finally:
             await runner.cleanup()
@@ -129,8 +127,7 @@ async def serve(kind: str, port: int, url: str) -> None:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     if kind != "baseline":
-        gc.collect()
-        gc.freeze()  # as `palmbot serve` does once started (bot.app.settle_heap)
+        await settle_heap(runner.app)  # as `palmbot serve` does once started
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await stop.wait()
