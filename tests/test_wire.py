@@ -76,3 +76,30 @@ def test_every_document_gets_the_same_message_or_the_same_400_as_through_wechatp
             continue
         fast, handed = fast + (read is not None), handed + (read is None)
     assert fast > 1600 and handed > 300, (fast, handed)
+
+
+FORBIDDEN = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff", "\ud800"]
+
+
+@pytest.mark.parametrize("char", FORBIDDEN, ids=lambda char: f"U+{ord(char):04X}")
+def test_characters_xml_forbids_are_dropped_wherever_they_are_though_only_looked_for_when_the_parse_fails(
+        char: str) -> None:
+    """Each one makes the parse fail, so a message that parses as it came holds none: it is never scanned."""
+    for xml in (TEXT.format(f"积分{char}"), TEXT.format(f"{char}签到 {char}7076"),
+                TEXT.format("积分").replace("<MsgId>", f"{char}<MsgId>"),
+                TEXT.format("积分").replace("<Content><![CDATA[", f"<Content>{char}<![CDATA[")):
+        cleaned, dropped = wire.sanitize_xml(xml)
+        msg, counted = wire.parse_sanitized(xml)
+        assert counted == dropped == xml.count(char)
+        assert msg._data == wire.parse(cleaned)._data
+        assert msg.content in ("积分", "签到 7076")
+
+
+def test_a_clean_message_is_parsed_as_it_came_and_a_bad_one_keeps_its_400() -> None:
+    msg, dropped = wire.parse_sanitized(TEXT.format("积分"))
+    assert (msg.content, dropped) == ("积分", 0)
+    for xml, refusal in ((TEXT.format("长" * 5000), "Content is too long"),
+                         ("<xml><Content>\x01</Content", "malformed XML")):
+        with pytest.raises(web.HTTPBadRequest) as refused:
+            wire.parse_sanitized(xml)
+        assert refused.value.text == refusal

@@ -58,9 +58,10 @@ def _fit(text: str, limit: int) -> int:
 
 
 def text_reply(msg: Any, text: str) -> str:
-    """The passive reply XML carrying `text` back to the sender; every field CDATA-safe, whoever wrote it."""
-    return str(TextReply(source=cdata_safe(msg.target), target=cdata_safe(msg.source),
-                         content=cdata_safe(text)).render())
+    """The passive reply XML carrying `text` back to the sender, CDATA-safe whoever wrote it. The two account
+    ids are as `bot.message.wire.parse` checked them (letters, digits, `_` and `-`): nothing in them to make
+    safe."""
+    return str(TextReply(source=msg.target, target=msg.source, content=cdata_safe(text)).render())
 
 
 def encrypted(crypto: Any, xml: str) -> str:

@@ -26,7 +26,7 @@ from bot.keys import SERVICES
 from bot.message import inbox
 from bot.message.replay import query_key
 from bot.message.replies import encrypted, split_text, text_reply
-from bot.message.wire import dedup_key, flat_fields, parse, refuse_dtd, sanitize_xml
+from bot.message.wire import dedup_key, flat_fields, parse_sanitized, refuse_dtd
 from bot.ops.logs import member_tag
 from bot.services import Services
 
@@ -81,8 +81,7 @@ async def receive(request: web.Request) -> web.Response:
     if mode == "plaintext" and aes:
         raise refuse("plaintext mode refuses an encrypted callback")
     body = await request.read()
-    xml, dropped = sanitize_xml(_decrypt(services, query, body) if aes else body.decode("utf-8", "replace"))
-    msg = parse(xml)
+    msg, dropped = parse_sanitized(_decrypt(services, query, body) if aes else body.decode("utf-8", "replace"))
     if dropped:
         log.warning("dropped %d characters XML forbids from message %s of member %s", dropped, msg.id or msg.time,
                     member_tag(msg.source))

@@ -53,6 +53,21 @@ def sanitize_xml(xml: str) -> tuple[str, int]:
     return _XML_FORBIDDEN.subn("", xml)
 
 
+def parse_sanitized(text: str) -> tuple[Any, int]:
+    """The message in `text` (`parse`) and how many characters XML forbids were dropped from it first.
+
+    They are looked for only when `text` does not parse as it came, which any one of them makes it do (the
+    parser refuses each of them, `tests/test_wire.py`): a scan of every message for them cost more than its
+    parse."""
+    try:
+        return parse(text), 0
+    except web.HTTPBadRequest:
+        xml, dropped = sanitize_xml(text)
+        if not dropped:
+            raise
+    return parse(xml), dropped
+
+
 def parse(xml: str) -> Any:
     """The wechatpy message for `xml`, or a 400 for malformed, hostile (DTD, entities) or invalid XML."""
     refuse_dtd(xml)
