@@ -3,6 +3,7 @@ own parser (xmltodict) does, or hand it over to that parser: the member's messag
 
 from __future__ import annotations
 
+import re
 from random import Random
 from unittest import mock
 
@@ -55,6 +56,9 @@ def _outcome(xml: str) -> tuple[str, object]:
 def _shaped(rng: Random) -> str:
     """A WeChat-shaped document, sometimes reshaped the ways a fast reader could get wrong."""
     xml = message_xml(rng)
+    kind = rng.choice(["", "", "Text", "EVENT", "device_event", "DEVICE_text", "shortvideo"])
+    if kind:
+        xml = re.sub("<MsgType>[^<]*</MsgType>", f"<MsgType>{kind}</MsgType>", xml, count=1)
     extra = rng.choice(["", "", "<Content>again</Content>", '<Content a="1">x</Content>', "<N><M>1</M></N>",
                         "  \n ", "stray", "<!-- c -->", "<Empty/>", f"<Content> {field_value(rng)} </Content>"])
     at = xml.find("<MsgType>") if xml.find("<MsgType>") >= 0 else len(xml) - len("</xml>")

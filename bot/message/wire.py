@@ -74,10 +74,11 @@ def parse(xml: str) -> Any:
     try:
         fields = flat_fields(xml)
         kind = fields.get("MsgType") if fields else None
-        if fields is None or not isinstance(kind, str) or kind.lower() == "event" or kind.startswith("device_"):
+        kind = kind.lower() if isinstance(kind, str) else None
+        if fields is None or kind is None or kind == "event" or kind.startswith("device_"):
             msg = parse_message(xml)  # events: wechatpy tells their kinds apart
         else:
-            msg = MESSAGE_TYPES.get(kind.lower(), UnknownMessage)(fields)
+            msg = MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
     except (ExpatError, ElementTree.ParseError, ValueError, KeyError, TypeError, AttributeError):
         raise web.HTTPBadRequest(text="malformed XML") from None
     if msg is None or not isinstance(msg._data, dict):
