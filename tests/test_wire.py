@@ -32,6 +32,10 @@ TEXT = ("<xml><ToUserName><![CDATA[gh_palmbot000]]></ToUserName><FromUserName><!
     ("<xml><ScanCodeInfo><ScanType>qrcode</ScanType></ScanCodeInfo></xml>", None),  # nested (an event)
     ("<xml><Content>x</Content><Content>y</Content></xml>", None),  # repeated: xmltodict makes a list
     ('<xml xmlns="urn:x"><Content>x</Content></xml>', None),  # a namespace
+    ('<xml><Content xmlns:a="urn:x">x</Content></xml>', None),  # a declaration ElementTree hides from attrib
+    ('<xml><Content xmlns="">x</Content></xml>', None),
+    ('<xml xmlns:a="urn:x"><Content>x</Content></xml>', None),
+    ("", None),  # wechatpy: no message at all
     ("<xml>text<Content>x</Content></xml>", None),  # text between elements
     ("<xml><Content>x</Content>tail</xml>", None),
     ("<message><Content>x</Content></message>", None),  # another root
@@ -42,6 +46,9 @@ def test_flat_documents_are_read_as_xmltodict_reads_them_and_others_are_handed_o
     assert wire.flat_fields(xml) == fields
     if fields is not None:
         assert fields == dict(xmltodict.parse(xml)["xml"])
+    with mock.patch.object(wire, "flat_fields", return_value=None):
+        library = _outcome(xml)
+    assert _outcome(xml) == library
 
 
 def _outcome(xml: str) -> tuple[str, object]:
@@ -59,7 +66,10 @@ def _shaped(rng: Random) -> str:
     kind = rng.choice(["", "", "Text", "EVENT", "device_event", "DEVICE_text", "shortvideo"])
     if kind:
         xml = re.sub("<MsgType>[^<]*</MsgType>", f"<MsgType>{kind}</MsgType>", xml, count=1)
+    if rng.random() < 0.05:
+        return rng.choice(["", " ", "\n"])
     extra = rng.choice(["", "", "<Content>again</Content>", '<Content a="1">x</Content>', "<N><M>1</M></N>",
+                        '<Content xmlns:a="urn:x">积分</Content>', '<Content xmlns="">积分</Content>',
                         "  \n ", "stray", "<!-- c -->", "<Empty/>", f"<Content> {field_value(rng)} </Content>"])
     at = xml.find("<MsgType>") if xml.find("<MsgType>") >= 0 else len(xml) - len("</xml>")
     return xml[:at] + extra + xml[at:]
@@ -67,7 +77,7 @@ def _shaped(rng: Random) -> str:
 
 def test_every_document_gets_the_same_message_or_the_same_400_as_through_wechatpys_parser() -> None:
     """5,000 seeded documents (hostile values, dropped fields, DTDs, reshaped), read the fast way and through
-    wechatpy's `parse_message` alone; at least a third are read the fast way and some are handed over."""
+    wechatpy's `parse_message` alone; at least a quarter are read the fast way and some are handed over."""
     rng, fast, handed = Random(17), 0, 0
     for _ in range(5000):
         xml = _shaped(rng)
@@ -79,7 +89,7 @@ def test_every_document_gets_the_same_message_or_the_same_400_as_through_wechatp
         except SyntaxError:  # ElementTree.ParseError: not well-formed, a 400 either way
             continue
         fast, handed = fast + (read is not None), handed + (read is None)
-    assert fast > 1600 and handed > 300, (fast, handed)
+    assert fast > 1200 and handed > 300, (fast, handed)
 
 
 FORBIDDEN = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff", "\ud800"]

@@ -102,7 +102,10 @@ def flat_fields(xml: str) -> dict[str, str | None] | None:
     to wechatpy's own parser. Raises `ElementTree.ParseError` for XML that is not well-formed.
 
     Every message and safe-mode envelope WeChat sends is flat; some events nest (wechat-anchors: message doc).
+    A namespace declaration is handed over unread: ElementTree takes `xmlns` attributes out of an element's own.
     """
+    if not xml or "xmlns" in xml:
+        return None
     root = ElementTree.fromstring(xml)
     if root.tag != "xml" or root.attrib or not len(root) or not _blank(root.text):
         return None
