@@ -171,6 +171,44 @@ async def test_a_handler_past_the_deadline_answers_success_and_delivers_later(ma
     assert await member.wait_outbox(db, 1) == ["慢慢来的回复"]
 
 
+async def test_a_handler_that_holds_the_loop_past_the_deadline_still_answers_success_and_delivers_later(
+        make_client, sim, clock, db) -> None:  # type: ignore[no-untyped-def]
+    """The loop held up past the deadline (as by another process's lock on SQLite, waited for on the loop): the
+    outcome is ready when the loop wakes, but WeChat may have stopped waiting, so it goes out as a push."""
+    import time
+
+    from tests.phone import Phone
+
+    router = Router()
+
+    @router.command("卡")
+    async def stuck(ctx):  # type: ignore[no-untyped-def]
+        time.sleep(0.2)  # noqa: ASYNC251 -- holding the loop is the point
+        return "卡住后的回复"
+
+    client = await make_client(router=router, reply_deadline=0.05)
+    member = Phone(client, sim, clock, "13900000007")
+    assert await member.post(member.text_xml("卡")) == (200, "success")
+    assert await member.wait_outbox(db, 1) == ["卡住后的回复"]
+
+
+async def test_an_unreachable_replay_memory_answers_503_not_500(make_client, sim, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's own error from a lean statement (another process holding the write lock past the busy timeout)
+    asks WeChat to try again, as SQLAlchemy's and Redis's do."""
+    import sqlite3
+
+    from bot.message.replay import DatabaseMemory
+
+    async def locked(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(DatabaseMemory, "admits", locked)
+    client = await make_client(wechat_message_mode="compatible")
+    resp = await client.post("/wechat", params=sim.signed_query(),
+                             data=text_xml("oFuzz00000000000000000000001", "积分").encode())
+    assert (resp.status, await resp.text()) == (503, "try again")
+
+
 async def test_past_the_deadline_success_goes_out_at_once_and_nothing_queues_behind_the_message(
         make_client, sim, clock, db) -> None:  # type: ignore[no-untyped-def]
     """`success` is sent while the handler still runs, and on the same connection (as nginx reuses its upstream

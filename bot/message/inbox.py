@@ -36,19 +36,22 @@ async def answer(services: Services, msg: Any, key: str) -> str | None:
 
     `key` is the message's dedup key (`bot.message.wire.dedup_key`), which names its sender. The message runs in
     a task of its own, so neither the deadline nor a client gone away (aiohttp may cancel its handler) stops it;
-    this waits for whichever comes first, the outcome or the deadline, on one future and one timer.
+    this waits for whichever comes first, the outcome or the deadline, on one future and one timer. An outcome
+    that is ready only once the deadline has passed (the loop was held up, say by another process's lock on
+    SQLite) is delivered later too: WeChat may have stopped waiting for this response.
     """
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
     first: asyncio.Future[None] = loop.create_future()
     task: asyncio.Task[Outcome] = services.spawn(process(services, msg, key))
     task.add_done_callback(lambda done: _finished(services, done, time.perf_counter() - started, first))
-    timer = loop.call_later(services.settings.reply_deadline, _release, first)
+    deadline = loop.time() + services.settings.reply_deadline
+    timer = loop.call_at(deadline, _release, first)
     try:
         await first
     finally:
         timer.cancel()
-    if not task.done():
+    if not task.done() or loop.time() >= deadline:
         task.add_done_callback(lambda done: _deliver_late(services, msg.source, done))
         return None
     outcome = task.result()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import sqlite3
 import struct
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -101,7 +102,7 @@ async def _first_use(services: Services, query: Any, key: str) -> bool:
     used = query_key(query.get("timestamp", ""), query.get("nonce", ""), query.get("signature", ""))
     try:
         return await services.replays.admits(used, key, services.clock())
-    except (SQLAlchemyError, RedisError, OSError):
+    except (SQLAlchemyError, sqlite3.Error, RedisError, OSError):  # sqlite3's own from a lean statement
         log.exception("replay memory unreachable")
         raise web.HTTPServiceUnavailable(text="try again") from None
 
