@@ -36,6 +36,9 @@ TEXT = ("<xml><ToUserName><![CDATA[gh_palmbot000]]></ToUserName><FromUserName><!
     ('<xml><Content xmlns="">x</Content></xml>', None),
     ('<xml xmlns:a="urn:x"><Content>x</Content></xml>', None),
     ("", None),  # wechatpy: no message at all
+    ("<xml><Content>x</Content><a:b>y</a:b></xml>", None),  # a prefix never declared: xmltodict reads `a:b`
+    ('<xml><Content a:x="1">x</Content></xml>', None),
+    ("<xml><Content>x</Content", None),  # not XML: wechatpy's parser says so
     ("<xml>text<Content>x</Content></xml>", None),  # text between elements
     ("<xml><Content>x</Content>tail</xml>", None),
     ("<message><Content>x</Content></message>", None),  # another root
@@ -70,6 +73,7 @@ def _shaped(rng: Random) -> str:
         return rng.choice(["", " ", "\n"])
     extra = rng.choice(["", "", "<Content>again</Content>", '<Content a="1">x</Content>', "<N><M>1</M></N>",
                         '<Content xmlns:a="urn:x">积分</Content>', '<Content xmlns="">积分</Content>',
+                        "<a:b>x</a:b>", '<Content a:x="1">积分</Content>', "<x:y/>",
                         "  \n ", "stray", "<!-- c -->", "<Empty/>", f"<Content> {field_value(rng)} </Content>"])
     at = xml.find("<MsgType>") if xml.find("<MsgType>") >= 0 else len(xml) - len("</xml>")
     return xml[:at] + extra + xml[at:]
@@ -77,7 +81,7 @@ def _shaped(rng: Random) -> str:
 
 def test_every_document_gets_the_same_message_or_the_same_400_as_through_wechatpys_parser() -> None:
     """5,000 seeded documents (hostile values, dropped fields, DTDs, reshaped), read the fast way and through
-    wechatpy's `parse_message` alone; at least a quarter are read the fast way and some are handed over."""
+    wechatpy's `parse_message` alone; at least a fifth are read the fast way and some are handed over."""
     rng, fast, handed = Random(17), 0, 0
     for _ in range(5000):
         xml = _shaped(rng)
@@ -86,10 +90,10 @@ def test_every_document_gets_the_same_message_or_the_same_400_as_through_wechatp
             assert ours == _outcome(xml), xml
         try:
             read = wire.flat_fields(xml)
-        except SyntaxError:  # ElementTree.ParseError: not well-formed, a 400 either way
+        except ValueError:  # a lone surrogate, which no parser takes
             continue
         fast, handed = fast + (read is not None), handed + (read is None)
-    assert fast > 1200 and handed > 300, (fast, handed)
+    assert fast > 1000 and handed > 300, (fast, handed)
 
 
 FORBIDDEN = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff", "\ud800"]

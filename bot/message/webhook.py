@@ -14,7 +14,6 @@ import re
 import sqlite3
 import struct
 from typing import Any
-from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
 from aiohttp import web
@@ -118,6 +117,5 @@ def _decrypt(services: Services, query: Any, body: bytes) -> str:
         ))
     except (InvalidSignatureException, InvalidAppIdException):
         raise refuse("bad message signature") from None
-    except (ExpatError, ParseError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError,
-            struct.error):
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError, struct.error):
         raise web.HTTPBadRequest(text="malformed encrypted message") from None  # struct: too short to hold a length

@@ -79,7 +79,7 @@ def parse(xml: str) -> Any:
             msg = parse_message(xml)  # events: wechatpy tells their kinds apart
         else:
             msg = MESSAGE_TYPES.get(kind, UnknownMessage)(fields)
-    except (ExpatError, ElementTree.ParseError, ValueError, KeyError, TypeError, AttributeError):
+    except (ExpatError, ValueError, KeyError, TypeError, AttributeError):
         raise web.HTTPBadRequest(text="malformed XML") from None
     if msg is None or not isinstance(msg._data, dict):
         raise web.HTTPBadRequest(text="not a WeChat message")
@@ -98,15 +98,19 @@ def refuse_dtd(xml: str) -> None:
 def flat_fields(xml: str) -> dict[str, str | None] | None:
     """The fields of a flat `<xml>` document, read as xmltodict reads them for wechatpy (text stripped, an empty
     element None), by the standard library's C parser in a third of xmltodict's time; None for any other shape
-    (attributes, namespaces, nested or repeated elements, text between elements, another root), which then goes
-    to wechatpy's own parser. Raises `ElementTree.ParseError` for XML that is not well-formed.
+    (attributes, namespaces, nested or repeated elements, text between elements, another root) and for what it
+    cannot read, which then goes to wechatpy's own parser: that decides whether it is XML at all.
 
     Every message and safe-mode envelope WeChat sends is flat; some events nest (wechat-anchors: message doc).
-    A namespace declaration is handed over unread: ElementTree takes `xmlns` attributes out of an element's own.
+    Namespaces are handed over unread: ElementTree takes `xmlns` attributes out of an element's own, and refuses a
+    prefix never declared (`<a:b>`), which xmltodict reads as a name.
     """
     if not xml or "xmlns" in xml:
         return None
-    root = ElementTree.fromstring(xml)
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:
+        return None
     if root.tag != "xml" or root.attrib or not len(root) or not _blank(root.text):
         return None
     fields: dict[str, str | None] = {}
