@@ -44,6 +44,7 @@ async def my_points(ctx: Context) -> str:
         cap=policy.monthly_cap,
         line=policy.yearly_line,
         month=today.month,
+        year=today.year,  # an entry of another year (the latest when this year has none) shows its year
         entries=latest,
     )
 

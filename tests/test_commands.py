@@ -154,6 +154,20 @@ async def test_points_show_month_year_line_and_latest_reasons(roster, phone, db,
     assert await member.click("MY_POINTS") == reply
 
 
+async def test_points_from_another_year_show_their_year(roster, phone, db) -> None:
+    """With nothing this year, `积分` lists the latest entries of all time: last December's must not read as this
+    December's."""
+    member = phone("13800000002")
+    await member.bind("李秀英")
+    async with db.begin() as session:
+        member_id = await session.scalar(select(Member.id).where(Member.phone == "13800000002"))
+        session.add(PointEntry(member_id=member_id, action="checkin", delta=2, reason="参加组织活动签到",
+                               event_key="seed:last-year", occurred_at=datetime(2025, 12, 3, 10, tzinfo=TZ)))
+    reply = await member.send("积分")
+    assert "今年累计：0 分" in reply
+    assert "2025年12月3日 +2 参加组织活动签到" in reply
+
+
 async def test_stars_explain_what_each_missing_star_needs_and_the_review_date(roster, phone) -> None:
     secretary, member = phone("13800000001"), phone("13800000002")
     await secretary.bind("张建国")
