@@ -11,7 +11,8 @@ from bot.rules.periods import month_of
 router = Router(topic="积分")
 
 
-@router.command("排行", "排行榜", "积分排行", "排名", "我的排名", "积分排名", need=Need.MEMBER, menu=7, usage=Usage("排行", "本支部本月积分榜"))
+@router.command("排行", "排行榜", "积分排行", "排名", "我的排名", "我的排行", "积分排名", need=Need.MEMBER, menu=7,
+                usage=Usage("排行", "本支部本月积分榜"))
 async def board(ctx: Context) -> str:
     """The board of the member's branch (a 党小组's members see their branch's board)."""
     if refusal := ctx.refuse_period("排行", "本支部本月的积分榜"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.console import auth
 from bot.conversation.context import Context
-from bot.conversation.routing import Need, Router, Usage
+from bot.conversation.routing import Need, NotUnderstood, Router, Usage
 
 router = Router(topic="成员")
 
@@ -20,7 +20,10 @@ async def console_link(ctx: Context) -> str:
 @router.command("我的", "我的主页", "个人主页", need=Need.MEMBER,
                 usage=Usage("我的", "获取个人页面链接：各月积分图、星级和学习记录（10分钟内有效，只能用一次）"))
 async def my_page(ctx: Context) -> str:
-    """Any bound member's one-time link (as `后台`'s) straight to their own page, `/console/me`."""
+    """Any bound member's one-time link (as `后台`'s) straight to their own page, `/console/me`. Words after `我的`
+    that no command has (`我的排行` before it was one, `我的党费`) are not understood: a login link would be no answer."""
+    if ctx.args:
+        raise NotUnderstood
     url, minutes = await _link(ctx, landing="/console/me")
     return ctx.render("console_me_link", url=url, minutes=minutes)
 

@@ -88,6 +88,10 @@ async def test_wode_sends_a_one_time_link_to_the_members_own_page(
     await again.get("/console/me")
     assert again.status == 401
     assert "同志的积分" in (await li.send("我的积分") or "")  # the longer command words keep their meaning
+    assert "11月积分榜" in (await li.send("我的排行") or "")
+    for unknown in ("我的党费", "我的 学习记录"):  # no such command: not understood (the menu, or an offer to ask the
+        reply = await li.send(unknown)  # secretary), and no link is made
+        assert reply and "/console/login" not in reply and "「帮助」" in reply, (unknown, reply)
     stranger = member("13900000009")
     assert "请先绑定" in (await stranger.send("我的") or "")
     async with db() as session:
