@@ -96,6 +96,18 @@ async def test_compatible_mode_body_with_plain_fields_and_encrypt_is_answered_en
     assert "绑定 姓名 手机号后四位" in sim.reply_text(await resp.text())
 
 
+async def test_compatible_mode_plain_fields_with_a_control_character_are_still_answered(client, sim) -> None:
+    """A phone let `\x02` into the text: WeChat sends it in the plain fields and in the encrypted copy alike, and
+    the member must get the answer, not "该公众号暂时无法提供服务" (a 400)."""
+    xml = text_xml("oCompatUser", "帮助\x02")
+    query, encrypted_body = sim.request(xml)
+    encrypt = xmltodict.parse(encrypted_body.replace("\x02", ""))["xml"]["Encrypt"]
+    compatible = xml.replace("</xml>", f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>")
+    resp = await client.post("/wechat", params=query, data=compatible.encode())
+    assert resp.status == 200
+    assert "绑定 姓名 手机号后四位" in sim.reply_text(await resp.text())
+
+
 async def test_malformed_xml_gets_400(make_client, sim) -> None:
     client = await make_client(wechat_message_mode="compatible")
     resp = await client.post("/wechat", params=sim.signed_query(), data=b"<xml><ToUserName>oops")

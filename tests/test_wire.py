@@ -121,3 +121,21 @@ def test_a_clean_message_is_parsed_as_it_came_and_a_bad_one_keeps_its_400() -> N
         with pytest.raises(web.HTTPBadRequest) as refused:
             wire.parse_sanitized(xml)
         assert refused.value.text == refusal
+
+
+@pytest.mark.parametrize(("kind", "tail", "checked"), [
+    ("Event", "<Event>subscribe</Event>", "subscribe"),  # an event has no MsgId, whatever its MsgType's case
+    ("EVENT", "<Event>CLICK</Event><EventKey>MY_POINTS</EventKey>", "click"),
+    ("TEXT", "<Content>积分</Content><MsgId>7</MsgId>", "积分"),
+])
+def test_the_kind_of_message_is_told_apart_without_regard_to_case(kind: str, tail: str, checked: str) -> None:
+    msg = wire.parse(f"<xml><ToUserName>gh_palmbot000</ToUserName><FromUserName>oA</FromUserName>"
+                     f"<CreateTime>1794790800</CreateTime><MsgType>{kind}</MsgType>{tail}</xml>")
+    assert checked == (msg.event if msg.type == "event" else msg.content)
+
+
+def test_a_text_of_any_case_without_its_content_is_refused() -> None:
+    with pytest.raises(web.HTTPBadRequest) as refused:
+        wire.parse("<xml><ToUserName>gh_p</ToUserName><FromUserName>oA</FromUserName><CreateTime>1</CreateTime>"
+                   "<MsgType>Text</MsgType><MsgId>7</MsgId></xml>")
+    assert refused.value.text == "Content is missing"

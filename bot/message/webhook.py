@@ -26,7 +26,7 @@ from bot.keys import SERVICES
 from bot.message import inbox
 from bot.message.replay import query_key
 from bot.message.replies import encrypted, split_text, text_reply
-from bot.message.wire import dedup_key, flat_fields, parse_sanitized, refuse_dtd
+from bot.message.wire import dedup_key, flat_fields, parse_sanitized, read_sanitized, refuse_dtd
 from bot.ops.logs import member_tag
 from bot.services import Services
 
@@ -108,13 +108,16 @@ async def _first_use(services: Services, query: Any, key: str) -> bool:
 
 def _decrypt(services: Services, query: Any, body: bytes) -> str:
     """Safe or compatible mode: check msg_signature and the AppID, and return the plain XML."""
-    try:
-        envelope = body.decode()
-        refuse_dtd(envelope)
+    def opened(envelope: str) -> str:
         return str(services.crypto.decrypt_message(
             flat_fields(envelope) or envelope, query.get("msg_signature", ""), query.get("timestamp", ""),
             query.get("nonce", "")
         ))
+
+    try:
+        envelope = body.decode()
+        refuse_dtd(envelope)
+        return read_sanitized(envelope, opened, ExpatError)[0]  # compatible mode's plain fields: as a message's
     except (InvalidSignatureException, InvalidAppIdException):
         raise refuse("bad message signature") from None
     except (ExpatError, ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError, struct.error):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from xml.etree import ElementTree
 from xml.parsers.expat import ExpatError
 
@@ -22,6 +23,7 @@ from wechatpy.messages import MESSAGE_TYPES, UnknownMessage
 from bot.storage.limits import length_of
 from bot.storage.models import VolunteerClaim
 
+T = TypeVar("T")
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # openids and the account's gh_… id or AppID
 NUMBER = re.compile(r"[0-9]{1,20}")
 WORD = re.compile(r"[A-Za-z0-9_]{1,32}")  # MsgType and Event
@@ -54,18 +56,24 @@ def sanitize_xml(xml: str) -> tuple[str, int]:
 
 
 def parse_sanitized(text: str) -> tuple[Any, int]:
-    """The message in `text` (`parse`) and how many characters XML forbids were dropped from it first.
+    """The message in `text` (`parse`) and how many characters XML forbids were dropped from it first."""
+    return read_sanitized(text, parse, web.HTTPBadRequest)
 
-    They are looked for only when `text` does not parse as it came, which any one of them makes it do (the
-    parser refuses each of them, `tests/test_wire.py`): a scan of every message for them cost more than its
+
+def read_sanitized(text: str, read: Callable[[str], T], fails: type[Exception]) -> tuple[T, int]:
+    """What `read` makes of `text`, and how many characters XML forbids were dropped from it first: a message, or
+    a compatible-mode envelope, whose plain fields carry what the member typed.
+
+    They are looked for only when `read` raises `fails` on `text` as it came, which any one of them makes it do
+    (the parsers refuse each of them, `tests/test_wire.py`): a scan of every message for them cost more than its
     parse."""
     try:
-        return parse(text), 0
-    except web.HTTPBadRequest:
+        return read(text), 0
+    except fails:
         xml, dropped = sanitize_xml(text)
         if not dropped:
             raise
-    return parse(xml), dropped
+    return read(xml), dropped
 
 
 def parse(xml: str) -> Any:
@@ -130,7 +138,8 @@ def invalid_field(fields: dict[str, Any]) -> str | None:
     for name in _REQUIRED:
         if not fields.get(name):
             return f"{name} is missing"
-    if fields["MsgType"] != "event" and not fields.get("MsgId"):
+    kind = str(fields["MsgType"]).lower()  # as wechatpy and `parse` tell the kinds apart
+    if kind != "event" and not fields.get("MsgId"):
         return "MsgId is missing"
     for name, value in fields.items():
         if value is None:
@@ -146,7 +155,7 @@ def invalid_field(fields: dict[str, Any]) -> str | None:
             return f"{name} is too long"
     if int(fields.get("MsgId") or 0) > MAX_MSG_ID or int(fields["CreateTime"]) > MAX_CREATE_TIME:
         return "MsgId or CreateTime is out of range"
-    needed = _REQUIRED_BY_TYPE.get(fields["MsgType"])
+    needed = _REQUIRED_BY_TYPE.get(kind)
     if needed == "Content":  # an empty text is a person's (the grammar answers it with the menu)
         return None if needed in fields else "Content is missing"
     return f"{needed} is missing" if needed and not fields.get(needed) else None
