@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from bot.conversation.context import Context
 from bot.conversation.routing import Need, Router, Usage
@@ -24,12 +24,18 @@ _JOINS = re.compile(r"[号和及与跟]+")  # what people put after or between c
 @router.command("志愿", "志愿服务", need=Need.MEMBER,
                 usage=Usage("志愿 2 社区环境整治", "记录志愿服务（小时、内容），随后可发照片"))
 async def record(ctx: Context) -> str:
-    """`志愿 2 社区环境整治`: a pending claim, numbered, for the secretary to confirm."""
+    """`志愿 2 社区环境整治`: a pending claim, numbered, for the secretary to confirm; the same claim again on the same
+    day, while the first still waits, is not a second one (the field trial: members resend)."""
     claim = parse_claim(ctx.rest)
     if claim is None:
         return ctx.render("volunteer_usage")
     if refusal := ctx.refuse_long(claim.description, limits.DESCRIPTION):
         return refusal
+    today = datetime.combine(ctx.now.date(), time(), ctx.settings.timezone)  # local midnight
+    if again := await volunteer.same_pending(ctx.session, member_id=ctx.bound.id, minutes=claim.minutes,
+                                             description=claim.description, since=today):
+        # sent again, as members do when the first reply seemed slow: one service must not count twice
+        return ctx.render("volunteer_again", id=again, hours=hours_of(claim.minutes), description=claim.description)
     claim_id = await volunteer.create(ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id,
                                       minutes=claim.minutes, description=claim.description, now=ctx.now)
     return ctx.render("volunteer_recorded", id=claim_id, hours=hours_of(claim.minutes),

@@ -152,3 +152,25 @@ async def test_a_part_hour_claim_is_told_that_points_count_whole_hours(
     li = await member("13800000002").bound("李秀英")
     assert "不足一小时的部分不计分" in (await li.send("志愿 1.5 打扫卫生") or "")
     assert "不足一小时的部分不计分" not in (await li.send("志愿 2 打扫卫生") or "")
+
+
+async def test_the_same_claim_sent_again_while_it_waits_is_not_a_second_one(
+        live: TestClient, member: Callable[[str], Phone], db: SessionMaker,  # type: ignore[type-arg]
+        clock: Clock) -> None:
+    """Members resend when the first reply seemed slow (field trial): the same hours and words, the same day, while
+    the first still waits, point to the first; other words, a decided claim or another day make a new one."""
+    secretary = await member(SECRETARY_1).bound("张建国")
+    li = await member("13800000002").bound("李秀英")
+    first = await li.volunteer("2 打扫卫生")
+    again = await li.send("志愿 2 打扫卫生。")
+    assert again and f"已经记录过了：{first} 号" in again and "不会重复计分" in again
+    other_words = await li.volunteer("2 打扫卫生（下午）")
+    other_hours = await li.volunteer("3 打扫卫生")
+    assert len({first, other_words, other_hours}) == 3
+    await secretary.send(f"通过 {first}")
+    after_decision = await li.volunteer("2 打扫卫生")  # the first is no longer waiting: a new service
+    clock.advance(days=1)
+    next_day = await li.volunteer("3 打扫卫生")
+    async with db() as session:
+        numbers = (await session.scalars(select(VolunteerClaim.id).order_by(VolunteerClaim.id))).all()
+    assert list(numbers) == sorted((first, other_words, other_hours, after_decision, next_day))

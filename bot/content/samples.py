@@ -199,6 +199,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "volunteer_photo": {"id": 12, "minutes": 10, "description": "社区环境整治", "replaced": True},
     "volunteer_batch": {"outcomes": [("12", "已确认志愿服务 12 号：李秀英 2 小时，计 2 分。已通知本人。")] * 20},
     "volunteer_recorded": {"id": 12, "hours": 1.5, "description": "社区环境整治", "minutes": 10},
+    "volunteer_again": {"id": 12, "hours": 1.5, "description": "社区环境整治"},
     "volunteer_reject_usage": {},
     "volunteer_rejected": {"id": 12, "reason": "时长与活动记录不符"},
     "volunteer_result": {"id": 12, "approved": False, "hours": 2.0, "description": "社区环境整治",

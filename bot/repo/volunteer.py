@@ -24,6 +24,16 @@ async def create(session: AsyncSession, *, member_id: int, org_id: int, minutes:
     return claim.id
 
 
+async def same_pending(session: AsyncSession, *, member_id: int, minutes: int, description: str,
+                       since: datetime) -> int | None:
+    """The number of the member's claim still pending, made after `since`, with these very minutes and words; None
+    when there is none."""
+    return await session.scalar(select(VolunteerClaim.id).where(
+        VolunteerClaim.member_id == member_id, VolunteerClaim.created_at >= since,
+        VolunteerClaim.status == ClaimStatus.PENDING, VolunteerClaim.minutes == minutes,
+        VolunteerClaim.description == description).order_by(VolunteerClaim.id).limit(1))
+
+
 async def attach_photo(session: AsyncSession, *, member_id: int, since: datetime, media_id: str,
                        url: str) -> VolunteerClaim | None:
     """Attach a photo to the member's newest pending claim made after `since`; that claim as it was before
