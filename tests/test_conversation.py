@@ -427,6 +427,7 @@ def test_readme_command_table_matches_the_declarations() -> None:
 @pytest.mark.parametrize(("said", "expected"), [
     ("今天的微课", "【微党课】"), ("看看微课", "【微党课】"), ("学习", "【微党课】"), ("排名", "月积分榜（前十名）"),
     ("我的排名", "月积分榜（前十名）"), ("看通知", "没有未读通知"), ("我的星", "李秀英同志的星级"),
+    ("积\u200b分", "李秀英同志的积分"),
 ])
 async def test_common_synonyms_run_their_command(live: TestClient, member: Phones, said: str, expected: str) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")

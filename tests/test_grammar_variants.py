@@ -112,6 +112,9 @@ VARIANTS: list[tuple[str, str]] = [
     ("你好", "你好"), ("您好", "你好"), ("你好！", "你好"), ("谢谢", "你好"), ("谢谢！", "你好"), ("谢谢书记", "你好 书记"),
     ("感谢", "你好"), ("多谢", "你好"), ("早上好", "你好"), ("在吗？", "你好"), ("hello", "你好"), ("Hi", "你好"),
     ("OK", "你好"), ("好的", "你好"), ("嗯", "你好"), (f"{V}你好。", "你好"),
+    # the field trial: zero-width characters anywhere are as if never typed
+    ("积\u200b分", "积分"), ("\ufeff帮助", "帮助"), ("签\u200c到\u200d8032", "签到 8032"), ("答\u2060B", "答 b"),
+    ("积分\u200b", "积分"), ("\u200b8032", "签到 8032 (bare)"),
     # nothing: a question, a word that only looks like a synonym, an empty message, punctuation alone
     ("选举什么时候开", NOTHING), ("你好，我想问一下低保材料什么时候交", NOTHING), ("", NOTHING), ("。。。", NOTHING),
     ("天气怎么样", NOTHING), ("99", NOTHING), ("学习星怎么得", NOTHING),

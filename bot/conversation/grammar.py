@@ -7,7 +7,8 @@ adds its own `。` and `，`). Everything a member sends as text, typed or recog
 - NFKC, character by character, so full-width letters and digits become half-width (`签到８０３２`);
 - letters compared case-insensitively (`HELP`, `选b`);
 - punctuation such as `。，、：:` and spaces are separators wherever a person puts them (`答：A`, `签到8032。`);
-- a change between Chinese characters and Latin letters, digits or signs also separates words (`绑定王德明0004`).
+- a change between Chinese characters and Latin letters, digits or signs also separates words (`绑定王德明0004`);
+- zero-width characters (a field trial found them inside words: `积`, U+200B, `分`) are dropped, as if never typed.
 
 The words keep the position they were typed at, so a reason or a notice keeps its own punctuation
 (`Said.after`).
@@ -24,6 +25,8 @@ from opencc import OpenCC
 
 # What separates words: whitespace and the punctuation people put between them, Chinese and Latin.
 SEPARATORS = frozenset(" \t\r\n\u3000,;:!?，。、：；！？…~～·\"'“”‘’()（）【】[]《》<>「」『』")
+# Zero-width space, non-joiner and joiner, byte order mark, word joiner: invisible, so as if never typed.
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\ufeff\u2060")
 _T2S = OpenCC("t2s")
 _WORD = re.compile(r"[+-]?\d+(?:\.\d+)?[a-z0-9]*|[a-z][a-z0-9]*|[^\sa-z0-9]+")
 
@@ -49,7 +52,8 @@ class Said:
 
 
 def read(text: str) -> Said:
-    """The normal form of a message: NFKC per character, case-folded, separators as single spaces, trimmed.
+    """The normal form of a message: NFKC per character, case-folded, zero-width characters dropped, separators
+    as single spaces, trimmed.
 
     A short text's form is remembered (`积分`, `签到 8032`, `答 B` come again and again).
 
@@ -70,7 +74,8 @@ def _read_short(text: str) -> Said:
 def _read(text: str) -> Said:
     simple = simplified(text)
     simple = simple if len(simple) == len(text) else text  # each character keeps where it was typed
-    raw = [(out, at) for at, char in enumerate(simple) for out in unicodedata.normalize("NFKC", char).casefold()]
+    raw = [(out, at) for at, char in enumerate(simple) if char not in ZERO_WIDTH
+           for out in unicodedata.normalize("NFKC", char).casefold()]
     chars: list[str] = []
     origin: list[int] = []
     for i, (out, at) in enumerate(raw):
