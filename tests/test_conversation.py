@@ -77,6 +77,13 @@ async def test_a_bare_code_checks_in_only_while_a_check_in_is_open(live: TestCli
     assert "签到码 0000" in (await li.send("0000") or "")  # a check-in is open: a wrong code is named
 
 
+async def test_a_command_word_typed_with_spaces_keeps_the_words_after_it_as_typed(live: TestClient,
+                                                                                 member: Phones) -> None:  # type: ignore[type-arg]
+    secretary = await member(SECRETARY_1).bound("张建国")
+    corrected = await secretary.send("调 整 李秀英 -2 重复 签到")
+    assert corrected and "已为李秀英记录积分更正 -2 分，理由：重复 签到。" in corrected, corrected
+
+
 async def test_after_a_lesson_a_bare_option_answers_its_quiz_and_answer_variants_work(
         live: TestClient, member: Phones, clock: Clock) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")
@@ -428,6 +435,7 @@ def test_readme_command_table_matches_the_declarations() -> None:
     ("今天的微课", "【微党课】"), ("看看微课", "【微党课】"), ("学习", "【微党课】"), ("排名", "月积分榜（前十名）"),
     ("我的排名", "月积分榜（前十名）"), ("看通知", "没有未读通知"), ("我的星", "李秀英同志的星级"),
     ("积\u200b分", "李秀英同志的积分"),
+    ("积 分", "李秀英同志的积分"), ("帮 助", "「积分」本月和全年积分"),
 ])
 async def test_common_synonyms_run_their_command(live: TestClient, member: Phones, said: str, expected: str) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")

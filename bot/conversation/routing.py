@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.conversation.grammar import EMPTY, Said, read
+from bot.conversation.grammar import EMPTY, Said, joined_chinese, read
 
 if TYPE_CHECKING:
     from bot.conversation.context import Context
@@ -181,19 +181,34 @@ class Router:
 
     def match_text(self, text: str) -> Match | None:
         """What a text (or recognised speech) means: the longest command word it starts with, a loose synonym
-        whose words fit, a number of the numbered menu, or a bare pattern; None when nothing fits."""
+        whose words fit, a number of the numbered menu, or a bare pattern; failing all of them, a command word
+        with spaces between its Chinese characters (`_spaced`); None when nothing fits."""
         said = read(text)
-        norm = said.norm
+        return self._command(said, said.norm, len) or self._bare(said) or self._spaced(said)
+
+    def _command(self, said: Said, keys: str, end: Callable[[str], int]) -> Match | None:
+        """The longest command word or fitting loose synonym `keys` starts with; `end(word)` is where the word
+        ends in `said.norm`, and its arguments are the words of `said.norm` from there."""
         for length in self._longest_first():
-            word = norm[:length]
+            word = keys[:length]
             route = self.commands.get(word) or self.loose.get(word)
             if route is None:
                 continue
-            words = said.words(len(word))
+            start = end(word)
+            words = said.words(start)
             if word in self.loose and not (route.fits and route.fits.fullmatch(" ".join(w for w, _ in words))):
                 continue
-            return Match(route, tuple(w for w, _ in words), said, (len(word), *(at for _, at in words)))
-        return self._bare(said)
+            return Match(route, tuple(w for w, _ in words), said, (start, *(at for _, at in words)))
+        return None
+
+    def _spaced(self, said: Said) -> Match | None:
+        """A command word typed or recognised with spaces between its Chinese characters (`积 分`, `签 到 7076`:
+        a field trial), tried only when nothing matched as typed; the words after the command word stay as
+        typed (a name, a reason, a notice)."""
+        keys, kept = joined_chinese(said.norm)
+        if len(keys) == len(said.norm):
+            return None  # no space between Chinese characters: nothing new to find
+        return self._command(said, keys, lambda word: kept[len(word) - 1] + 1)
 
     def _bare(self, said: Said) -> Match | None:
         """A message that is only a menu number or only what a command's bare pattern matches."""
