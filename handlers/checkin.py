@@ -9,7 +9,7 @@ from bot.conversation.context import Context
 from bot.conversation.routing import Need, NotUnderstood, Router, Usage
 from bot.life.awards import award
 from bot.repo import activities, orgs
-from bot.rules.checkin import new_code, window_minutes
+from bot.rules.checkin import code_in, new_code, window_minutes
 from bot.storage import limits
 
 router = Router(topic="会议")
@@ -45,15 +45,17 @@ async def open_check_in(ctx: Context) -> str:
 @router.command("签到", "打卡", "签到码", need=Need.MEMBER, bare=r"\d{4}",
                 usage=Usage("签到 1234", "参加活动签到；签到开放时直接发签到码也可以"))
 async def check_in(ctx: Context) -> str:
-    """签到 1234: check in to the open activity of the member's branch; points once."""
-    if len(ctx.args) != 1:
+    """签到 1234: check in to the open activity of the member's branch; points once. The code may come spoken
+    (`签到七零七六`) or split (`签到 65 03`): `code_in`."""
+    code = code_in(ctx.args)
+    if code is None:
         return ctx.render("checkin_usage")
     org_ids = await orgs.chain_up(ctx.session, org_id=ctx.bound.org_id)
-    activity = await activities.open_with_code(ctx.session, org_ids=org_ids, code=ctx.args[0], now=ctx.now)
+    activity = await activities.open_with_code(ctx.session, org_ids=org_ids, code=code, now=ctx.now)
     if activity is None and ctx.bare and not await _any_open(ctx, org_ids):
         raise NotUnderstood  # four digits are a check-in code only while a check-in is open
     if activity is None:
-        return ctx.render("checkin_unknown", code=ctx.args[0])
+        return ctx.render("checkin_unknown", code=code)
     if not await activities.check_in(ctx.session, activity_id=activity.id, member_id=ctx.bound.id, now=ctx.now):
         return ctx.render("checkin_already", title=activity.title)
     earned = await award(ctx, action="checkin", event_key=f"checkin:{activity.id}:{ctx.bound.id}",

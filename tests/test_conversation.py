@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.conversation.routing import Need
 from bot.ops.simulator import event_xml, voice_xml
 from bot.repo import points, stars
 from bot.storage.db import SessionMaker
 from bot.storage.models import (
+    Activity,
     AuditEntry,
     Delivery,
     DeliveryStatus,
@@ -75,6 +76,33 @@ async def test_a_bare_code_checks_in_only_while_a_check_in_is_open(live: TestCli
     code = await code_of(await member(SECRETARY_1).bound("张建国"))
     assert (await li.send(f"{code}。") or "").startswith("签到成功")
     assert "签到码 0000" in (await li.send("0000") or "")  # a check-in is open: a wrong code is named
+
+
+CHECKED_IN = "签到成功！李秀英同志，已记录你参加「主题党日」。获得 2 分。"
+SPOKEN = "🎤"  # a row starting with this is sent as recognised speech
+
+
+@pytest.mark.parametrize(("said", "code", "expected"), [
+    ("签 到 7076", "7076", CHECKED_IN), ("签到 65 03", "6503", CHECKED_IN), ("签到七零七六", "7076", CHECKED_IN),
+    ("签到 幺三五七", "1357", CHECKED_IN), ("签到一三五七", "1357", CHECKED_IN), (f"{SPOKEN}签到七零七六。", "7076", CHECKED_IN),
+    ("签\u200b到7076", "7076", CHECKED_IN), ("打卡 七零 七六", "7076", CHECKED_IN),
+    # not a code: answered as before, by the wrong-code or usage reply
+    ("签到七零七五", "7076", "签到码 7075 不正确"), ("签到 一下", "7076", "签到码 一下 不正确"),
+    ("签到十二", "7076", "签到码 十二 不正确"), ("签到 王一", "7076", "签到码 王一 不正确"),
+    ("签到 7076 7076", "7076", "签到格式"), ("签到 70 761", "7076", "签到格式"),
+])
+async def test_the_field_trials_check_ins_read_the_code_as_digits(live: TestClient, member: Phones, db: SessionMaker,
+                                                                  clock: Clock, said: str, code: str,
+                                                                  expected: str) -> None:  # type: ignore[type-arg]
+    await code_of(await member(SECRETARY_1).bound("张建国"))
+    async with db.begin() as session:
+        await session.execute(update(Activity).values(code=code))  # the code the member was given
+    li = await member("13800000002").bound("李秀英")
+    if said.startswith(SPOKEN):
+        reply = await li.deliver(voice_xml(li.openid, said[len(SPOKEN):], at=int(clock().timestamp())))
+    else:
+        reply = await li.send(said)
+    assert reply and expected in reply, reply
 
 
 async def test_a_command_word_typed_with_spaces_keeps_the_words_after_it_as_typed(live: TestClient,

@@ -8,7 +8,7 @@ import pytest
 
 from bot.message.replies import cdata_safe, split_text
 from bot.rules.binding import retry_after
-from bot.rules.checkin import new_code, window_minutes
+from bot.rules.checkin import as_digits, code_in, new_code, window_minutes
 from bot.rules.periods import Period, month_of, period_label, quarter_label, quarter_of, year_of
 from bot.rules.points import PointsPolicy, monthly_score, standing, yearly_score
 from bot.rules.stars import Requirement, Shortfall, Star, evaluate
@@ -123,6 +123,25 @@ def test_check_in_window_minutes(arg: str | None, minutes: int | None) -> None:
 def test_new_code_avoids_codes_in_use() -> None:
     draws = iter([234, 234, 567])
     assert new_code({"1234"}, lambda _n: next(draws)) == "1567"
+
+
+@pytest.mark.parametrize(("word", "digits"), [
+    ("零〇0", "000"), ("一幺1", "111"), ("二两2", "222"), ("三3", "33"), ("四4", "44"), ("五5", "55"), ("六6", "66"),
+    ("七7", "77"), ("八8", "88"), ("九9", "99"),
+    ("七零七六", "7076"), ("幺三五七", "1357"), ("一三五七", "1357"),  # the field trial's spoken codes
+    ("一下", "一下"), ("十二", "十二"), ("王一", "王一"), ("七零七六号", "七零七六号"),  # not all numerals: as typed
+])
+def test_chinese_numerals_are_read_as_digits_only_in_a_word_of_numerals(word: str, digits: str) -> None:
+    assert as_digits(word) == digits
+
+
+@pytest.mark.parametrize(("words", "code"), [
+    (["7076"], "7076"), (["七零七六"], "7076"), (["幺三五七"], "1357"), (["65", "03"], "6503"),
+    (["七零", "七六"], "7076"), (["7", "零", "76"], "7076"), (["一下"], "一下"), (["0000"], "0000"),
+    ([], None), (["8032", "8033"], None), (["8032", "号"], None), (["65", "031"], None), (["6", "5", "0"], None),
+])
+def test_the_check_in_code_is_one_word_or_digit_groups_making_four_digits(words: list[str], code: str | None) -> None:
+    assert code_in(words) == code
 
 
 @pytest.mark.parametrize("text", ["短消息", "一" * 682, "一" * 683, "a" * 5000, ("第一段\n" * 400), "😀" * 1000])

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 DEFAULT_MINUTES = 120
 MIN_MINUTES = 5
 MAX_MINUTES = 24 * 60
+CODE_LENGTH = 4
+
+# Digits as speech recognition writes a code read aloud digit by digit (a field trial: `签到七零七六`); 幺 is 1 and
+# 两 is 2 when digits are read out.
+NUMERALS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
+            "六": "6", "七": "7", "八": "8", "九": "9"}
+_DIGITS = NUMERALS | {digit: digit for digit in "0123456789"}
 
 
 def window_minutes(arg: str | None) -> int | None:
@@ -17,6 +24,23 @@ def window_minutes(arg: str | None) -> int | None:
         return None
     minutes = int(arg)
     return minutes if MIN_MINUTES <= minutes <= MAX_MINUTES else None
+
+
+def as_digits(word: str) -> str:
+    """`word` with each Chinese numeral as its digit (`七零七六`: `7076`, `幺三五七`: `1357`) when all of it is
+    numerals or digits; otherwise `word` as it is (`一下`, `十二`)."""
+    return "".join(_DIGITS[char] for char in word) if all(char in _DIGITS for char in word) else word
+
+
+def code_in(words: Sequence[str]) -> str | None:
+    """The code in the words after `签到` (normal form): one word, or groups of digits that make a code together
+    (`65 03`: `6503`, a field trial), numerals read as digits (`as_digits`). None when there is no word, or
+    several that are not one code (`8032 8033`, `8032 号`): the usage reply answers those."""
+    read = [as_digits(word) for word in words]
+    if len(read) == 1:
+        return read[0]
+    joined = "".join(read)
+    return joined if len(joined) == CODE_LENGTH and joined.isdigit() else None
 
 
 def new_code(taken: Collection[str], randbelow: Callable[[int], int]) -> str:
