@@ -23,7 +23,8 @@ COMMAND = "调整"  # a large correction waits for `确认`
 CONFIRM_WITHIN = timedelta(minutes=10)
 
 
-@router.command("积分", "我的积分", "查积分", "查询积分", click="MY_POINTS", need=Need.MEMBER, menu=2,
+@router.command("积分", "我的积分", "查积分", "查询积分", "查一下积分", "查一下我的积分", "查下积分", "看看我的积分",
+                "我想看看我的积分", click="MY_POINTS", need=Need.MEMBER, menu=2,
                 usage=Usage("积分", "本月和全年积分"))
 async def my_points(ctx: Context) -> str:
     """Show the sender's points in one message (the flag line is for secretaries, never shown here)."""

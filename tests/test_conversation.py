@@ -90,6 +90,9 @@ SPOKEN = "🎤"  # a row starting with this is sent as recognised speech
     ("签到七零七五", "7076", "签到码 7075 不正确"), ("签到 一下", "7076", "签到码 一下 不正确"),
     ("签到十二", "7076", "签到码 十二 不正确"), ("签到 王一", "7076", "签到码 王一 不正确"),
     ("签到 7076 7076", "7076", "签到格式"), ("签到 70 761", "7076", "签到格式"),
+    # phrasings: a code follows them, or they are not understood
+    ("我要签到 4496。", "4496", CHECKED_IN), ("签到码是2052", "2052", CHECKED_IN), ("签到码 2052", "2052", CHECKED_IN),
+    ("我要签到", "7076", "没有听懂"),
 ])
 async def test_the_field_trials_check_ins_read_the_code_as_digits(live: TestClient, member: Phones, db: SessionMaker,
                                                                   clock: Clock, said: str, code: str,
@@ -464,6 +467,7 @@ def test_readme_command_table_matches_the_declarations() -> None:
     ("我的排名", "月积分榜（前十名）"), ("看通知", "没有未读通知"), ("我的星", "李秀英同志的星级"),
     ("积\u200b分", "李秀英同志的积分"),
     ("积 分", "李秀英同志的积分"), ("帮 助", "「积分」本月和全年积分"),
+    ("查一下我的积分", "李秀英同志的积分"), ("查下积分", "李秀英同志的积分"), ("我想看看我的积分", "李秀英同志的积分"),
 ])
 async def test_common_synonyms_run_their_command(live: TestClient, member: Phones, said: str, expected: str) -> None:  # type: ignore[type-arg]
     li = await member("13800000002").bound("李秀英")

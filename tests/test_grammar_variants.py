@@ -125,6 +125,11 @@ VARIANTS: list[tuple[str, str]] = [
     # (test_conversation.py), and nowhere else are numerals digits (王一)
     ("签到 65 03", "签到 65 03"), ("签到七零七六", "签到 七零七六"), ("签到 幺三五七", "签到 幺三五七"),
     ("签到一三五七", "签到 一三五七"), (f"{V}签到七零七六。", "签到 七零七六"), ("绑定 王一 0003", "绑定 王一 0003"),
+    # the field trial: phrasings of 签到 (counted only when a code follows) and of 积分
+    ("我要签到 4496。", "签到 4496"), ("签到码是2052", "签到 2052"), ("签到码 2052", "签到 2052"),
+    ("我要签到七零七六", "签到 七零七六"), (f"{V}签到码是，2052。", "签到 2052"), ("我要签到", NOTHING),
+    ("我要签到，但是忘了签到码", NOTHING), ("查一下我的积分", "积分"), ("查下积分", "积分"), ("我想看看我的积分", "积分"),
+    ("查一下积分", "积分"), ("看看我的积分", "积分"),
     # nothing: a question, a word that only looks like a synonym, an empty message, punctuation alone
     ("选举什么时候开", NOTHING), ("你好，我想问一下低保材料什么时候交", NOTHING), ("", NOTHING), ("。。。", NOTHING),
     ("天气怎么样", NOTHING), ("99", NOTHING), ("学习星怎么得", NOTHING),
