@@ -11,7 +11,7 @@ adds its own `。` and `，`). Everything a member sends as text, typed or recog
 - zero-width characters (a field trial found them inside words: `积`, U+200B, `分`) are dropped, as if never typed.
 
 The words keep the position they were typed at, so a reason or a notice keeps its own punctuation
-(`Said.after`).
+(`Said.typed_from`).
 """
 
 from __future__ import annotations
