@@ -141,8 +141,7 @@ async def client(make_client: AppMaker) -> TestClient:  # type: ignore[type-arg]
 @pytest.fixture
 def sim(settings: Settings, clock: Clock) -> Simulator:
     """WeChat's side: signs (and encrypts) requests, its timestamps from the test's clock."""
-    return Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid,
-                     clock=lambda: clock().timestamp())
+    return Simulator.speaking_to(settings, clock=lambda: clock().timestamp())
 
 
 @pytest.fixture

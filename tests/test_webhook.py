@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from dataclasses import replace
 from datetime import datetime
+
+import pytest
 
 import xmltodict
 from sqlalchemy import func, select
@@ -84,6 +87,20 @@ async def test_plaintext_mode_round_trip(make_client, clock) -> None:
     reply = xmltodict.parse(await resp.text())["xml"]
     assert reply["ToUserName"] == "oPlainUser"
     assert "绑定 姓名 手机号后四位" in reply["Content"]
+
+
+@pytest.mark.parametrize("mode", ["plaintext", "compatible", "safe"])
+async def test_palmbot_chat_speaks_as_wechat_does_in_each_message_mode(make_client, settings, clock,
+                                                                       mode: str) -> None:
+    """`palmbot chat` (`Simulator.speaking_to`) with an EncodingAESKey configured: plaintext in 明文模式, where an
+    encrypted callback would be refused, encrypted otherwise."""
+    client = await make_client(wechat_message_mode=mode)
+    wechat = Simulator.speaking_to(replace(settings, wechat_message_mode=mode), clock=lambda: clock().timestamp())
+    query, body = wechat.request(text_xml("oChatUser", "帮助"))
+    assert ("encrypt_type" in query) == (mode != "plaintext")
+    resp = await client.post("/wechat", params=query, data=body.encode())
+    assert resp.status == 200
+    assert "绑定 姓名 手机号后四位" in (wechat.reply_text(await resp.text()) or "")
 
 
 async def test_compatible_mode_body_with_plain_fields_and_encrypt_is_answered_encrypted(client, sim) -> None:

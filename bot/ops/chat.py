@@ -35,7 +35,7 @@ async def run_chat(settings: Settings, phone: str, url: str) -> int:
     With the fake WeChat API (the sandbox of `make run`) this plays WeChat's part too: each typed
     line opens the member's 48-hour window there, and pushes are read from what the fake accepted.
     """
-    sim = Simulator(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+    sim = Simulator.speaking_to(settings)
     openid = openid_for(phone)
     pushes = FAKE_SENT if settings.fake_wechat else OUTBOX
     print(await _hint(settings, phone))

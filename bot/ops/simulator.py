@@ -12,11 +12,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 ACCOUNT = "gh_palmbot000"
 _SENDER = re.compile(r"<FromUserName>(?:<!\[CDATA\[)?([^<\]]*)")
@@ -73,6 +76,13 @@ class Simulator:
     def __post_init__(self) -> None:
         if self.aes_key:
             self._crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
+
+    @classmethod
+    def speaking_to(cls, settings: Settings, clock: Callable[[], float] = time.time) -> Simulator:
+        """WeChat as it speaks to a server with these settings: encrypting unless its message mode is plaintext
+        (an EncodingAESKey may be configured and still unused: 明文模式)."""
+        key = "" if settings.message_mode == "plaintext" else settings.wechat_aes_key
+        return cls(settings.wechat_token, key, settings.wechat_appid, clock)
 
     def signed_query(self, *, timestamp: str | None = None, nonce: str | None = None) -> dict[str, str]:
         """The query WeChat adds to every callback: timestamp, nonce and their signature."""
