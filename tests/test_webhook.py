@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-
 import xmltodict
 from sqlalchemy import func, select
 from wechatpy.crypto import WeChatCrypto
