@@ -174,3 +174,34 @@ def test_readme_s_table_names_every_code_of_the_taxonomy() -> None:
     rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
     codes = {code.strip() for row in rows for code in row.split("|")[1].split(",")}
     assert {str(code) for code in RULES if isinstance(code, int)} <= codes
+
+
+async def test_a_person_trying_the_sandbox_can_make_the_fake_misbehave_over_http(
+        wechat: FakeWeChat, quick_client: WeChatClient, http: aiohttp.ClientSession) -> None:
+    """`POST /fake-wechat/_behave` (README, the sandbox): what the tests set on the fake, a person sets while it
+    runs; what it cannot take is a 400 naming it, and changes nothing."""
+    behave = f"{wechat.base}/_behave"
+    for wrong, named in (({"busy_rate": 2}, "busy_rate"), ({"fail_next": ["html"]}, "fail_next"),
+                         ({"quota": 3}, "unknown 'quota'"), ([1], "JSON object"), ({"enforce_window": "no"},
+                                                                                      "enforce_window")):
+        async with http.post(behave, json=wrong) as resp:
+            assert resp.status == 400 and named in (await resp.json())["error"], wrong
+    assert (wechat.busy_rate, wechat.daily_quota, wechat.enforce_window) == (0.0, None, True)
+
+    not_json = ["not_json"] * RULES[Failure.NOT_JSON].in_call  # the client's own tries within the call
+    async with http.post(behave, json={"fail_next": [45009, *not_json], "daily_quota": 1}) as resp:
+        assert resp.status == 200 and (await resp.json())["fail_next"] == ["45009", *not_json]
+    wechat.interaction("o-reader")
+    with pytest.raises(QuotaExceeded):
+        await quick_client.send_text("o-reader", NOTICE)
+    with pytest.raises(WeChatError) as raised:
+        await quick_client.send_text("o-reader", NOTICE)
+    assert raised.value.failure == Failure.NOT_JSON
+    await quick_client.send_text("o-reader", NOTICE)  # the failures asked for are used up: then the day's quota
+    with pytest.raises(QuotaExceeded):
+        await quick_client.send_text("o-reader", NOTICE)
+    async with http.post(behave, json={"daily_quota": None, "refuse": {"o-reader": 43004}}) as resp:
+        assert (await resp.json())["refuse"] == {"o-reader": 43004}
+    with pytest.raises(WeChatError) as raised:
+        await quick_client.send_text("o-reader", NOTICE)
+    assert raised.value.failure == 43004 and len(wechat.sent) == 1

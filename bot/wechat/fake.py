@@ -120,6 +120,7 @@ class FakeWeChat:
         app.router.add_post("/_interaction", self._interaction)
         app.router.add_get("/_sent", self._sent)
         app.router.add_get("/_stats", self._stats)
+        app.router.add_post("/_behave", self._behave)
         return app
 
     async def _stable_token(self, request: web.Request) -> web.Response:
@@ -228,6 +229,29 @@ class FakeWeChat:
         return web.json_response([{"id": m.id, "kind": m.kind, "content": m.content}
                                   for m in self.messages_to(openid) if m.id > after])
 
+    async def _behave(self, request: web.Request) -> web.Response:
+        """Change how it behaves while it runs, for a person trying the sandbox as the tests do (a JSON object):
+        `busy_rate`, `slow_seconds`, `slow_rate` (shares and seconds), `daily_quota` (a number, or null for
+        none), `enforce_window` (true or false), `fail_next` (error codes such as 45009, or `network`, `timeout`,
+        `http_5xx`, `not_json`), `refuse` ({openid: code}) and `revoke_tokens` (true). A 400 names what it
+        cannot take, and nothing changes; otherwise the behaviour now."""
+        try:
+            changes = _behaviour(await request.json())
+        except (ValueError, TypeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        for name, value in changes.items():
+            if name == "fail_next":
+                self.fail_next(*value)
+            elif name == "refuse":
+                self.refuse.update(value)
+            elif name == "revoke_tokens":
+                if value:
+                    self.revoke_tokens()
+            else:
+                setattr(self, name, value)
+        return web.json_response({name: getattr(self, name) for name in _SETTABLE} | {
+            "fail_next": [str(f) for f in self._fail_next], "refuse": self.refuse})
+
     async def _stats(self, _request: web.Request) -> web.Response:
         """Totals for benchmarks: accepted messages, distinct recipients, calls per endpoint."""
         pairs = Counter((m.openid, m.content) for m in self.sent)
@@ -282,3 +306,69 @@ def _news_text(body: dict[str, Any]) -> str:
 
 def _error(code: int, message: str) -> web.Response:
     return web.json_response({"errcode": code, "errmsg": message})
+
+
+_SETTABLE = ("busy_rate", "slow_seconds", "slow_rate", "daily_quota", "enforce_window")
+
+
+def _behaviour(body: Any) -> dict[str, Any]:
+    """The changes `/_behave` was asked for, checked; ValueError (TypeError: not an object) naming the first it
+    cannot take."""
+    if not isinstance(body, dict):
+        raise TypeError('expected a JSON object, such as {"busy_rate": 0.3}')
+    checks: dict[str, Callable[[Any], Any]] = {
+        "busy_rate": _share, "slow_rate": _share, "slow_seconds": _seconds, "daily_quota": _quota,
+        "enforce_window": _bool, "revoke_tokens": _bool, "fail_next": _failures, "refuse": _refusals}
+    changes = {}
+    for name, value in body.items():
+        if name not in checks:
+            raise ValueError(f"unknown {name!r}; known: {', '.join(checks)}")
+        try:
+            changes[name] = checks[name](value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: not a value it takes: {value!r}") from None
+    return changes
+
+
+def _share(value: Any) -> float:
+    if isinstance(value, bool) or not 0 <= float(value) <= 1:
+        raise ValueError
+    return float(value)
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool) or not 0 <= float(value) <= 60:
+        raise ValueError
+    return float(value)
+
+
+def _quota(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError
+    return value
+
+
+def _failure(value: Any) -> int | Failure:
+    if isinstance(value, int) and not isinstance(value, bool) and value != 0:
+        return value
+    return Failure(value)  # ValueError for a name it does not know
+
+
+def _failures(value: Any) -> list[int | Failure]:
+    if not isinstance(value, list):
+        raise TypeError
+    return [_failure(item) for item in value]
+
+
+def _refusals(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(isinstance(code, int) and code for code in value.values()):
+        raise ValueError
+    return {str(openid): int(code) for openid, code in value.items()}
