@@ -223,7 +223,7 @@ async def acknowledge(ctx: Context) -> str:
 async def receipt(ctx: Context) -> str | None:
     """Acknowledge the sender's notices that asked for it, those still waiting to be read too (shown first);
     the reply, or None when none asked (`确认` of a member, `好的，收到！`, see handlers/conversation.py)."""
-    shown = await notices.read_waiting_receipts(ctx.session, member_id=ctx.bound.id, now=ctx.now)
+    shown = [u.body for u in await campaigns.read_asked(ctx.session, member_id=ctx.bound.id, now=ctx.now)]
     titles = await campaigns.acknowledge(ctx.session, member_id=ctx.bound.id, now=ctx.now)
     return ctx.render("ack_done", titles=titles, shown=shown) if titles else None
 

@@ -28,7 +28,10 @@ async def deliver_forever(services: Services) -> None:
 
 
 async def deliver_due(services: Services) -> int:
-    """One round: drain the due rows, then report campaigns that finished; the rows handled."""
+    """One round: settle paused campaigns' rows, drain the due rows, then report campaigns that finished; the
+    rows handled."""
+    if services.deliveries is not None:
+        await services.deliveries.settle_pauses()
     handled = await _drain(services)
     if await report_finished(services):
         handled += await _drain(services)  # the reports just queued go out in the same round

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.pushes.delivery import LEASE, DeliveryWorker
 from bot.repo import campaigns
@@ -151,14 +152,76 @@ async def test_a_closed_window_waits_and_the_quota_pauses_the_campaign_until_tom
     wechat.daily_quota = 3
     await worker(db, wechat_client, clock).drain()
     assert await statuses(db, campaign_id) == Counter(
-        {DeliveryStatus.WAITING: 1, DeliveryStatus.SENT: 3, DeliveryStatus.NEW: 2})
+        {DeliveryStatus.WAITING: 1, DeliveryStatus.SENT: 3, DeliveryStatus.PAUSED: 2})
     async with db() as session:
         campaign = await campaigns.get(session, campaign_id=campaign_id)
     assert campaign and campaign.pause_reason and "额度" in campaign.pause_reason
 
     clock.advance(days=1)
-    await worker(db, wechat_client, clock).drain()
+    resumed = worker(db, wechat_client, clock)
+    await resumed.settle_pauses()  # the round's first step
+    await resumed.drain()
     assert await statuses(db, campaign_id) == Counter({DeliveryStatus.WAITING: 1, DeliveryStatus.SENT: 5})
+
+
+async def test_a_copy_queued_while_its_campaign_is_paused_is_paused_by_the_next_round(
+        db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    await branch_of(db, clock, 2, wechat=wechat)
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.daily_quota = 0
+    sender = worker(db, wechat_client, clock)
+    await sender.drain()
+    async with db.begin() as session:  # a member added to the roster since: a rerun tops the campaign up
+        org_id = await session.scalar(select(Organisation.id))
+        session.add(Member(name="新党员", phone="13900000000", org_id=org_id, role="党员", openid="o-new",
+                           created_at=clock()))
+        await session.flush()
+        assert await campaigns.create(session, key="lesson:2026-11-16", kind="lesson", title="微党课", body="x",
+                                      audience=select(Member.id), at=clock(), now=clock()) is None
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.PAUSED: 2, DeliveryStatus.NEW: 1})
+    await sender.settle_pauses()
+    assert await statuses(db, campaign_id) == Counter({DeliveryStatus.PAUSED: 3})  # readable with `通知` too
+
+
+@pytest.mark.parametrize("first", ["通知", "round"])
+async def test_after_midnight_a_paused_copy_is_read_or_pushed_whichever_move_comes_first_never_both(
+        first: str, db: SessionMaker, clock: Clock, wechat: FakeWeChat, wechat_client: WeChatClient) -> None:
+    """`通知` (paused → read) and the round's resume (paused → new) race for a row: each is conditional on
+    its status, so the second sees the first's result (PostgreSQL: waits for its lock or skips the row;
+    SQLite: waits for its turn)."""
+    await branch_of(db, clock, 2, wechat=wechat)
+    campaign_id = await lesson_campaign(db, clock)
+    wechat.daily_quota = 1
+    sender = worker(db, wechat_client, clock)
+    await sender.drain()
+    async with db() as session:
+        member_id, openid = (await session.execute(
+            select(Member.id, Member.openid).join(Delivery, Delivery.member_id == Member.id)
+            .where(Delivery.status == DeliveryStatus.PAUSED))).one()
+    assert openid is not None
+    clock.advance(days=1)
+
+    async def move(name: str, session: AsyncSession) -> list[campaigns.Unread]:
+        """What the move shows the member: `通知` reads, the round's first step shows nothing."""
+        if name == "通知":
+            return await campaigns.read_waiting(session, member_id=member_id, now=clock())
+        await campaigns.settle_pauses(session, now=clock())
+        return []
+
+    async def alone(name: str) -> list[campaigns.Unread]:
+        async with db.begin() as session:
+            return await move(name, session)
+
+    async with db() as holder, holder.begin():  # the first move, its transaction open while the second starts
+        shown = await move(first, holder)
+        second = asyncio.create_task(alone("round" if first == "通知" else "通知"))
+        await asyncio.sleep(0.2)
+    shown += await second
+    await sender.drain()
+
+    assert len(shown) + len(wechat.messages_to(openid)) == 1
+    assert await statuses(db, campaign_id) == Counter(
+        {DeliveryStatus.SENT: 1, DeliveryStatus.READ: 1} if first == "通知" else {DeliveryStatus.SENT: 2})
 
 
 async def test_a_notice_outside_the_window_goes_as_a_template_message_when_one_is_configured(

@@ -34,7 +34,7 @@ AFTER_ONE_ROUND: dict[Action, tuple[S, list[str]]] = {
     Action.NEW_TOKEN: (S.SENT, ["text"]),  # a new token, then the send again
     Action.WINDOW: (S.TEMPLATED, ["template"]),  # the account's template instead
     Action.REFUSED: (S.FAILED, []),  # no retry; readable with `通知`
-    Action.QUOTA: (S.NEW, []),  # the campaign pauses until midnight
+    Action.QUOTA: (S.PAUSED, []),  # the campaign pauses until midnight; `通知` reads it meanwhile
 }
 
 

@@ -27,7 +27,8 @@ from bot.storage.models import Role
 from bot.wechat.client import build_client
 from scheduler import runner
 
-COLUMNS = (S.SENT, S.READ, S.WAITING, S.TEMPLATED, S.FAILED, S.UNCERTAIN, S.NEW, S.CLAIMED, S.SENDING, S.MISSED)
+COLUMNS = (S.SENT, S.READ, S.WAITING, S.TEMPLATED, S.FAILED, S.UNCERTAIN, S.NEW, S.PAUSED, S.CLAIMED, S.SENDING,
+           S.MISSED)
 
 
 @asynccontextmanager

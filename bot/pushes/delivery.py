@@ -7,7 +7,8 @@ slow WeChat never makes its rows look abandoned; a dead worker's rows are taken 
 runs out: claimed rows go back to the queue, and a row caught mid-send becomes uncertain (it may have
 arrived), never resent by itself, readable with `通知`. What a failed send leads to is the error
 taxonomy's (bot/wechat/errors.py). A graceful stop lets the send in flight finish and hands the rest
-of its batch back.
+of its batch back. A campaign that meets the daily quota (45009) pauses until midnight: its unsent rows
+are paused, readable with `通知` meanwhile, and whichever are still unread go back to the queue then.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ class DeliveryWorker:
                 await self._work(ids)
                 handled += len(ids)
         return handled
+
+    async def settle_pauses(self) -> None:
+        """Pause what was queued meanwhile in a paused campaign, and queue again the paused rows whose
+        pause is over (`campaigns.settle_pauses`); a delivery round starts with it."""
+        async with transaction(self.sessionmaker) as session:
+            paused, resumed = await campaigns.settle_pauses(session, now=self.clock())
+        if paused or resumed:
+            log.info("paused deliveries: %d more paused, %d queued again (pause over)", paused, resumed)
 
     async def recover(self) -> None:
         """Take back the rows of workers whose lease ran out: claimed ones are requeued, one mid-send is uncertain."""
@@ -138,6 +147,7 @@ class DeliveryWorker:
             async with transaction(self.sessionmaker) as session:
                 await self._record(session, settled)
                 await campaigns.release(session, owner=self.owner, delivery_ids=ids)
+                await campaigns.pause_queued(session, campaign_ids=sorted(paused))  # readable with `通知`
 
     async def _deliver(self, item: campaigns.Item, window_open: bool, settled: list[Outcome]) -> Outcome | None:
         """Send one row; its outcome to record, None when it was taken back, `_PAUSED` when its campaign had to
@@ -213,11 +223,13 @@ class DeliveryWorker:
         return Outcome(item, S.NEW, str(exc)[:200], self.clock() + self.retry_after * 2 ** item.attempts)
 
     async def _pause(self, item: campaigns.Item, reason: str) -> None:
-        """45009: nothing more goes out for this campaign today; it resumes at midnight by itself."""
+        """45009, the daily quota (../shared/research/wechat-anchors.md: circuit-break until 00:00): nothing
+        more goes out for this campaign today. Its unsent rows are paused, readable with `通知` meanwhile, and
+        the first round after midnight queues again those still unread (`settle_pauses`)."""
         now = self.clock()
         tomorrow = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=now.tzinfo)
         async with transaction(self.sessionmaker) as session:
-            await self._record(session, [Outcome(item, S.NEW, "今日接口额度已用完，明日继续")])
+            await self._record(session, [Outcome(item, S.PAUSED, "今日接口额度已用完，明日继续")])
             await campaigns.pause(session, campaign_id=item.campaign_id, until=tomorrow,
                                   reason=f"今日接口额度已用完（{reason}），{tomorrow:%m月%d日 %H:%M} 后继续发送")
         log.warning("campaign %d paused until %s: WeChat quota reached", item.campaign_id, tomorrow)
@@ -247,7 +259,7 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-_PAUSED = Outcome(cast(campaigns.Item, None), S.NEW)  # the row's campaign paused: `_pause` recorded it
+_PAUSED = Outcome(cast(campaigns.Item, None), S.PAUSED)  # the row's campaign paused: `_pause` recorded it
 
 
 def _opening(text: str, title: str) -> str:

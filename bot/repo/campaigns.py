@@ -9,7 +9,20 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, case, func, literal, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.repo import by_id, insert_once, rowcount, run, upsert_insert
@@ -17,16 +30,22 @@ from bot.storage.db import UTCDateTime
 from bot.storage.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
 
 S = DeliveryStatus
-OPEN = (S.NEW, S.CLAIMED, S.SENDING)  # a campaign with none of these is finished
+OPEN = (S.NEW, S.CLAIMED, S.SENDING, S.PAUSED)  # a campaign with none of these is finished
 HELD = (S.CLAIMED, S.SENDING)  # rows under a worker's lease
 NOT_PUSHED = (S.WAITING, S.FAILED, S.UNCERTAIN)  # rows `campaigns show` lists, with their reasons
 DELIVERED = (S.SENT, S.TEMPLATED, S.READ)  # reached the member: pushed, a template's summary, or read with `通知`
+WITHHELD = (S.WAITING, S.PAUSED)  # not pushed through no failure: reading one with `通知` drops its reason
 # Where a worker may move a row it holds from: every change checks the row's status and its owner, so a
 # row taken back from a worker presumed dead is never sent, or recorded, by two. A row made uncertain
 # while its owner was still sending takes that owner's result.
+# Moves outside this table, each conditional on the row's status too: `claim` (new → claimed), `release`
+# and `recover` (claimed → new, sending → uncertain), a campaign's pause (new → paused: `pause_queued`) and
+# its end (paused → new: `settle_pauses`), and `通知` (READABLE → read: `read_waiting`). So a paused row is
+# either read or queued again, whichever move comes first, never both; and a row a worker holds is never read.
 FROM: dict[S, tuple[S, ...]] = {
     S.SENDING: (S.CLAIMED,),
     S.NEW: (S.CLAIMED, S.SENDING, S.UNCERTAIN),
+    S.PAUSED: (S.SENDING, S.UNCERTAIN),  # the row that met the quota (45009): it was not sent
     S.WAITING: (S.CLAIMED, S.SENDING, S.UNCERTAIN),
     S.SENT: (S.SENDING, S.UNCERTAIN),
     S.TEMPLATED: (S.SENDING, S.UNCERTAIN),
@@ -127,8 +146,12 @@ async def claim(session: AsyncSession, *, owner: str, now: datetime, limit: int)
 def _due(query: Select[Any], now: datetime) -> Select[Any]:
     """`query` narrowed to the rows a worker may send now: new, their time come, their campaign not paused."""
     return (query.join(Campaign, Campaign.id == Delivery.campaign_id)
-            .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now,
-                   or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now)))
+            .where(Delivery.status == S.NEW, Delivery.next_attempt_at <= now, _unpaused(now)))
+
+
+def _unpaused(now: datetime) -> ColumnElement[bool]:
+    """A campaign (joined) that may send at `now`: never paused, or its pause is over."""
+    return or_(Campaign.paused_until.is_(None), Campaign.paused_until <= now)
 
 
 async def oldest_due(session: AsyncSession, *, now: datetime) -> datetime | None:
@@ -182,7 +205,7 @@ def _mark_statement(status: S, retry: bool) -> Update:
         values["attempts"] = table.c.attempts + 1
     if status in (S.SENT, S.TEMPLATED, S.READ):
         values["sent_at"] = bindparam("now", type_=UTCDateTime())
-    if status == S.NEW:
+    if status in (S.NEW, S.PAUSED):  # out of the worker's hands
         values |= {"lease_owner": None, "claimed_at": None}
     if retry:
         values["next_attempt_at"] = bindparam("retry_at", type_=UTCDateTime())
@@ -242,8 +265,42 @@ async def recover(session: AsyncSession, *, before: datetime) -> tuple[int, int]
 
 
 async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, reason: str) -> None:
+    """Stop a campaign's pushes until `until` (WeChat's 45009: the daily quota is spent until midnight), its
+    queued rows paused at once, so their members can read them with `通知` meanwhile."""
     await session.execute(update(Campaign).where(Campaign.id == campaign_id)
                           .values(paused_until=until, pause_reason=reason))
+    await pause_queued(session, campaign_ids=[campaign_id])
+
+
+async def pause_queued(session: AsyncSession, *, campaign_ids: Sequence[int]) -> int:
+    """Pause the queued rows of these paused campaigns (new → paused), such as a batch a worker hands back
+    once its campaign paused, skipping rows another transaction has locked (a worker claiming them); how
+    many."""
+    if not campaign_ids:
+        return 0
+    queued = (select(Delivery.id).where(Delivery.status == S.NEW, Delivery.campaign_id.in_(campaign_ids))
+              .with_for_update(skip_locked=True))
+    result = await session.execute(update(Delivery).where(Delivery.id.in_(queued), Delivery.status == S.NEW)
+                                   .values(status=S.PAUSED))
+    return rowcount(result)
+
+
+async def settle_pauses(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
+    """Pause the rows queued meanwhile in a campaign paused now (handed back, retried, added), and queue again
+    the paused rows of a campaign whose pause is over (paused → new), for a worker to push to whoever has not
+    read them with `通知` by then. Rows another transaction has locked are skipped (PostgreSQL: SKIP LOCKED),
+    as in `renew`, and settled next time; `通知` waits for this one and then reads only what is still paused.
+
+    Returns (paused, queued again).
+    """
+    paused_now = await session.scalars(select(Campaign.id).where(Campaign.paused_until > now))  # by its index
+    paused = await pause_queued(session, campaign_ids=list(paused_now))
+    over = (select(Delivery.id).join(Campaign, Campaign.id == Delivery.campaign_id)
+            .where(Delivery.status == S.PAUSED, _unpaused(now))
+            .with_for_update(skip_locked=True, of=Delivery))
+    resumed = await session.execute(update(Delivery).where(Delivery.id.in_(over), Delivery.status == S.PAUSED)
+                                    .values(status=S.NEW))
+    return paused, rowcount(resumed)
 
 
 async def counts(session: AsyncSession, *, campaign_id: int | None = None) -> Counter[str]:
@@ -309,18 +366,33 @@ class Unread:
 
 
 async def read_waiting(session: AsyncSession, *, member_id: int, now: datetime) -> list[Unread]:
-    """The member's pushes that were not delivered (waiting, failed or uncertain), oldest first; from now on they
-    count as read. A failed or uncertain row keeps its reason for `campaigns show`."""
-    rows = (await session.execute(
-        select(Delivery.id, Campaign.title, _BODY, Campaign.kind, Campaign.ref)
-        .join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.member_id == member_id, Delivery.status.in_(READABLE)).order_by(Delivery.id))).all()
-    if rows:
-        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]),
-                                                     Delivery.status.in_(READABLE))
-                              .values(status=S.READ, sent_at=now,
-                                      error=case((Delivery.status == S.WAITING, null()), else_=Delivery.error)))
-    return [Unread(title, body, kind, ref) for _, title, body, kind, ref in rows]
+    """The member's pushes not read in full (READABLE: waiting, paused, failed, uncertain or templated),
+    oldest first; from now on they count as read (see `_read`)."""
+    return await _read(session, Delivery.member_id == member_id, Delivery.status.in_(READABLE), now=now)
+
+
+async def read_asked(session: AsyncSession, *, member_id: int, now: datetime) -> list[Unread]:
+    """The member's pushes asking for `收到` that are not pushed yet (WITHHELD: the window closed, or the quota
+    paused them), oldest first; from now on they count as read, so `收到` acknowledges them."""
+    asked = select(Campaign.id).where(Campaign.id == Delivery.campaign_id, Campaign.needs_ack).exists()
+    return await _read(session, Delivery.member_id == member_id, Delivery.status.in_(WITHHELD), asked, now=now)
+
+
+async def _read(session: AsyncSession, *rows: ColumnElement[bool], now: datetime) -> list[Unread]:
+    """Mark the `rows` read, and return exactly those this statement moved, oldest first.
+
+    The move is conditional on the status `rows` name, so a paused row queued again at the same moment (its
+    pause over) is left to the worker that pushes it, never shown as well. A failed or uncertain row keeps its
+    reason for `campaigns show`; a WITHHELD one had no fault and drops it."""
+    reason = case((Delivery.status.in_(WITHHELD), null()), else_=Delivery.error)
+    read = update(Delivery).where(*rows).values(status=S.READ, sent_at=now, error=reason)
+    moved = list(await session.scalars(read.returning(Delivery.id)))
+    if not moved:
+        return []
+    found = await session.execute(select(Campaign.title, _BODY, Campaign.kind, Campaign.ref)
+                                  .join(Campaign, Campaign.id == Delivery.campaign_id)
+                                  .where(Delivery.id.in_(moved)).order_by(Delivery.id))
+    return [Unread(title, body, kind, ref) for title, body, kind, ref in found]
 
 
 async def recent(session: AsyncSession, *, limit: int = 20) -> Sequence[Campaign]:

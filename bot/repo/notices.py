@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Integer, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.repo import by_id, rowcount
 from bot.repo.campaigns import ASKED, DELIVERED, OWES_RECEIPT, REASON, Tally, tallies
-from bot.storage.models import Campaign, Delivery, DeliveryStatus, Member, NoticeDraft, Organisation
+from bot.storage.models import Campaign, Delivery, Member, NoticeDraft, Organisation
 
 KIND = "notice"  # campaigns.kind of a secretary's notice
 
@@ -50,20 +50,6 @@ async def drop_draft(session: AsyncSession, *, draft_id: int) -> bool:
 async def audience_size(session: AsyncSession, *, org_ids: list[int]) -> int:
     return int(await session.scalar(select(func.count()).select_from(Member).where(Member.org_id.in_(org_ids)))
                or 0)
-
-
-async def read_waiting_receipts(session: AsyncSession, *, member_id: int, now: datetime) -> list[str]:
-    """The bodies of the member's notices that ask for a receipt and still wait to be read (outside the 48-hour
-    window), oldest first; from now on they count as read, so `收到` acknowledges them."""
-    rows = (await session.execute(
-        select(Delivery.id, func.coalesce(Delivery.body, Campaign.body))
-        .join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.member_id == member_id, Campaign.needs_ack, Delivery.status == DeliveryStatus.WAITING)
-        .order_by(Delivery.id))).all()
-    if rows:
-        await session.execute(update(Delivery).where(Delivery.id.in_([r[0] for r in rows]))
-                              .values(status=DeliveryStatus.READ, sent_at=now, error=None))
-    return [str(body) for _, body in rows]
 
 
 @dataclass(frozen=True, slots=True)

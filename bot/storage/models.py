@@ -208,14 +208,16 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     TEMPLATED = "templated"  # a template message carried its summary; the full text is readable with `通知`
     WAITING = "waiting"  # the member's 48-hour window is closed: read with `通知` or on their next message
-    READ = "read"  # read with `通知` (after waiting, failing, being uncertain or templated)
+    PAUSED = "paused"  # its campaign met the daily quota (45009): read with `通知`, or queued when it ends
+    READ = "read"  # read with `通知` (after waiting, being paused, failing, being uncertain or templated)
     FAILED = "failed"  # known not sent (refused for good, or retries used up): readable with `通知`
     UNCERTAIN = "uncertain"  # its worker died mid-send, so it may have arrived: never resent, readable with `通知`
     MISSED = "missed"  # the member is not bound to WeChat
 
 
 # what `通知` shows: the pushes a member has not read in full
-READABLE = (DeliveryStatus.WAITING, DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN, DeliveryStatus.TEMPLATED)
+READABLE = (DeliveryStatus.WAITING, DeliveryStatus.PAUSED, DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN,
+            DeliveryStatus.TEMPLATED)
 
 
 class Campaign(Base):
@@ -234,7 +236,7 @@ class Campaign(Base):
     needs_ack: Mapped[bool] = mapped_column(default=False)
     scheduled_at: Mapped[datetime]
     created_at: Mapped[datetime]
-    paused_until: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None] = mapped_column(index=True)  # each delivery round looks for pauses
     pause_reason: Mapped[str | None] = mapped_column(String(200))
     reported_at: Mapped[datetime | None]
     image: Mapped[str | None] = mapped_column(String(500))  # a lesson's picture: it goes first, as a news card
