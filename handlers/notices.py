@@ -230,9 +230,12 @@ async def receipt(ctx: Context) -> str | None:
 
 @router.command("回执", need=Need.SECRETARY, usage=Usage("回执", "谁还没有回复「收到」"))
 async def receipts(ctx: Context) -> str:
-    """Who has not yet acknowledged the secretary's latest notice that asked for it."""
+    """Who has not yet acknowledged the secretary's latest notice that asked for it, and while WeChat's daily
+    quota (45009) holds it back, how many are paused until when (they can read it with `通知` meanwhile)."""
     campaign = await campaigns.latest_ack_campaign(ctx.session, created_by=ctx.bound.id)
     if campaign is None:
         return ctx.render("receipts_none")
     names = await campaigns.not_acknowledged(ctx.session, campaign_id=campaign.id)
-    return ctx.render("receipts", title=campaign.title, names=names)
+    tally = (await campaigns.tallies(ctx.session, campaign_ids=[campaign.id]))[campaign.id]
+    until = campaign.paused_until.astimezone(ctx.settings.timezone) if campaign.paused_until else None
+    return ctx.render("receipts", title=campaign.title, names=names, paused=tally.paused, until=until)

@@ -343,3 +343,30 @@ async def test_the_counts_follow_the_ledger_from_the_moment_of_sending(
     report = secretary.pushed()[-1]
     assert "已送达 4 人" in report and "待阅读 6 人" in report
     assert "共 10 人：已送达 4，待阅读 6" in part(await console.get("/console/notices"), "sent")  # as chat reports
+
+
+async def test_a_notice_the_daily_quota_paused_says_until_when_and_that_its_members_can_read_it_meanwhile(
+        live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat, db: SessionMaker,  # type: ignore[type-arg]
+        consoles: list[Console]) -> None:
+    secretary = await member(SECRETARY_1).bound("张建国")
+    phones = {"张建国": secretary}
+    for number, name in BRANCH_1.items():
+        phones[name] = await member(number).bound(name)
+    console = await open_console(live, secretary, consoles)
+    wechat.daily_quota = 1  # WeChat answers 45009 after the first push
+    await preview_and_send(console, await org_id(db, "塘约村党总支/第一党支部"), TEXT)
+    await deliver_due(services_of(live))
+
+    sent = part(await console.get("/console/notices"), "sent")
+    assert "共 10 人：已送达 1，暂停发送 3，待阅读 6" in sent  # four bound, six never bound
+    assert "还有 3 人暂停发送，2026-11-17 00:00 后自动继续；他们现在回复「通知」就能阅读" in sent
+    campaign = next(c for c, _ in await campaigns_of(db) if c.kind == "notice")
+    page = await console.get(f"/console/notices/{campaign.id}")
+    assert "还有 3 人暂停发送，2026-11-17 00:00 后自动继续" in part(page, "paused")
+    paused = [name for name, _, state in rows(page, "undelivered") if state == "暂停发送（可回复「通知」阅读）"]
+    assert len(paused) == 3
+
+    assert TEXT in (await phones[paused[0]].send("通知") or "")
+    page = await console.get(f"/console/notices/{campaign.id}")
+    assert "还有 2 人暂停发送" in part(page, "paused")
+    assert (paused[0], "塘约村党总支/第一党支部", "已送达（回复「通知」阅读）") in rows(page, "delivered")

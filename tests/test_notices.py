@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
+from bot.repo import campaigns
+from bot.storage.db import SessionMaker
+from bot.storage.models import Campaign
+from bot.storage.models import DeliveryStatus as S
 from bot.wechat.fake import FakeWeChat
 from scheduler.delivery_loop import deliver_due
 from tests.conftest import Clock, services_of
@@ -13,6 +20,9 @@ from tests.phone import Phone
 
 SECRETARY_1, SECRETARY_2 = "13800000001", "13800000011"
 BRANCH_1 = [f"138000000{i:02d}" for i in range(2, 6)]  # four members of 第一党支部 who will bind
+WHOLE_BRANCH_1 = {"13800000001": "张建国", "13800000002": "李秀英", "13800000003": "王德明", "13800000004": "赵春花",
+                  "13800000005": "刘志强", "13800000006": "陈桂兰", "13800000007": "杨立新", "13800000008": "黄小燕",
+                  "13800000009": "周海涛", "13800000010": "吴淑珍"}  # its secretary first
 
 
 
@@ -116,3 +126,64 @@ async def test_a_preview_says_how_many_messages_a_long_notice_goes_out_as(
     long = ("本周六上午9点在村委会开展主题党日活动，请全体党员准时参加，不能参加的请提前向支部书记请假。" * 90)[:4000]
     preview = await secretary.send(f"通知 {long}")
     assert preview and "将分 6 条发送" in preview
+
+
+@pytest.mark.parametrize(("quota", "before", "at_midnight", "reads_with"), [
+    (0, 4, 1, "通知"),  # nothing went out: four read it at once, one just after midnight, five pushed then
+    (4, 2, 1, "收到"),  # `收到` shows a paused notice that asks for it, as it shows one waiting for the window
+    (9, 0, 0, "通知"),  # the one left over is pushed after midnight
+    (7, 3, 0, "通知"),  # everyone left over reads it: nothing is pushed after midnight
+])
+async def test_a_notice_the_daily_quota_paused_is_readable_at_once_and_reaches_everyone_exactly_once(
+        quota: int, before: int, at_midnight: int, reads_with: str, live: TestClient,  # type: ignore[type-arg]
+        member: Callable[[str], Phone], wechat: FakeWeChat, clock: Clock, db: SessionMaker) -> None:
+    """WeChat answers 45009 once `quota` of the branch's ten copies went out: the campaign pauses until
+    midnight, and the members not pushed read it with `通知` (or `收到`) meanwhile; after midnight only the
+    others get it."""
+    text = "明天上午9点在村委会开展主题党日活动，请准时参加"
+    everyone = [await member(number).bound(name) for number, name in WHOLE_BRANCH_1.items()]
+    secretary = everyone[0]
+    await secretary.send(f"回执通知 {text}")
+    await secretary.send("确认")
+    wechat.daily_quota = quota
+    await deliver_due(services_of(live))
+
+    def pushed(phone: Phone) -> int:
+        return sum(text in message for message in phone.pushed())
+
+    paused = [phone for phone in everyone if not pushed(phone)]
+    assert len(paused) == 10 - quota
+    progress = await secretary.send("回执") or ""
+    assert f"还有 {10 - quota} 人暂停发送，11月17日 00:00 后自动继续" in progress and "回复「通知」就能阅读" in progress
+
+    read: Counter[str] = Counter()
+
+    async def read_it(phone: Phone) -> None:
+        hinted = await phone.send("积分") or ""
+        assert hinted.endswith("（你有 1 条未读通知，回复「通知」查看）")  # the hint counts the paused copy
+        shown = await phone.send(reads_with) or ""
+        assert text in shown
+        read[phone.openid] += 1
+        assert "没有未读通知" in (await phone.send("通知") or "")
+
+    for phone in paused[:before]:
+        await read_it(phone)
+    left = 10 - quota - before
+    progress = await secretary.send("回执") or ""
+    assert (f"还有 {left} 人暂停发送" in progress) if left else "暂停发送" not in progress
+
+    clock.now = clock.now.replace(day=17, hour=0, minute=0, second=5)  # past midnight, before the round
+    wechat.daily_quota = None  # a new day's quota
+    for phone in paused[before:before + at_midnight]:
+        await read_it(phone)
+    await deliver_due(services_of(live))
+
+    assert {phone.openid: pushed(phone) + read[phone.openid] for phone in everyone} == {
+        phone.openid: 1 for phone in everyone}  # pushed or read, never both, never twice
+    async with db() as session:
+        campaign_id = await session.scalar(select(Campaign.id).where(Campaign.kind == "notice"))
+        assert await campaigns.counts(session, campaign_id=campaign_id) == Counter(
+            {S.SENT: 10 - before - at_midnight, S.READ: before + at_midnight})
+    assert "发送完成" in secretary.pushed()[-1] and "已送达 10 人" in secretary.pushed()[-1]
+    assert "暂停发送" not in (await secretary.send("回执") or "")
+

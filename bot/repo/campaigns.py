@@ -30,7 +30,8 @@ from bot.storage.db import UTCDateTime
 from bot.storage.models import READABLE, Campaign, Delivery, DeliveryStatus, Member
 
 S = DeliveryStatus
-OPEN = (S.NEW, S.CLAIMED, S.SENDING, S.PAUSED)  # a campaign with none of these is finished
+UNDER_WAY = (S.NEW, S.CLAIMED, S.SENDING)  # queued for a worker, or in one's hands
+OPEN = (*UNDER_WAY, S.PAUSED)  # a campaign with none of these is finished
 HELD = (S.CLAIMED, S.SENDING)  # rows under a worker's lease
 NOT_PUSHED = (S.WAITING, S.FAILED, S.UNCERTAIN)  # rows `campaigns show` lists, with their reasons
 DELIVERED = (S.SENT, S.TEMPLATED, S.READ)  # reached the member: pushed, a template's summary, or read with `通知`
@@ -314,7 +315,8 @@ async def counts(session: AsyncSession, *, campaign_id: int | None = None) -> Co
 @dataclass(frozen=True, slots=True)
 class Tally:
     """A campaign's rows as its delivery report and the console count them: all, delivered (DELIVERED), still
-    being sent (OPEN), waiting for the member's window, failed, and uncertain (may have arrived, or in part)."""
+    being sent (UNDER_WAY), paused with their campaign (readable with `通知` meanwhile; with `sending`, OPEN),
+    waiting for the member's window, failed, and uncertain (may have arrived, or in part)."""
 
     total: int
     delivered: int
@@ -322,14 +324,15 @@ class Tally:
     waiting: int
     failed: int
     uncertain: int
+    paused: int
 
     @classmethod
     def of(cls, counts: Mapping[str, int]) -> Tally:
         """From the rows per status (`counts`)."""
         def sum_of(statuses: Sequence[S]) -> int:
             return sum(counts.get(s, 0) for s in statuses)
-        return cls(sum(counts.values()), sum_of(DELIVERED), sum_of(OPEN), sum_of((S.WAITING,)), sum_of((S.FAILED,)),
-                   sum_of((S.UNCERTAIN,)))
+        return cls(sum(counts.values()), sum_of(DELIVERED), sum_of(UNDER_WAY), sum_of((S.WAITING,)),
+                   sum_of((S.FAILED,)), sum_of((S.UNCERTAIN,)), sum_of((S.PAUSED,)))
 
 
 async def tallies(session: AsyncSession, *, campaign_ids: Sequence[int]) -> dict[int, Tally]:

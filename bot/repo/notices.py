@@ -54,8 +54,9 @@ async def audience_size(session: AsyncSession, *, org_ids: list[int]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A notice sent: its campaign, addressee (id and full path), sender, its delivery tally, and when it asks for
-    收到, how many of its audience are asked (all but the sender), have replied, and still owe the reply."""
+    """A notice sent: its campaign, addressee (id and full path), sender, until when WeChat's daily quota
+    (45009, what pauses a campaign) paused it if it did, its delivery tally, and when it asks for 收到, how
+    many of its audience are asked (all but the sender), have replied, and still owe the reply."""
 
     id: int
     title: str
@@ -65,6 +66,7 @@ class Sent:
     sender: str | None
     needs_ack: bool
     at: datetime
+    paused_until: datetime | None
     asked: int
     acked: int
     owed: int
@@ -96,7 +98,7 @@ async def _summaries(session: AsyncSession, campaign_ids: list[int]) -> list[Sen
     """These notices with their counts, newest first."""
     sender = aliased(Member)
     columns = (Campaign.id, Campaign.title, Campaign.body, Campaign.org_id, Organisation.path, sender.name,
-               Campaign.needs_ack, Campaign.created_at)
+               Campaign.needs_ack, Campaign.created_at, Campaign.paused_until)
     rows = await session.execute(
         select(*columns, _count(Delivery.id.is_not(None) & ASKED), _count(ASKED & Delivery.acked_at.is_not(None)),
                _count(Delivery.id.is_not(None) & OWES_RECEIPT))
