@@ -115,11 +115,13 @@ VARIANTS: list[tuple[str, str]] = [
     # the field trial: zero-width characters anywhere are as if never typed
     ("积\u200b分", "积分"), ("\ufeff帮助", "帮助"), ("签\u200c到\u200d8032", "签到 8032"), ("答\u2060B", "答 b"),
     ("积分\u200b", "积分"), ("\u200b8032", "签到 8032 (bare)"),
-    # the field trial: spaces inside a command word, joined only when nothing matched as typed and only between the
-    # word's Chinese characters; the words after it stay as typed (a notice, a reason, a name)
+    # the field trial: spaces inside a command word, joined only between the word's Chinese characters, when nothing
+    # matched as typed or when that makes a longer command word (`我的 积分`, `回执 通知`); the words after it stay as
+    # typed (a notice, a reason, a name)
     ("积 分", "积分"), ("帮 助", "帮助"), ("签 到 7076", "签到 7076"), ("我 的积分", "积分"), (f"{V}签 到，7076。", "签到 7076"),
     ("通 知 明天 上 午开会", "通知 明天 上 午开会"), ("调 整 李秀英 -2 重复 签到", "调整 李秀英 -2 重复 签到"),
-    ("绑定 王 德明 0003", "绑定 王 德明 0003"), ("回执 通知 周六开会", "回执 通知 周六开会"), ("h e l p", NOTHING),
+    ("绑定 王 德明 0003", "绑定 王 德明 0003"), ("回执 通知 周六开会", "回执通知 周六开会"),
+    ("我的 积分", "积分"), ("我的 排行", "排行"), ("我的 志愿", "我的志愿"), ("积分 排行", "排行"), ("我的 党费", "我的 党费"), ("h e l p", NOTHING),
     ("王 一", NOTHING), ("学 习星怎么得", NOTHING),
     # the field trial: a code split or in Chinese numerals reaches 签到 as typed; the handler reads it as digits
     # (test_conversation.py), and nowhere else are numerals digits (王一)

@@ -182,9 +182,16 @@ class Router:
     def match_text(self, text: str) -> Match | None:
         """What a text (or recognised speech) means: the longest command word it starts with, a loose synonym
         whose words fit, a number of the numbered menu, or a bare pattern; failing all of them, a command word
-        with spaces between its Chinese characters (`_spaced`); None when nothing fits."""
+        with spaces between its Chinese characters (`_spaced`), which also wins over a shorter command word
+        typed (`我的 积分` is 我的积分, `回执 通知 内容` is 回执通知); None when nothing fits."""
         said = read(text)
-        return self._command(said, said.norm, len) or self._bare(said) or self._spaced(said)
+        typed = self._command(said, said.norm, len)
+        if typed is None:
+            return self._bare(said) or self._spaced(said)
+        if " " not in said.norm:
+            return typed
+        spaced = self._spaced(said)  # `我的 积分`: the longer command word, read across the space, is meant
+        return spaced if spaced is not None and spaced.starts[0] > typed.starts[0] else typed
 
     def _command(self, said: Said, keys: str, end: Callable[[str], int]) -> Match | None:
         """The longest command word or fitting loose synonym `keys` starts with; `end(word)` is where the word
