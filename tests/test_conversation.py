@@ -86,9 +86,12 @@ SPOKEN = "🎤"  # a row starting with this is sent as recognised speech
     ("签 到 7076", "7076", CHECKED_IN), ("签到 65 03", "6503", CHECKED_IN), ("签到七零七六", "7076", CHECKED_IN),
     ("签到 幺三五七", "1357", CHECKED_IN), ("签到一三五七", "1357", CHECKED_IN), (f"{SPOKEN}签到七零七六。", "7076", CHECKED_IN),
     ("签\u200b到7076", "7076", CHECKED_IN), ("打卡 七零 七六", "7076", CHECKED_IN),
-    # not a code: answered as before, by the wrong-code or usage reply
-    ("签到七零七五", "7076", "签到码 7075 不正确"), ("签到 一下", "7076", "签到码 一下 不正确"),
-    ("签到十二", "7076", "签到码 十二 不正确"), ("签到 王一", "7076", "签到码 王一 不正确"),
+    # not the code: a wrong code (digits) is told so; words without a digit (a question: `签到码是多少？`, the
+    # second trial) get the usage reply, which says to ask the secretary for the code
+    ("签到七零七五", "7076", "签到码 7075 不正确"), ("签到 7O76", "7076", "签到码 7o76 不正确"),
+    ("签到 一下", "7076", "签到码请向支部书记询问"), ("签到十二", "7076", "签到码请向支部书记询问"),
+    ("签到 王一", "7076", "签到码请向支部书记询问"), ("签到码是多少？", "7076", "签到码请向支部书记询问"),
+    ("签到码是什么", "7076", "签到码请向支部书记询问"),
     ("签到 7076 7076", "7076", "签到格式"), ("签到 70 761", "7076", "签到格式"),
     # phrasings: a code follows them, or they are not understood
     ("我要签到 4496。", "4496", CHECKED_IN), ("签到码是2052", "2052", CHECKED_IN), ("签到码 2052", "2052", CHECKED_IN),

@@ -137,7 +137,8 @@ def test_chinese_numerals_are_read_as_digits_only_in_a_word_of_numerals(word: st
 
 @pytest.mark.parametrize(("words", "code"), [
     (["7076"], "7076"), (["七零七六"], "7076"), (["幺三五七"], "1357"), (["65", "03"], "6503"),
-    (["七零", "七六"], "7076"), (["7", "零", "76"], "7076"), (["一下"], "一下"), (["0000"], "0000"),
+    (["七零", "七六"], "7076"), (["7", "零", "76"], "7076"), (["0000"], "0000"), (["7o76"], "7o76"),
+    (["一下"], None), (["是多少"], None), (["王一"], None),  # no digit: not a code at all (a question, a name)
     ([], None), (["8032", "8033"], None), (["8032", "号"], None), (["65", "031"], None), (["6", "5", "0"], None),
 ])
 def test_the_check_in_code_is_one_word_or_digit_groups_making_four_digits(words: list[str], code: str | None) -> None:

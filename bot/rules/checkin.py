@@ -37,11 +37,12 @@ def as_digits(word: str) -> str:
 
 def code_in(words: Sequence[str]) -> str | None:
     """The code in the words after `签到` (normal form): one word, or groups of digits that make a code together
-    (`65 03`: `6503`, a field trial), numerals read as digits (`as_digits`). None when there is no word, or
-    several that are not one code (`8032 8033`, `8032 号`): the usage reply answers those."""
+    (`65 03`: `6503`, a field trial), numerals read as digits (`as_digits`). None when there is no word, one
+    without a digit (`签到码是多少`: a question, a second trial), or several that are not one code (`8032 8033`,
+    `8032 号`): the usage reply answers those."""
     read = [as_digits(word) for word in words]
     if len(read) == 1:
-        return read[0]
+        return read[0] if any(char.isdigit() for char in read[0]) else None
     joined = "".join(read)
     return joined if len(joined) == CODE_LENGTH and joined.isdigit() else None
 
