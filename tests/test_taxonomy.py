@@ -3,6 +3,7 @@ the real client and the delivery worker, and what the member gets and the ledger
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -181,10 +182,10 @@ async def test_a_person_trying_the_sandbox_can_make_the_fake_misbehave_over_http
     """`POST /fake-wechat/_behave` (README, the sandbox): what the tests set on the fake, a person sets while it
     runs; what it cannot take is a 400 naming it, and changes nothing."""
     behave = f"{wechat.base}/_behave"
-    for wrong, named in (({"busy_rate": 2}, "busy_rate"), ({"fail_next": ["html"]}, "fail_next"),
-                         ({"quota": 3}, "unknown 'quota'"), ([1], "JSON object"), ({"enforce_window": "no"},
-                                                                                      "enforce_window")):
-        async with http.post(behave, json=wrong) as resp:
+    for wrong, named in (({"busy_rate": 2}, "busy_rate"), ({"busy_rate": "0.3"}, "busy_rate"),
+                         ({"fail_next": ["html"]}, "fail_next"), ({"quota": 3}, "unknown 'quota'"),
+                         ([1], "JSON object"), ({"enforce_window": "no"}, "enforce_window"), ("{busy", "not JSON")):
+        async with http.post(behave, data=wrong if isinstance(wrong, str) else json.dumps(wrong)) as resp:
             assert resp.status == 400 and named in (await resp.json())["error"], wrong
     assert (wechat.busy_rate, wechat.daily_quota, wechat.enforce_window) == (0.0, None, True)
 
@@ -192,8 +193,9 @@ async def test_a_person_trying_the_sandbox_can_make_the_fake_misbehave_over_http
     async with http.post(behave, json={"fail_next": [45009, *not_json], "daily_quota": 1}) as resp:
         assert resp.status == 200 and (await resp.json())["fail_next"] == ["45009", *not_json]
     wechat.interaction("o-reader")
-    with pytest.raises(QuotaExceeded):
+    with pytest.raises(QuotaExceeded) as quota:
         await quick_client.send_text("o-reader", NOTICE)
+    assert str(quota.value) == "45009: injected failure"  # the code once, as `campaigns show` gives the reason
     with pytest.raises(WeChatError) as raised:
         await quick_client.send_text("o-reader", NOTICE)
     assert raised.value.failure == Failure.NOT_JSON
@@ -205,3 +207,7 @@ async def test_a_person_trying_the_sandbox_can_make_the_fake_misbehave_over_http
     with pytest.raises(WeChatError) as raised:
         await quick_client.send_text("o-reader", NOTICE)
     assert raised.value.failure == 43004 and len(wechat.sent) == 1
+    async with http.post(behave, json={"refuse": {"o-reader": 0}}) as resp:
+        assert (await resp.json())["refuse"] == {} and (await resp.json())["sent_today"] == 1
+    await quick_client.send_text("o-reader", NOTICE)
+    assert len(wechat.sent) == 2

@@ -141,7 +141,7 @@ class WeChatClient:
                 stale, token = token, None
                 continue
             if rule.action is Action.QUOTA:
-                raise QuotaExceeded(error.failure, str(error))
+                raise QuotaExceeded(error.failure, error.message)
             if attempt >= rule.in_call:
                 raise error
             await self._sleep(self._backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))

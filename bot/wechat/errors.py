@@ -89,6 +89,7 @@ class WeChatError(Exception):
 
     def __init__(self, failure: int | Failure | None, message: str) -> None:
         super().__init__(f"{failure}: {message}" if failure is not None else message)
+        self.message = message  # WeChat's errmsg (or ours), without the code
         self.failure = failure
         self.code = failure if isinstance(failure, int) else None
         self.rule = rule_for(failure)

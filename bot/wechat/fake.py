@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import json
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -233,24 +234,29 @@ class FakeWeChat:
         """Change how it behaves while it runs, for a person trying the sandbox as the tests do (a JSON object):
         `busy_rate`, `slow_seconds`, `slow_rate` (shares and seconds), `daily_quota` (a number, or null for
         none), `enforce_window` (true or false), `fail_next` (error codes such as 45009, or `network`, `timeout`,
-        `http_5xx`, `not_json`), `refuse` ({openid: code}) and `revoke_tokens` (true). A 400 names what it
-        cannot take, and nothing changes; otherwise the behaviour now."""
+        `http_5xx`, `not_json`), `refuse` ({openid: code}; code 0 refuses that member no more) and
+        `revoke_tokens` (true). A 400 names what it cannot take, and nothing changes; otherwise the behaviour
+        now, with the sends it accepted today (which `daily_quota` counts)."""
         try:
-            changes = _behaviour(await request.json())
+            body = json.loads(await request.text())
+        except ValueError:
+            return web.json_response({"error": 'not JSON; send an object such as {"busy_rate": 0.3}'}, status=400)
+        try:
+            changes = _behaviour(body)
         except (ValueError, TypeError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         for name, value in changes.items():
             if name == "fail_next":
                 self.fail_next(*value)
-            elif name == "refuse":
-                self.refuse.update(value)
+            elif name == "refuse":  # code 0: that member is refused no more
+                self.refuse = {openid: code for openid, code in (self.refuse | value).items() if code}
             elif name == "revoke_tokens":
                 if value:
                     self.revoke_tokens()
             else:
                 setattr(self, name, value)
         return web.json_response({name: getattr(self, name) for name in _SETTABLE} | {
-            "fail_next": [str(f) for f in self._fail_next], "refuse": self.refuse})
+            "fail_next": [str(f) for f in self._fail_next], "refuse": self.refuse, "sent_today": self._sent_today()})
 
     async def _stats(self, _request: web.Request) -> web.Response:
         """Totals for benchmarks: accepted messages, distinct recipients, calls per endpoint."""
@@ -331,13 +337,18 @@ def _behaviour(body: Any) -> dict[str, Any]:
 
 
 def _share(value: Any) -> float:
-    if isinstance(value, bool) or not 0 <= float(value) <= 1:
-        raise ValueError
-    return float(value)
+    return _number(value, 1)
 
 
 def _seconds(value: Any) -> float:
-    if isinstance(value, bool) or not 0 <= float(value) <= 60:
+    return _number(value, 60)
+
+
+def _number(value: Any, most: float) -> float:
+    """A JSON number from 0 to `most` (not a string of one, as `daily_quota` takes none either)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError
+    if not 0 <= value <= most:
         raise ValueError
     return float(value)
 
@@ -369,6 +380,7 @@ def _failures(value: Any) -> list[int | Failure]:
 
 
 def _refusals(value: Any) -> dict[str, int]:
-    if not isinstance(value, dict) or not all(isinstance(code, int) and code for code in value.values()):
+    if not isinstance(value, dict) or not all(isinstance(code, int) and not isinstance(code, bool)
+                                              for code in value.values()):
         raise ValueError
     return {str(openid): int(code) for openid, code in value.items()}
