@@ -11,7 +11,7 @@ from bot.conversation.routing import Need, Router, Usage
 from bot.life.awards import Earned, award, counted
 from bot.repo import audit, campaigns, members, volunteer
 from bot.rules.periods import year_of
-from bot.rules.volunteer import hours_of, parse_claim, points_for
+from bot.rules.volunteer import hours_of, parse_claim, points_for, same_service
 from bot.storage import limits
 from bot.storage.models import ClaimStatus, VolunteerClaim
 
@@ -32,9 +32,9 @@ async def record(ctx: Context) -> str:
     if refusal := ctx.refuse_long(claim.description, limits.DESCRIPTION):
         return refusal
     today = datetime.combine(ctx.now.date(), time(), ctx.settings.timezone)  # local midnight
-    if again := await volunteer.same_pending(ctx.session, member_id=ctx.bound.id, minutes=claim.minutes,
-                                             description=claim.description, since=today):
-        # sent again, as members do when the first reply seemed slow: one service must not count twice
+    waiting = await volunteer.pending_of(ctx.session, member_id=ctx.bound.id, minutes=claim.minutes, since=today)
+    again = next((number for number, said in waiting if same_service(said, claim.description)), None)
+    if again is not None:  # sent again, as members do when the first reply seemed slow: it must not count twice
         return ctx.render("volunteer_again", id=again, hours=hours_of(claim.minutes), description=claim.description)
     claim_id = await volunteer.create(ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id,
                                       minutes=claim.minutes, description=claim.description, now=ctx.now)

@@ -10,7 +10,7 @@ from bot.rules.boards import Ranked, ServiceStar, service_star, top_ten
 from bot.rules.periods import Period, month_of, months_in, parse_quarter, previous_quarter
 from bot.rules.points import FollowUp, PointsPolicy, first_full_year, follow_up, scores_by_year, standing
 from bot.rules.stars import Change, Requirement, Star, changes, evaluate
-from bot.rules.volunteer import Claim, parse_claim, points_for
+from bot.rules.volunteer import Claim, parse_claim, points_for, same_service
 from bot.rules.wishes import NewWish, leaks_private, parse_wish
 
 POLICY = PointsPolicy(monthly_cap=10, yearly_line=120, flag_below=60, follow_up_years=3)
@@ -43,6 +43,16 @@ STARS = (Star("学习星", (Requirement("quiz_correct", at_least=6),)),
 ])
 def test_parse_claim(text: str, claim: Claim | None) -> None:
     assert parse_claim(text) == claim
+
+
+@pytest.mark.parametrize(("one", "other", "same"), [
+    ("打扫卫生", "打扫卫生", True), ("打扫卫生", "打扫 卫生", True), ("打扫卫生", "打扫卫生！", True),
+    ("帮五保户打扫卫生", "帮五保户，打扫卫生", True), ("Help 老人", "help老人", True), ("打扫卫生", "打扫卫生（下午）", False),
+    ("打扫卫生", "打扫厕所", False), ("扶贫", "扶贫帮困", False),
+])
+def test_a_claim_typed_again_is_the_same_service_whatever_its_spaces_and_punctuation(one: str, other: str,
+                                                                                    same: bool) -> None:
+    assert same_service(one, other) is same
 
 
 @pytest.mark.parametrize(("minutes", "per_hour", "points"), [(120, 1, 2), (90, 1, 1), (30, 1, 0), (90, 2, 3), (60, 0, 0)])

@@ -162,8 +162,9 @@ async def test_the_same_claim_sent_again_while_it_waits_is_not_a_second_one(
     secretary = await member(SECRETARY_1).bound("张建国")
     li = await member("13800000002").bound("李秀英")
     first = await li.volunteer("2 打扫卫生")
-    again = await li.send("志愿 2 打扫卫生。")
-    assert again and f"已经记录过了：{first} 号" in again and "不会重复计分" in again
+    for same in ("志愿 2 打扫卫生。", "志愿 2  打扫 卫生", "志愿 2小时，打扫卫生！"):
+        again = await li.send(same)
+        assert again and f"已经记录过了：{first} 号" in again and "不会重复计分" in again, same
     other_words = await li.volunteer("2 打扫卫生（下午）")
     other_hours = await li.volunteer("3 打扫卫生")
     assert len({first, other_words, other_hours}) == 3

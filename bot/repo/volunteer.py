@@ -24,14 +24,14 @@ async def create(session: AsyncSession, *, member_id: int, org_id: int, minutes:
     return claim.id
 
 
-async def same_pending(session: AsyncSession, *, member_id: int, minutes: int, description: str,
-                       since: datetime) -> int | None:
-    """The number of the member's claim still pending, made after `since`, with these very minutes and words; None
-    when there is none."""
-    return await session.scalar(select(VolunteerClaim.id).where(
+async def pending_of(session: AsyncSession, *, member_id: int, minutes: int,
+                     since: datetime) -> Sequence[tuple[int, str]]:
+    """(number, description) of the member's claims of these minutes still pending, made after `since`, oldest
+    first."""
+    rows = await session.execute(select(VolunteerClaim.id, VolunteerClaim.description).where(
         VolunteerClaim.member_id == member_id, VolunteerClaim.created_at >= since,
-        VolunteerClaim.status == ClaimStatus.PENDING, VolunteerClaim.minutes == minutes,
-        VolunteerClaim.description == description).order_by(VolunteerClaim.id).limit(1))
+        VolunteerClaim.status == ClaimStatus.PENDING, VolunteerClaim.minutes == minutes).order_by(VolunteerClaim.id))
+    return [(claim_id, description) for claim_id, description in rows]
 
 
 async def attach_photo(session: AsyncSession, *, member_id: int, since: datetime, media_id: str,

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bot.conversation.grammar import without_full_stop
+from bot.conversation.grammar import read, without_full_stop
 
 MAX_HOURS = 24  # one claim is one day's service at most
 STEP_MINUTES = 30  # hours are counted in half hours
@@ -37,6 +37,12 @@ def parse_claim(text: str) -> Claim | None:
     if not 0 < hours <= MAX_HOURS or minutes % STEP_MINUTES or not description:
         return None
     return Claim(int(minutes), description)
+
+
+def same_service(one: str, other: str) -> bool:
+    """Whether two descriptions say the same, as a member types it again: spaces, punctuation, full-width
+    characters and case aside (`打扫 卫生` is `打扫卫生。`; a field trial)."""
+    return read(one).norm.replace(" ", "") == read(other).norm.replace(" ", "")
 
 
 def _hours_in_nfkc(text: str) -> str:
