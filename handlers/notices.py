@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -147,6 +147,7 @@ class Settled:
     campaign_id: int | None = None
     size: int = 0
     current: Drafted | None = None
+    paused_until: datetime | None = None  # started while WeChat's daily quota is spent: pushes wait until then
 
 
 async def send_draft(ctx: Context, *, digest: str) -> Settled:
@@ -166,7 +167,9 @@ async def send_draft(ctx: Context, *, digest: str) -> Settled:
         org_id=draft.org_id, created_by=ctx.bound.id, needs_ack=draft.needs_ack,
     )
     size = await notices.audience_size(ctx.session, org_ids=org_ids)
-    return Settled("started", draft.needs_ack, campaign_id, size)
+    paused = await campaigns.quota_paused_until(ctx.session, now=ctx.now)
+    return Settled("started", draft.needs_ack, campaign_id, size,
+                   paused_until=paused.astimezone(ctx.settings.timezone) if paused else None)
 
 
 async def withdraw(ctx: Context, *, digest: str) -> Settled:
@@ -190,7 +193,8 @@ async def _take(ctx: Context, digest: str) -> NoticeDraft | Settled:
 def told(ctx: Context, settled: Settled) -> str:
     """The chat's reply on what `确认` or `取消` did."""
     if settled.outcome == "started":
-        return ctx.render("notice_started", size=settled.size, needs_ack=settled.needs_ack)
+        return ctx.render("notice_started", size=settled.size, needs_ack=settled.needs_ack,
+                          paused_until=settled.paused_until)
     if settled.outcome == "expired":
         return ctx.render("notice_expired", minutes=PREVIEW_MINUTES)
     if settled.outcome == "changed":

@@ -187,3 +187,19 @@ async def test_a_notice_the_daily_quota_paused_is_readable_at_once_and_reaches_e
     assert "发送完成" in secretary.pushed()[-1] and "已送达 10 人" in secretary.pushed()[-1]
     assert "暂停发送" not in (await secretary.send("回执") or "")
 
+
+
+async def test_a_notice_started_while_the_quota_is_spent_says_so_at_once(
+        live: TestClient, member: Callable[[str], Phone], wechat: FakeWeChat) -> None:  # type: ignore[type-arg]
+    """The quota is the account's: a notice started after another met 45009 today waits for midnight too, and the
+    secretary is told when he sends it, not only later in `回执` (a new-user trial)."""
+    secretary = await member(SECRETARY_1).bound("张建国")
+    await secretary.send("通知 明天上午9点开会")
+    first = await secretary.send("确认") or ""
+    assert "通知已开始发送" in first and "额度" not in first
+    wechat.daily_quota = 0
+    await deliver_due(services_of(live))
+    await secretary.send("通知 下午3点交党费")
+    second = await secretary.send("确认") or ""
+    assert "通知已开始发送" in second
+    assert "微信今日的消息额度已用完：推送要到 11月17日 00:00 后自动继续；党员现在回复「通知」就能阅读" in second

@@ -143,7 +143,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "notice_report": {"campaign": SimpleNamespace(title="第一党支部通知"),
                       "tally": campaigns.Tally(total=13, delivered=9, sending=0, waiting=2, failed=1,
                                                uncertain=1, paused=0)},
-    "notice_started": {"size": 10, "needs_ack": True},
+    "notice_started": {"size": 10, "needs_ack": True, "paused_until": datetime(2026, 12, 2, tzinfo=_TZ)},
     "notice_unknown_org": {"org": "第九党支部"},
     "org_ambiguous": {"org": "第一党支部", "paths": ["甲村党总支/第一党支部", "乙村党总支/第一党支部"]},
     "notice_usage": {},

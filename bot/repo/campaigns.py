@@ -273,6 +273,13 @@ async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, rea
     await pause_queued(session, campaign_ids=[campaign_id])
 
 
+async def quota_paused_until(session: AsyncSession, *, now: datetime) -> datetime | None:
+    """Until when a campaign paused by the daily quota stops sending (the latest such pause), or None when none
+    is paused now: the quota is the account's, so a campaign started meanwhile waits for it too."""
+    return cast(datetime | None, await session.scalar(select(func.max(Campaign.paused_until))
+                                                      .where(Campaign.paused_until > now)))
+
+
 async def pause_queued(session: AsyncSession, *, campaign_ids: Sequence[int]) -> int:
     """Pause the queued rows of these paused campaigns (new → paused), such as a batch a worker hands back
     once its campaign paused, skipping rows another transaction has locked (a worker claiming them); how
