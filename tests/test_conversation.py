@@ -95,7 +95,7 @@ SPOKEN = "🎤"  # a row starting with this is sent as recognised speech
     ("签到 7076 7076", "7076", "签到格式"), ("签到 70 761", "7076", "签到格式"),
     # phrasings: a code follows them, or they are not understood
     ("我要签到 4496。", "4496", CHECKED_IN), ("签到码是2052", "2052", CHECKED_IN), ("签到码 2052", "2052", CHECKED_IN),
-    ("我要签到", "7076", "没有听懂"),
+    ("我要签到", "7076", "签到码请向支部书记询问"), ("我要签到，但是忘了签到码", "7076", "签到码请向支部书记询问"),
 ])
 async def test_the_field_trials_check_ins_read_the_code_as_digits(live: TestClient, member: Phones, db: SessionMaker,
                                                                   clock: Clock, said: str, code: str,

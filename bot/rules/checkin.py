@@ -14,9 +14,6 @@ CODE_LENGTH = 4
 NUMERALS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4", "五": "5",
             "六": "6", "七": "7", "八": "8", "九": "9"}
 _DIGITS = NUMERALS | {digit: digit for digit in "0123456789"}
-_DIGIT = f"[{''.join(_DIGITS)}]"
-# The words after a phrasing such as `签到码是` when they are a code (in normal form: `2052`, `七零七六`, `65 03`).
-CODE_WORDS = f"{_DIGIT}+(?: {_DIGIT}+)*"
 
 
 def window_minutes(arg: str | None) -> int | None:
