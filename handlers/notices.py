@@ -147,7 +147,7 @@ class Settled:
     campaign_id: int | None = None
     size: int = 0
     current: Drafted | None = None
-    paused_until: datetime | None = None  # started while WeChat's daily quota is spent: pushes wait until then
+    paused_until: datetime | None = None  # started while another campaign waits for the daily quota: until when
 
 
 async def send_draft(ctx: Context, *, digest: str) -> Settled:

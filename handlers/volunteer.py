@@ -33,9 +33,9 @@ async def record(ctx: Context) -> str:
         return refusal
     today = datetime.combine(ctx.now.date(), time(), ctx.settings.timezone)  # local midnight
     waiting = await volunteer.pending_of(ctx.session, member_id=ctx.bound.id, minutes=claim.minutes, since=today)
-    again = next((number for number, said in waiting if same_service(said, claim.description)), None)
+    again = next(((number, said) for number, said in waiting if same_service(said, claim.description)), None)
     if again is not None:  # sent again, as members do when the first reply seemed slow: it must not count twice
-        return ctx.render("volunteer_again", id=again, hours=hours_of(claim.minutes), description=claim.description)
+        return ctx.render("volunteer_again", id=again[0], hours=hours_of(claim.minutes), description=again[1])
     claim_id = await volunteer.create(ctx.session, member_id=ctx.bound.id, org_id=ctx.bound.org_id,
                                       minutes=claim.minutes, description=claim.description, now=ctx.now)
     return ctx.render("volunteer_recorded", id=claim_id, hours=hours_of(claim.minutes),

@@ -202,4 +202,5 @@ async def test_a_notice_started_while_the_quota_is_spent_says_so_at_once(
     await secretary.send("通知 下午3点交党费")
     second = await secretary.send("确认") or ""
     assert "通知已开始发送" in second
-    assert "微信今日的消息额度已用完：推送要到 11月17日 00:00 后自动继续；党员现在回复「通知」就能阅读" in second
+    assert "今天已有通知因微信消息额度用完而暂停，到 11月17日 00:00 自动继续" in second
+    assert "暂停期间党员回复「通知」就能阅读" in second

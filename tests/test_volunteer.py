@@ -164,7 +164,7 @@ async def test_the_same_claim_sent_again_while_it_waits_is_not_a_second_one(
     first = await li.volunteer("2 打扫卫生")
     for same in ("志愿 2 打扫卫生。", "志愿 2  打扫 卫生", "志愿 2小时，打扫卫生！"):
         again = await li.send(same)
-        assert again and f"已经记录过了：{first} 号" in again and "不会重复计分" in again, same
+        assert again and f"已经记录过了：{first} 号，2 小时，打扫卫生，" in again and "不会重复计分" in again, same
     other_words = await li.volunteer("2 打扫卫生（下午）")
     other_hours = await li.volunteer("3 打扫卫生")
     assert len({first, other_words, other_hours}) == 3

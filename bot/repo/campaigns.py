@@ -275,7 +275,8 @@ async def pause(session: AsyncSession, *, campaign_id: int, until: datetime, rea
 
 async def quota_paused_until(session: AsyncSession, *, now: datetime) -> datetime | None:
     """Until when a campaign paused by the daily quota stops sending (the latest such pause), or None when none
-    is paused now: the quota is the account's, so a campaign started meanwhile waits for it too."""
+    is paused now: the quota is the account's, so a campaign started meanwhile is likely to meet it too (and then
+    pauses until the same time)."""
     return cast(datetime | None, await session.scalar(select(func.max(Campaign.paused_until))
                                                       .where(Campaign.paused_until > now)))
 
